@@ -1,0 +1,160 @@
+"""Config and experiment-file validation, without Snakemake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from detexp.config import (
+    ConfigError,
+    code_digest,
+    coerce_to_schema,
+    load_experiment,
+    load_experiments,
+    load_schema,
+    nearest_resolutions,
+    validate_config,
+)
+
+BASE = {"project_dir": "p", "classes": ["crane hook", "person"]}
+
+
+def config(**overrides):
+    return {**BASE, **overrides}
+
+
+def test_defaults_are_filled_in():
+    c = validate_config(config())
+    assert c["training"]["model"] == "nano"
+    assert c["training"]["epochs"] == 50
+    assert c["training"]["lr"] == pytest.approx(1e-4)
+    assert c["splits"]["valid_fraction"] == 0.15
+    assert c["inference"]["threshold"] == 0.5
+    assert c["seed"] == 42
+
+
+def test_string_values_from_the_command_line_get_their_types():
+    # Snakemake hands nested --config values over as strings; YAML 1.1 reads 1e-4 as a string.
+    c = validate_config(config(training={"epochs": "100", "batch_size": "8", "lr": "1e-4", "patience": "null"}))
+    assert c["training"]["epochs"] == 100 and isinstance(c["training"]["epochs"], int)
+    assert c["training"]["batch_size"] == 8
+    assert c["training"]["lr"] == pytest.approx(1e-4) and isinstance(c["training"]["lr"], float)
+    assert c["training"]["patience"] is None
+
+
+def test_coercion_leaves_strings_the_schema_wants():
+    schema = load_schema("config.schema.yaml")
+    out = coerce_to_schema({"classes": ["1", "person"], "project_dir": "123"}, schema)
+    assert out == {"classes": ["1", "person"], "project_dir": "123"}
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"training": {"epochs": "abc"}}, "training.epochs: 'abc' is not of type integer"),
+        ({"training": {"epochs": 0}}, "training.epochs: 0 is not within [1, inf]"),
+        ({"training": {"model": "huge"}}, "training.model: 'huge' is not allowed - one of: nano, small, medium, large, base"),
+        ({"trainig": {}}, "unknown key(s) 'trainig' under (top level)"),
+        ({"inference": {"threshold": 1.5}}, "inference.threshold: 1.5 is not within [0, 1]"),
+        ({"classes": []}, "classes"),
+    ],
+)
+def test_schema_errors_name_key_value_and_what_is_allowed(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        validate_config(config(**overrides))
+    assert message in str(err.value)
+    assert "config/config.yaml" in str(err.value)
+
+
+def test_base_at_640_is_rejected_with_the_nearest_valid_sizes():
+    with pytest.raises(ConfigError) as err:
+        validate_config(config(training={"model": "base", "image_size": 640}))
+    assert "multiple of 56" in str(err.value)
+    assert "nearest valid: 616 or 672" in str(err.value)
+
+
+def test_nearest_resolutions():
+    assert nearest_resolutions(640, 56) == [616, 672]
+    assert nearest_resolutions(100, 32) == [96, 128]
+    assert nearest_resolutions(10, 32) == [32]
+
+
+def test_valid_sizes_pass():
+    assert validate_config(config(training={"model": "medium", "image_size": 640}))["training"]["image_size"] == 640
+    assert validate_config(config(training={"model": "base", "image_size": 560}))["training"]["model"] == "base"
+
+
+def test_split_fractions_must_leave_training_frames():
+    with pytest.raises(ConfigError, match="valid_fraction \\+ test_fraction = 1 - must be below 1"):
+        validate_config(config(splits={"valid_fraction": 0.5, "test_fraction": 0.5}))
+
+
+def test_training_extra_is_checked_against_rfdetr():
+    with pytest.raises(ConfigError, match="unknown rfdetr train\\(\\) argument\\(s\\) warmup_epoch\\b"):
+        validate_config(config(training={"extra": {"warmup_epoch": 1}}))
+    with pytest.raises(ConfigError, match="epochs set by the workflow itself"):
+        validate_config(config(training={"extra": {"epochs": 3}}))
+    ok = validate_config(config(training={"extra": {"warmup_epochs": 1.0}}))
+    assert ok["training"]["extra"] == {"warmup_epochs": 1.0}
+
+
+def write(path: Path, data) -> Path:
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_experiment_unknown_class(tmp_path):
+    p = write(tmp_path / "x.yaml", {"name": "x", "frame_sample_fractions": {"persn": 0.5}})
+    with pytest.raises(ConfigError) as err:
+        load_experiment(p, ["crane hook", "person"])
+    assert str(p) in str(err.value)
+    assert "unknown class 'persn'" in str(err.value)
+    assert "known classes: crane hook, person" in str(err.value)
+
+
+def test_experiment_fraction_out_of_range(tmp_path):
+    p = write(tmp_path / "x.yaml", {"name": "x", "frame_sample_fractions": {"person": 1.5}})
+    with pytest.raises(ConfigError, match=r"frame_sample_fractions.person: 1.5 is not within \[0, 1\]"):
+        load_experiment(p, ["person"])
+
+
+def test_experiment_name_must_equal_the_stem(tmp_path):
+    p = write(tmp_path / "exp_a.yaml", {"name": "exp_b", "frame_sample_fractions": {}})
+    with pytest.raises(ConfigError, match="'exp_b' must equal the file name stem 'exp_a'"):
+        load_experiment(p, ["person"])
+
+
+def test_experiment_fractions_default_to_one(tmp_path):
+    p = write(tmp_path / "e.yaml", {"name": "e", "frame_sample_fractions": {"person": 0.25}})
+    exp = load_experiment(p, ["crane hook", "person"])
+    assert exp.fractions_for(["crane hook", "person"]) == {"crane hook": 1.0, "person": 0.25}
+
+
+def test_shipped_experiments_load():
+    repo = Path(__file__).resolve().parents[1]
+    c = validate_config(yaml.safe_load((repo / "config" / "config.yaml").read_text()))
+    exps = load_experiments(c, repo)
+    assert list(exps) == ["exp_person_100", "exp_person_25", "exp_person_50", "exp_person_75"]
+    assert exps["exp_person_25"].fractions_for(c["classes"]) == {"crane hook": 1.0, "person": 0.25}
+
+
+def test_experiment_selection(tmp_path):
+    (tmp_path / "e").mkdir()
+    for n in ("a", "b"):
+        write(tmp_path / "e" / f"{n}.yaml", {"name": n, "frame_sample_fractions": {}})
+    c = validate_config(config(experiments_dir="e", experiments=["b"]))
+    assert list(load_experiments(c, tmp_path)) == ["b"]
+    with pytest.raises(ConfigError, match="no experiment file for c"):
+        load_experiments(validate_config(config(experiments_dir="e", experiments=["c"])), tmp_path)
+
+
+def test_code_digest_ignores_layout_but_not_behaviour(tmp_path):
+    f = tmp_path / "m.py"
+    f.write_text("def f(x):\n    return x + 1\n")
+    before = code_digest([f])
+    f.write_text("# a comment\n\ndef f( x ):\n    return (x + 1)\n")
+    assert code_digest([f]) == before
+    f.write_text("def f(x):\n    return x + 2\n")
+    assert code_digest([f]) != before

@@ -1,0 +1,129 @@
+# Config loading and validation, experiment discovery, path patterns, wildcard constraints and
+# input/param functions. Everything a user can get wrong in a YAML file fails here, at DAG-build time.
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+
+from detexp.config import (
+    ConfigError,
+    code_digest,
+    load_experiments,
+    resolved_experiment_config,
+    sorted_dict,
+    validate_config,
+)
+from detexp.demo import DEMO_PROJECT_DIR, DEMO_VIDEOS
+
+
+def _fail(err):
+    sys.exit(f"Configuration error in {err}")
+
+
+try:
+    _validated = validate_config(config)
+    config.clear()
+    config.update(_validated)
+    EXPERIMENTS = load_experiments(config)
+except ConfigError as err:
+    _fail(err)
+
+CLASSES = config["classes"]
+PROJECT_DIR = config["project_dir"]
+ENV = "../../environment.yml"
+SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+
+
+# ---- path patterns: the workflow's contract, defined once --------------------------------------
+PROJECT_ANNOTATIONS = f"{PROJECT_DIR}/{config['annotations_file']}"
+SPLITS = "results/splits.json"
+EXP_DIR = "results/{experiment}"
+RESOLVED_CONFIG = EXP_DIR + "/config.yaml"
+DATASET_DIR = EXP_DIR + "/dataset"
+DATASET_SPLIT_ANNOTATIONS = DATASET_DIR + "/{split}/_annotations.coco.json"
+DATASET_STATS = EXP_DIR + "/dataset_stats.json"
+TRAINING_DIR = EXP_DIR + "/training"
+CHECKPOINT = TRAINING_DIR + "/checkpoint_best_total.pth"
+CLASS_INFO = TRAINING_DIR + "/class_info.json"
+TRAINING_METRICS = TRAINING_DIR + "/metrics.csv"
+TRAINING_SUMMARY = TRAINING_DIR + "/training_summary.json"
+DETECTED_VIDEO = EXP_DIR + "/inference/detected_{video}.mp4"
+DETECTIONS = EXP_DIR + "/inference/{video}_detections.json"
+SUMMARY = EXP_DIR + "/experiment_summary.json"
+COMPARISON_CSV = "results/comparison.csv"
+COMPARISON_MD = "results/comparison.md"
+
+
+# ---- test videos: wildcard value = file stem ---------------------------------------------------
+def _video_paths():
+    paths = {}
+    for entry in config["test_videos"]:
+        path = Path(entry) if Path(entry).is_absolute() else Path(PROJECT_DIR) / "videos" / entry
+        stem = path.stem
+        if stem in paths:
+            _fail(
+                f"the workflow config: test_videos: {entry!r} and {str(paths[stem])!r} share the name "
+                f"{stem!r} - output names come from the file stem, so it must be unique"
+            )
+        paths[stem] = path
+    return paths
+
+
+VIDEOS = _video_paths()
+
+if PROJECT_DIR != DEMO_PROJECT_DIR:
+    if not Path(PROJECT_DIR).is_dir():
+        _fail(
+            f"the workflow config: project_dir: {PROJECT_DIR} does not exist or is not a folder - point it "
+            "at your labelled project (--config project_dir=...), or run the bundled demo with "
+            "--configfile config/demo.yaml"
+        )
+    for _stem, _path in VIDEOS.items():
+        if not _path.is_file():
+            _fail(f"the workflow config: test_videos: {_path} not found")
+
+
+wildcard_constraints:
+    experiment="|".join(map(re.escape, EXPERIMENTS)),
+    video="|".join(map(re.escape, VIDEOS)) or "^$",
+    split="train|valid|test",
+
+
+# ---- input and param functions ------------------------------------------------------------------
+def code_version(*names):
+    """Content digest of entry scripts / core modules, so that only real code changes rerun jobs."""
+    return code_digest(SCRIPTS / name for name in names)
+
+
+def all_outputs():
+    return [COMPARISON_CSV, COMPARISON_MD]
+
+
+def video_path(wildcards):
+    return str(VIDEOS[wildcards.video])
+
+
+def experiment_fractions(wildcards):
+    return sorted_dict(EXPERIMENTS[wildcards.experiment].fractions_for(CLASSES))
+
+
+def experiment_config(wildcards):
+    return sorted_dict(resolved_experiment_config(config, EXPERIMENTS[wildcards.experiment]))
+
+
+def experiment_detections(wildcards):
+    return expand(DETECTIONS, experiment=wildcards.experiment, video=VIDEOS)
+
+
+def experiment_summaries(wildcards):
+    return expand(SUMMARY, experiment=EXPERIMENTS)
+
+
+# Cheap bookkeeping jobs run where Snakemake runs instead of waiting for a queue slot.
+localrules:
+    make_demo_project,
+    split_dataset,
+    resolve_config,
+    summarize,
+    aggregate,

@@ -1,0 +1,59 @@
+rule split_dataset:
+    input:
+        annotations=PROJECT_ANNOTATIONS,
+    output:
+        SPLITS,
+    log:
+        "logs/split_dataset.log",
+    conda:
+        ENV
+    params:
+        project_dir=PROJECT_DIR,
+        annotations_file=config["annotations_file"],
+        images_dir=config["images_dir"],
+        classes=CLASSES,
+        splits=sorted_dict(config["splits"]),
+        seed=config["seed"],
+        code=code_version("split_dataset.py", "detexp/dataset.py"),
+    script:
+        "../scripts/split_dataset.py"
+
+
+rule prepare_dataset:
+    input:
+        annotations=PROJECT_ANNOTATIONS,
+        splits=SPLITS,
+    output:
+        annotations=expand(DATASET_SPLIT_ANNOTATIONS, split=["train", "valid", "test"], allow_missing=True),
+        stats=DATASET_STATS,
+    log:
+        "logs/prepare_dataset/{experiment}.log",
+    benchmark:
+        "benchmarks/prepare_dataset/{experiment}.tsv"
+    conda:
+        ENV
+    params:
+        project_dir=PROJECT_DIR,
+        annotations_file=config["annotations_file"],
+        images_dir=config["images_dir"],
+        classes=CLASSES,
+        clip_regex=config["splits"]["clip_regex"],
+        fractions=experiment_fractions,
+        seed=config["seed"],
+        out_dir=DATASET_DIR,
+        code=code_version("prepare_dataset.py", "detexp/dataset.py"),
+    script:
+        "../scripts/prepare_dataset.py"
+
+
+rule resolve_config:
+    output:
+        RESOLVED_CONFIG,
+    log:
+        "logs/resolve_config/{experiment}.log",
+    conda:
+        ENV
+    params:
+        config=experiment_config,
+    script:
+        "../scripts/resolve_config.py"

@@ -1,0 +1,12 @@
+rule make_demo_project:
+    output:
+        annotations=f"{DEMO_PROJECT_DIR}/_annotations.coco.json",
+        videos=[f"{DEMO_PROJECT_DIR}/videos/{name}" for name in DEMO_VIDEOS],
+    log:
+        "logs/make_demo_project.log",
+    conda:
+        ENV
+    params:
+        code=code_version("make_demo_project.py", "detexp/demo.py", "detexp/video.py"),
+    script:
+        "../scripts/make_demo_project.py"

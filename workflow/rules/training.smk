@@ -1,0 +1,26 @@
+rule train:
+    input:
+        annotations=expand(DATASET_SPLIT_ANNOTATIONS, split=["train", "valid", "test"], allow_missing=True),
+    output:
+        checkpoint=CHECKPOINT,
+        class_info=CLASS_INFO,
+        metrics=TRAINING_METRICS,
+        summary=TRAINING_SUMMARY,
+    log:
+        "logs/train/{experiment}.log",
+    benchmark:
+        "benchmarks/train/{experiment}.tsv"
+    conda:
+        ENV
+    threads: 8
+    resources:
+        gpu=1,
+    params:
+        dataset_dir=DATASET_DIR,
+        output_dir=TRAINING_DIR,
+        classes=CLASSES,
+        training=sorted_dict(config["training"]),
+        seed=config["seed"],
+        code=code_version("train.py", "detexp/training.py"),
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,23 @@
+"""Compare experiments: one row per experiment summary, as CSV and Markdown."""
+
+import argparse
+from pathlib import Path
+
+from detexp.cli import entry
+from detexp.summary import write_comparison
+
+parser = argparse.ArgumentParser(description=__doc__)
+parser.add_argument("summaries", nargs="+", type=Path, help="experiment_summary.json files")
+parser.add_argument("--csv", type=Path, required=True)
+parser.add_argument("--md", type=Path, required=True)
+
+
+def from_snakemake(smk):
+    return argparse.Namespace(summaries=list(smk.input), csv=Path(smk.output.csv), md=Path(smk.output.md))
+
+
+def run(args):
+    write_comparison(args.summaries, args.csv, args.md)
+
+
+entry(globals(), parser, from_snakemake, run)

@@ -1,0 +1,296 @@
+"""Loading and validating the study config and the experiment files.
+
+Everything here runs when Snakemake builds the DAG, so every problem a user can make in a YAML
+file is reported by `snakemake -n`, before any job runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import jsonschema
+import yaml
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+CONFIG_SOURCE = "the workflow config (config/config.yaml with any --configfile/--config)"
+
+# RF-DETR variants: model name -> the multiple its resolution must be (patch size x windows).
+RESOLUTION_MULTIPLE = {"nano": 32, "small": 32, "medium": 32, "large": 32, "base": 56}
+# Keys of rfdetr's TrainConfig that the workflow sets itself from `training.*` or its own paths.
+MANAGED_TRAIN_KEYS = frozenset(
+    {
+        "dataset_dir",
+        "output_dir",
+        "epochs",
+        "batch_size",
+        "lr",
+        "resolution",
+        "early_stopping",
+        "early_stopping_patience",
+        "seed",
+        "multi_scale",
+        "num_workers",
+        "class_names",
+        "resume",
+        "pretrain_weights",
+    }
+)
+
+
+class ConfigError(ValueError):
+    """A config or experiment file is invalid; the message names the file, key and fix."""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment file, validated."""
+
+    name: str
+    description: str
+    frame_sample_fractions: dict[str, float]
+    path: str
+
+    def fractions_for(self, classes: Iterable[str]) -> dict[str, float]:
+        """The fraction of every configured class (1.0 for a class the file leaves out)."""
+        return {c: float(self.frame_sample_fractions.get(c, 1.0)) for c in classes}
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """Read one of the workflow's JSON schemas (YAML files in workflow/schemas/)."""
+    with open(SCHEMA_DIR / name) as f:
+        return yaml.safe_load(f)
+
+
+def _types(schema: dict[str, Any]) -> list[str]:
+    t = schema.get("type", [])
+    return [t] if isinstance(t, str) else list(t)
+
+
+def coerce_to_schema(value: Any, schema: dict[str, Any]) -> Any:
+    """Turn strings into the numbers, booleans or nulls the schema asks for.
+
+    Snakemake hands nested `--config` values over as strings, and YAML 1.1 reads `1e-4` as a
+    string; both must still reach the schema (and training) as numbers.
+    """
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        return {
+            k: coerce_to_schema(v, props.get(k, extra if isinstance(extra, dict) else {}))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        items = schema.get("items", {})
+        return [coerce_to_schema(v, items if isinstance(items, dict) else {}) for v in value]
+    if not isinstance(value, str):
+        return value
+    types = _types(schema)
+    text = value.strip()
+    if "null" in types and text.lower() in ("null", "~", ""):
+        return None
+    if "boolean" in types and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if "integer" in types:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+    if "number" in types:
+        try:
+            number = float(text)
+            return int(number) if "integer" in types and number.is_integer() else number
+        except ValueError:
+            pass
+    return value
+
+
+def _extend_with_defaults(validator_class: type) -> type:
+    """A validator that fills in `default` values of properties while validating."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub and key not in instance:
+                    instance[key] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_DefaultFillingValidator = _extend_with_defaults(jsonschema.Draft202012Validator)
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    """One line per schema error: key, bad value and what is allowed."""
+    key = _key_path(error)
+    v = error.validator
+    if v == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        return f"unknown key(s) {', '.join(map(repr, extra))} under {key} - allowed: {', '.join(allowed)}"
+    if v == "required":
+        return f"{key}: {error.message}"
+    if v == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"{key}: {error.instance!r} is not allowed - one of: {allowed}"
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        lo = error.schema.get("minimum", error.schema.get("exclusiveMinimum"))
+        hi = error.schema.get("maximum", error.schema.get("exclusiveMaximum"))
+        bounds = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
+        return f"{key}: {error.instance!r} is not within {bounds}"
+    if v == "type":
+        allowed = " or ".join(_types(error.schema))
+        return f"{key}: {error.instance!r} is not of type {allowed}"
+    return f"{key}: {error.message}"
+
+
+def validate(instance: dict[str, Any], schema: dict[str, Any], source: str) -> dict[str, Any]:
+    """Coerce, fill defaults and validate; raise ConfigError listing every problem."""
+    if not isinstance(instance, dict):
+        raise ConfigError(f"{source}: expected a mapping of keys to values, got {instance!r}")
+    instance = coerce_to_schema(copy.deepcopy(instance), schema)
+    errors = sorted(_DefaultFillingValidator(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError(f"{source}:\n  " + "\n  ".join(_explain(e) for e in errors))
+    return instance
+
+
+def nearest_resolutions(size: int, multiple: int) -> list[int]:
+    """The valid resolutions just below and above `size`."""
+    below = max(multiple, size // multiple * multiple)
+    above = below + multiple if below <= size else below
+    return sorted({below, above})
+
+
+def check_training(training: dict[str, Any], source: str = CONFIG_SOURCE) -> None:
+    """Checks the schema cannot express: resolution per model, and `extra` against rfdetr."""
+    model, size = training["model"], training["image_size"]
+    multiple = RESOLUTION_MULTIPLE[model]
+    if size % multiple:
+        near = " or ".join(map(str, nearest_resolutions(size, multiple)))
+        raise ConfigError(
+            f"{source}: training.image_size: {size} is not valid for model {model!r} - "
+            f"RF-DETR {model} needs a multiple of {multiple}; nearest valid: {near}"
+        )
+    clash = sorted(MANAGED_TRAIN_KEYS & set(training["extra"]))
+    if clash:
+        raise ConfigError(
+            f"{source}: training.extra: {', '.join(clash)} set by the workflow itself - "
+            "use the training.* keys instead"
+        )
+    if training["extra"]:
+        check_train_extra(training["extra"], source)
+
+
+def check_train_extra(extra: dict[str, Any], source: str = CONFIG_SOURCE) -> None:
+    """Validate `training.extra` against rfdetr's own TrainConfig (imported only when needed)."""
+    from rfdetr.config import TrainConfig  # slow import: only when extra keys are given
+
+    known = set(TrainConfig.model_fields)
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise ConfigError(
+            f"{source}: training.extra: unknown rfdetr train() argument(s) {', '.join(unknown)} - "
+            f"allowed: {', '.join(sorted(known - MANAGED_TRAIN_KEYS))}"
+        )
+
+
+def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Validate the workflow config; return it coerced and with defaults filled in."""
+    config = validate(config, load_schema("config.schema.yaml"), CONFIG_SOURCE)
+    check_training(config["training"])
+    splits = config["splits"]
+    if splits["valid_fraction"] + splits["test_fraction"] >= 1:
+        raise ConfigError(
+            f"{CONFIG_SOURCE}: splits: valid_fraction + test_fraction = "
+            f"{splits['valid_fraction'] + splits['test_fraction']:g} - must be below 1 to leave training frames"
+        )
+    try:
+        re.compile(splits["clip_regex"])
+    except re.error as err:
+        raise ConfigError(f"{CONFIG_SOURCE}: splits.clip_regex: {splits['clip_regex']!r} is no valid regex ({err})")
+    return config
+
+
+def load_experiment(path: Path, classes: list[str]) -> Experiment:
+    """Read and validate one experiment file."""
+    source = str(path)
+    try:
+        with open(path) as f:
+            raw = yaml.safe_load(f)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{source}: not valid YAML ({err})") from err
+    data = validate(raw, load_schema("experiment.schema.yaml"), source)
+    if data["name"] != path.stem:
+        raise ConfigError(f"{source}: name: {data['name']!r} must equal the file name stem {path.stem!r}")
+    unknown = [c for c in data["frame_sample_fractions"] if c not in classes]
+    if unknown:
+        raise ConfigError(
+            f"{source}: frame_sample_fractions: unknown class {', '.join(map(repr, unknown))} - "
+            f"known classes: {', '.join(classes)}"
+        )
+    return Experiment(data["name"], data["description"], data["frame_sample_fractions"], source)
+
+
+def load_experiments(config: dict[str, Any], root: Path = Path(".")) -> dict[str, Experiment]:
+    """All experiment files of the study (or those `experiments` selects), by name."""
+    exp_dir = root / config["experiments_dir"]
+    paths = sorted(exp_dir.glob("*.yaml"))
+    if not paths:
+        raise ConfigError(f"{CONFIG_SOURCE}: experiments_dir: no *.yaml experiment files in {exp_dir}")
+    experiments = {p.stem: load_experiment(p, config["classes"]) for p in paths}
+    wanted = config["experiments"]
+    if wanted is not None:
+        missing = [w for w in wanted if w not in experiments]
+        if missing:
+            raise ConfigError(
+                f"{CONFIG_SOURCE}: experiments: no experiment file for {', '.join(missing)} in {exp_dir} - "
+                f"known: {', '.join(experiments)}"
+            )
+        experiments = {w: experiments[w] for w in wanted}
+    return experiments
+
+
+def resolved_experiment_config(config: dict[str, Any], experiment: Experiment) -> dict[str, Any]:
+    """The fully resolved settings of one experiment, as written to results/<exp>/config.yaml."""
+    resolved = {k: copy.deepcopy(v) for k, v in config.items() if k not in ("experiments",)}
+    resolved["experiment"] = {
+        "name": experiment.name,
+        "description": experiment.description,
+        "frame_sample_fractions": experiment.fractions_for(config["classes"]),
+    }
+    return resolved
+
+
+def sorted_dict(value: Any) -> Any:
+    """Dicts with sorted keys, recursively: Snakemake compares params by repr()."""
+    if isinstance(value, dict):
+        return {k: sorted_dict(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_dict(v) for v in value]
+    return value
+
+
+def code_digest(paths: Iterable[str | Path]) -> str:
+    """A digest of what Python files do, not how they are laid out.
+
+    Hashes each file's syntax tree (no comments, no formatting, no line numbers), so that a touch,
+    a fresh checkout or a reformat never reruns a job, while a real change does.
+    """
+    import ast
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(map(Path, paths)):
+        digest.update(path.name.encode())
+        digest.update(ast.dump(ast.parse(path.read_text(), filename=str(path))).encode())
+    return digest.hexdigest()[:16]

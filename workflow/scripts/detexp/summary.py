@@ -1,0 +1,129 @@
+"""One summary per experiment, and the comparison table across experiments."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .training import read_metrics
+
+SUMMARY_SCHEMA_VERSION = 1
+
+
+def _read_json(path: str | Path) -> Any:
+    with open(path) as f:
+        return json.load(f)
+
+
+def validation_metrics(metrics_csv: str | Path, best_epoch: int | None, classes: list[str]) -> dict[str, Any]:
+    """Validation metrics of the best epoch, overall and per class, from rfdetr's metrics.csv."""
+    rows = {int(r["epoch"]): r for r in read_metrics(Path(metrics_csv))}
+    row = rows.get(best_epoch) if best_epoch is not None else None
+    if row is None:
+        return {"epoch": None, "mAP_50_95": None, "mAP_50": None, "per_class_AP_50_95": {c: None for c in classes}}
+
+    def get(key: str) -> float | None:
+        value = row.get(key)
+        return None if value is None or math.isnan(value) else round(value, 5)
+
+    return {
+        "epoch": best_epoch,
+        "mAP_50_95": get("val/mAP_50_95"),
+        "mAP_50": get("val/mAP_50"),
+        "mAR": get("val/mAR"),
+        "per_class_AP_50_95": {c: get(f"val/AP/{c}") for c in classes},
+    }
+
+
+def video_stats(detections: dict[str, Any]) -> dict[str, Any]:
+    """What one test video's detection JSON says, in a few numbers."""
+    confidences: dict[str, list[float]] = {c: [] for c in detections["class_names"]}
+    for frame in detections["frames"]:
+        for det in frame["detections"]:
+            confidences[det["class_name"]].append(det["confidence"])
+    return {
+        "frames": detections["video"]["frame_count"],
+        "detections": detections["totals"],
+        "mean_confidence": {c: (round(sum(v) / len(v), 4) if v else None) for c, v in confidences.items()},
+        "frames_per_s": detections.get("frames_per_s"),
+    }
+
+
+def detections_by_video(paths: list[str | Path]) -> dict[str, Path]:
+    """Video name -> detection JSON, from `<video>_detections.json` file names."""
+    return {Path(p).name.removesuffix("_detections.json"): Path(p) for p in paths}
+
+
+def build_summary(
+    config_path: str | Path,
+    dataset_stats_path: str | Path,
+    training_summary_path: str | Path,
+    metrics_csv: str | Path,
+    detection_paths: list[str | Path],
+) -> dict[str, Any]:
+    """Collect one experiment's config, data, training, metrics and per-video results."""
+    with open(config_path) as f:
+        config = yaml.safe_load(f)
+    stats = _read_json(dataset_stats_path)
+    training = _read_json(training_summary_path)
+    experiment = config["experiment"]
+    classes = config["classes"]
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "experiment": experiment["name"],
+        "description": experiment["description"],
+        "config": config,
+        "dataset": {k: v for k, v in stats.items() if k != "train_frames"},
+        "training": training,
+        "validation": validation_metrics(metrics_csv, training.get("best_epoch"), classes),
+        "videos": {name: video_stats(_read_json(p)) for name, p in sorted(detections_by_video(detection_paths).items())},
+    }
+
+
+def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
+    """The flat row of one experiment in the comparison table."""
+    classes = summary["config"]["classes"]
+    fractions = summary["config"]["experiment"]["frame_sample_fractions"]
+    train = summary["dataset"]["splits"]["train"]["classes"]
+    ratio = summary["dataset"]["achieved_ratio"]["frames"]
+    val = summary["validation"]
+    row: dict[str, Any] = {"experiment": summary["experiment"], "description": summary["description"]}
+    for c in classes:
+        row[f"fraction {c}"] = fractions[c]
+    for c in classes:
+        row[f"train frames {c}"] = train[c]["frames"]
+    for c in classes:
+        row[f"frame ratio {c}"] = ratio[c]
+    row["val mAP50:95"] = val["mAP_50_95"]
+    row["val mAP50"] = val["mAP_50"]
+    for c in classes:
+        row[f"val AP50:95 {c}"] = val["per_class_AP_50_95"].get(c)
+    row["best epoch"] = summary["training"].get("best_epoch")
+    row["epochs run"] = summary["training"].get("epochs_run")
+    row["train time s"] = summary["training"].get("wall_time_s")
+    for video, vs in summary["videos"].items():
+        for c in classes:
+            row[f"{video}: {c} detections"] = vs["detections"].get(c)
+    return row
+
+
+def comparison_table(summaries: list[dict[str, Any]]):
+    """A DataFrame with one row per experiment, ordered by the sampled fractions then name."""
+    import pandas as pd
+
+    rows = [comparison_row(s) for s in summaries]
+    df = pd.DataFrame(rows)
+    fraction_cols = [c for c in df.columns if c.startswith("fraction ")]
+    return df.sort_values(fraction_cols + ["experiment"], kind="stable").reset_index(drop=True)
+
+
+def write_comparison(summary_paths: list[str | Path], out_csv: str | Path, out_md: str | Path) -> Any:
+    """Write the comparison as CSV and as a Markdown table."""
+    df = comparison_table([_read_json(p) for p in summary_paths])
+    df.to_csv(out_csv, index=False)
+    Path(out_md).write_text(df.to_markdown(index=False, floatfmt=".4g") + "\n")
+    return df

@@ -1,0 +1,33 @@
+"""Run a trained checkpoint over a video: annotated H.264 video and detection JSON."""
+
+import argparse
+from pathlib import Path
+
+from detexp.cli import entry, log
+from detexp.inference import run_inference
+
+parser = argparse.ArgumentParser(description=__doc__)
+parser.add_argument("checkpoint", type=Path)
+parser.add_argument("video", type=Path)
+parser.add_argument("out_video", type=Path)
+parser.add_argument("out_json", type=Path)
+parser.add_argument("--threshold", type=float, default=0.5)
+parser.add_argument("--batch-size", type=int, default=8)
+
+
+def from_snakemake(smk):
+    return argparse.Namespace(
+        checkpoint=Path(smk.input.checkpoint),
+        video=Path(smk.input.video),
+        out_video=Path(smk.output.video),
+        out_json=Path(smk.output.detections),
+        threshold=smk.params.threshold,
+        batch_size=smk.params.batch_size,
+    )
+
+
+def run(args):
+    run_inference(args.video, args.checkpoint, args.out_video, args.out_json, args.threshold, args.batch_size, log=log)
+
+
+entry(globals(), parser, from_snakemake, run)
