@@ -1,0 +1,166 @@
+"""The whole demo DAG with real RF-DETR training and inference, then reruns by dry run.
+
+One real run (about 4 minutes on 2 cores) serves every test in this module.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import copy_workflow, job_counts, snakemake
+
+EXPERIMENTS = ["exp_person_25", "exp_person_50", "exp_person_75", "exp_person_100"]
+VIDEOS = ["crane_hook+human_short", "crane_hook_1_short"]
+DEMO = ("--configfile", "config/demo.yaml")
+# Threshold 0 keeps every query of the barely trained model, so the box checks have boxes to check.
+RUN = (*DEMO, "--config", "inference={threshold: 0.0}")
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    wf = copy_workflow(tmp_path_factory.mktemp("e2e"))
+    snakemake(wf, *RUN, "--cores", "2")
+    return wf
+
+
+def test_every_contract_file_exists(demo_run):
+    for exp in EXPERIMENTS:
+        d = demo_run / "results" / exp
+        for rel in [
+            "config.yaml",
+            "dataset_stats.json",
+            "dataset/train/_annotations.coco.json",
+            "dataset/valid/_annotations.coco.json",
+            "dataset/test/_annotations.coco.json",
+            "training/checkpoint_best_total.pth",
+            "training/class_info.json",
+            "training/metrics.csv",
+            "training/training_summary.json",
+            "experiment_summary.json",
+        ] + [f"inference/detected_{v}.mp4" for v in VIDEOS] + [f"inference/{v}_detections.json" for v in VIDEOS]:
+            assert (d / rel).stat().st_size > 0, f"{exp}/{rel}"
+        assert list((d / "training").glob("events.out.tfevents.*")), "TensorBoard events"
+        assert (demo_run / "logs" / "train" / f"{exp}.log").stat().st_size > 0
+
+
+def test_held_out_splits_are_identical_and_training_grows_with_the_fraction(demo_run):
+    tests = {(demo_run / "results" / e / "dataset/test/_annotations.coco.json").read_bytes() for e in EXPERIMENTS}
+    assert len(tests) == 1
+    person = []
+    for exp in EXPERIMENTS:
+        stats = json.loads((demo_run / "results" / exp / "dataset_stats.json").read_text())
+        person.append(stats["splits"]["train"]["classes"]["person"]["frames"])
+        hook = stats["splits"]["train"]["classes"]["crane hook"]
+        assert hook["frames"] == stats["splits"]["train"]["available_before_sampling"]["classes"]["crane hook"]["frames"]
+    assert person == sorted(person) and person[0] < person[-1]
+    kept = [set(json.loads((demo_run / "results" / e / "dataset_stats.json").read_text())["train_frames"]) for e in EXPERIMENTS]
+    assert kept[0] <= kept[1] <= kept[2] <= kept[3]  # nested draws
+
+
+def test_checkpoint_loads_and_predicts(demo_run):
+    import cv2
+    import rfdetr
+
+    model = rfdetr.from_checkpoint(str(demo_run / "results/exp_person_100/training/checkpoint_best_total.pth"), device="cpu")
+    assert list(model.class_names) == ["crane hook", "person"]
+    image = cv2.imread(str(next((demo_run / "resources/demo_project/images").glob("*.jpg"))))[:, :, ::-1].copy()
+    detections = model.predict(image, threshold=0.0)
+    assert len(detections) > 0
+    info = json.loads((demo_run / "results/exp_person_100/training/class_info.json").read_text())
+    assert info["class_names"] == ["crane hook", "person"]
+    assert info["label_to_category_id"] == {"0": 1, "1": 2}
+
+
+def test_training_ran_the_configured_epochs(demo_run):
+    for exp in EXPERIMENTS:
+        summary = json.loads((demo_run / "results" / exp / "training/training_summary.json").read_text())
+        assert summary["epochs_run"] == 1 and summary["epochs_requested"] == 1
+        assert summary["device"] == "cpu"
+        metrics = pd.read_csv(demo_run / "results" / exp / "training/metrics.csv")
+        assert "val/mAP_50_95" in metrics.columns and metrics["epoch"].max() == 0
+
+
+def test_annotated_videos_match_their_sources_and_are_h264(demo_run):
+    import av
+
+    from detexp.video import probe
+
+    for exp in EXPERIMENTS:
+        for video in VIDEOS:
+            source = probe(demo_run / "resources/demo_project/videos" / f"{video}.mp4")
+            out = demo_run / "results" / exp / "inference" / f"detected_{video}.mp4"
+            with av.open(str(out)) as container:
+                stream = container.streams.video[0]
+                assert stream.codec_context.name == "h264"
+                frames = sum(1 for _ in container.decode(stream))
+            assert frames == source.frame_count == 30
+            result = probe(out)
+            assert (result.width, result.height, result.fps) == (source.width, source.height, source.fps)
+
+
+def test_detections_lie_inside_their_frames(demo_run):
+    for exp in EXPERIMENTS:
+        for video in VIDEOS:
+            data = json.loads((demo_run / "results" / exp / "inference" / f"{video}_detections.json").read_text())
+            w, h = data["video"]["width"], data["video"]["height"]
+            assert data["video"]["frame_count"] == len(data["frames"]) == 30
+            assert [f["index"] for f in data["frames"]] == list(range(30))
+            boxes = np.array([d["xyxy"] for f in data["frames"] for d in f["detections"]])
+            assert len(boxes) > 0
+            assert (boxes[:, 0] >= 0).all() and (boxes[:, 1] >= 0).all()
+            assert (boxes[:, 2] <= w).all() and (boxes[:, 3] <= h).all()
+            assert (boxes[:, 2] >= boxes[:, 0]).all() and (boxes[:, 3] >= boxes[:, 1]).all()
+            names = {d["class_name"] for f in data["frames"] for d in f["detections"]}
+            assert names <= {"crane hook", "person"}
+            total = sum(len(f["detections"]) for f in data["frames"])
+            assert sum(data["totals"].values()) == total
+
+
+def test_summaries_and_comparison_list_all_experiments(demo_run):
+    for exp in EXPERIMENTS:
+        summary = json.loads((demo_run / "results" / exp / "experiment_summary.json").read_text())
+        assert summary["experiment"] == exp
+        assert set(summary["videos"]) == set(VIDEOS)
+        assert summary["config"]["experiment"]["name"] == exp
+    table = pd.read_csv(demo_run / "results/comparison.csv")
+    assert list(table["experiment"]) == EXPERIMENTS  # ordered by the person fraction
+    assert list(table["fraction person"]) == [0.25, 0.5, 0.75, 1.0]
+    md = (demo_run / "results/comparison.md").read_text()
+    assert all(exp in md for exp in EXPERIMENTS)
+
+
+def test_nothing_is_stale_after_a_complete_run_even_after_touching_code(demo_run):
+    for script in (demo_run / "workflow").rglob("*.py"):
+        script.touch()
+    out = snakemake(demo_run, "-n", *RUN).stdout
+    assert job_counts(out) == {}, out[-3000:]
+
+
+def test_a_changed_fraction_reruns_only_that_experiment(demo_run):
+    path = demo_run / "config/experiments/exp_person_50.yaml"
+    original = path.read_text()
+    try:
+        path.write_text(original.replace("person: 0.5", "person: 0.4"))
+        out = snakemake(demo_run, "-n", *RUN).stdout
+        assert job_counts(out) == {
+            "resolve_config": 1,
+            "prepare_dataset": 1,
+            "train": 1,
+            "infer": 2,
+            "summarize": 1,
+            "aggregate": 1,
+        }, out[-3000:]
+        assert "exp_person_50" in out and "experiment=exp_person_25" not in out
+    finally:
+        path.write_text(original)
+
+
+def test_a_changed_training_setting_never_reruns_dataset_preparation(demo_run):
+    out = snakemake(demo_run, "-n", *DEMO, "--config", "inference={threshold: 0.0}", "training={epochs: 2}").stdout
+    counts = job_counts(out)
+    assert counts.get("train") == 4 and "prepare_dataset" not in counts and "split_dataset" not in counts

@@ -1,0 +1,64 @@
+"""The DAG, by real Snakemake dry runs: job counts, DAG-build-time errors, typed overrides."""
+
+from __future__ import annotations
+
+import yaml
+
+from conftest import job_counts, snakemake
+
+DEMO = ("--configfile", "config/demo.yaml")
+
+
+def test_dry_run_lists_every_stage(workflow_copy):
+    out = snakemake(workflow_copy, "-n", *DEMO).stdout
+    assert job_counts(out) == {
+        "make_demo_project": 1,
+        "split_dataset": 1,
+        "prepare_dataset": 4,
+        "resolve_config": 4,
+        "train": 4,
+        "infer": 8,
+        "summarize": 4,
+        "aggregate": 1,
+    }
+    # a video name with '+' is a valid wildcard value
+    assert "results/exp_person_25/inference/detected_crane_hook+human_short.mp4" in out
+
+
+def test_bad_experiment_file_fails_the_dry_run_naming_file_key_and_choices(workflow_copy):
+    path = workflow_copy / "config/experiments/exp_person_25.yaml"
+    path.write_text(path.read_text().replace("person: 0.25", "persn: 0.25"))
+    proc = snakemake(workflow_copy, "-n", *DEMO, check=False)
+    assert proc.returncode != 0
+    assert "config/experiments/exp_person_25.yaml: frame_sample_fractions: unknown class 'persn'" in proc.stdout
+    assert "known classes: crane hook, person" in proc.stdout
+
+
+def test_invalid_model_resolution_pair_fails_the_dry_run(workflow_copy):
+    proc = snakemake(workflow_copy, "-n", *DEMO, "--config", "training={model: base, image_size: 640}", check=False)
+    assert proc.returncode != 0
+    assert "training.image_size: 640 is not valid for model 'base'" in proc.stdout
+    assert "nearest valid: 616 or 672" in proc.stdout
+
+
+def test_missing_project_and_video_are_named_at_dag_time(workflow_copy, tmp_path):
+    proc = snakemake(workflow_copy, "-n", check=False)  # the default config's project is not bundled
+    assert proc.returncode != 0
+    assert "project_dir: data/projects/Test does not exist" in proc.stdout
+    project = tmp_path / "proj"
+    (project / "videos").mkdir(parents=True)
+    (project / "videos" / "crane_hook_1_short.mp4").write_bytes(b"")
+    proc = snakemake(workflow_copy, "-n", "--config", f"project_dir={project}", check=False)
+    assert proc.returncode != 0
+    assert f"test_videos: {project}/videos/crane_hook+human_short.mp4 not found" in proc.stdout
+
+
+def test_command_line_overrides_keep_their_types(workflow_copy):
+    target = "results/exp_person_25/config.yaml"
+    snakemake(workflow_copy, *DEMO, "--cores", "1", "--config", "training={epochs: 100, batch_size: 8, lr: 5e-5}", "--", target)
+    resolved = yaml.safe_load((workflow_copy / target).read_text())
+    assert resolved["training"]["epochs"] == 100
+    assert resolved["training"]["batch_size"] == 8
+    assert resolved["training"]["lr"] == 5e-5
+    assert resolved["training"]["model"] == "nano"  # untouched keys keep the demo's values
+    assert resolved["experiment"]["frame_sample_fractions"] == {"crane hook": 1.0, "person": 0.25}
