@@ -107,6 +107,10 @@ def write_project(root: Path, coco: dict, images=("img/a_1.jpg", "img/a_2.jpg"))
     return root
 
 
+def read_project(root: Path):
+    return read_coco_project(root / "_annotations.coco.json", root, CLASSES, CLIP_REGEX)
+
+
 def roboflow_style_coco() -> dict:
     """Quirks of real exports: ids from 0, a parent category, an unnamed class, an image without boxes."""
     return {
@@ -129,7 +133,7 @@ def roboflow_style_coco() -> dict:
 
 
 def test_read_coco_project_handles_real_export_quirks(tmp_path):
-    project = read_coco_project(write_project(tmp_path, roboflow_style_coco()), "_annotations.coco.json", ".", CLASSES, CLIP_REGEX)
+    project = read_project(write_project(tmp_path, roboflow_style_coco()))
     by_name = {f.file_name: f for f in project.frames}
     assert by_name["img/a_1.jpg"].labels() == {0, 1}
     assert by_name["img/a_1.jpg"].boxes[0].bbox == [90.0, 70.0, 10.0, 10.0]  # clipped to 100x80
@@ -142,24 +146,24 @@ def test_read_coco_project_handles_real_export_quirks(tmp_path):
 def test_missing_configured_class_lists_what_the_project_has(tmp_path):
     write_project(tmp_path, roboflow_style_coco())
     with pytest.raises(DatasetError, match="class\\(es\\) 'helmet' not in the project - it has: crane hook, objects, person, truck"):
-        read_coco_project(tmp_path, "_annotations.coco.json", ".", ["helmet"], CLIP_REGEX)
+        read_coco_project(tmp_path / "_annotations.coco.json", tmp_path, ["helmet"], CLIP_REGEX)
 
 
 def test_missing_image_file_is_named(tmp_path):
     write_project(tmp_path, roboflow_style_coco(), images=("img/a_1.jpg",))
     with pytest.raises(DatasetError, match="img/a_2.jpg, which does not exist"):
-        read_coco_project(tmp_path, "_annotations.coco.json", ".", CLASSES, CLIP_REGEX)
+        read_project(tmp_path)
 
 
 def test_invalid_json_says_where(tmp_path):
     (tmp_path / "_annotations.coco.json").write_text('{"images": [\n  {"id": 1,}\n]}')
     with pytest.raises(DatasetError, match="_annotations.coco.json: invalid JSON at line 2"):
-        read_coco_project(tmp_path, "_annotations.coco.json", ".", CLASSES, CLIP_REGEX)
+        read_project(tmp_path)
 
 
 def test_missing_project_dir(tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
-        read_coco_project(tmp_path / "nope", "_annotations.coco.json", ".", CLASSES, CLIP_REGEX)
+        read_project(tmp_path / "nope")
 
 
 def test_prepare_dataset_writes_rfdetr_layout_with_linked_images(tmp_path):
@@ -172,7 +176,7 @@ def test_prepare_dataset_writes_rfdetr_layout_with_linked_images(tmp_path):
             {"id": i, "image_id": i, "category_id": 7 if i % 2 else 9, "bbox": [1, 2, 10, 10]} for i in range(len(names))
         ],
     }
-    project = read_coco_project(write_project(root, coco, names), "_annotations.coco.json", ".", CLASSES, CLIP_REGEX)
+    project = read_project(write_project(root, coco, names))
     splits = split_by_clip(project.frames, 0.2, 0.2, seed=1)
     stats = prepare_dataset(project, splits, {"crane hook": 1.0, "person": 0.5}, 1, tmp_path / "out")
     for split in ("train", "valid", "test"):

@@ -36,21 +36,20 @@ SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 
 
 # ---- path patterns: the workflow's contract, defined once --------------------------------------
-PROJECT_ANNOTATIONS = f"{PROJECT_DIR}/{config['annotations_file']}"
+PROJECT_ANNOTATIONS = str(Path(PROJECT_DIR, config["annotations_file"]))
 SPLITS = "results/splits.json"
-EXP_DIR = "results/{experiment}"
-RESOLVED_CONFIG = EXP_DIR + "/config.yaml"
-DATASET_DIR = EXP_DIR + "/dataset"
-DATASET_SPLIT_ANNOTATIONS = DATASET_DIR + "/{split}/_annotations.coco.json"
-DATASET_STATS = EXP_DIR + "/dataset_stats.json"
-TRAINING_DIR = EXP_DIR + "/training"
-CHECKPOINT = TRAINING_DIR + "/checkpoint_best_total.pth"
-CLASS_INFO = TRAINING_DIR + "/class_info.json"
-TRAINING_METRICS = TRAINING_DIR + "/metrics.csv"
-TRAINING_SUMMARY = TRAINING_DIR + "/training_summary.json"
-DETECTED_VIDEO = EXP_DIR + "/inference/detected_{video}.mp4"
-DETECTIONS = EXP_DIR + "/inference/{video}_detections.json"
-SUMMARY = EXP_DIR + "/experiment_summary.json"
+RESOLVED_CONFIG = "results/{experiment}/config.yaml"
+DATASET_SPLIT_ANNOTATIONS = (
+    "results/{experiment}/dataset/{split}/_annotations.coco.json"
+)
+DATASET_STATS = "results/{experiment}/dataset_stats.json"
+CHECKPOINT = "results/{experiment}/training/checkpoint_best_total.pth"
+CLASS_INFO = "results/{experiment}/training/class_info.json"
+TRAINING_METRICS = "results/{experiment}/training/metrics.csv"
+TRAINING_SUMMARY = "results/{experiment}/training/training_summary.json"
+DETECTED_VIDEO = "results/{experiment}/inference/detected_{video}.mp4"
+DETECTIONS = "results/{experiment}/inference/{video}_detections.json"
+SUMMARY = "results/{experiment}/experiment_summary.json"
 COMPARISON_CSV = "results/comparison.csv"
 COMPARISON_MD = "results/comparison.md"
 
@@ -59,7 +58,11 @@ COMPARISON_MD = "results/comparison.md"
 def _video_paths():
     paths = {}
     for entry in config["test_videos"]:
-        path = Path(entry) if Path(entry).is_absolute() else Path(PROJECT_DIR) / "videos" / entry
+        path = (
+            Path(entry)
+            if Path(entry).is_absolute()
+            else Path(PROJECT_DIR) / "videos" / entry
+        )
         stem = path.stem
         if stem in paths:
             _fail(
@@ -100,6 +103,24 @@ def all_outputs():
     return [COMPARISON_CSV, COMPARISON_MD]
 
 
+def image_root(wildcards):
+    """Folder the COCO file_name entries are relative to."""
+    return str(Path(PROJECT_DIR, config["images_dir"]))
+
+
+def dataset_dir(wildcards, input):
+    """results/<experiment>/dataset, from the train split's annotation file."""
+    return str(Path(input.annotations[0]).parents[1])
+
+
+def dataset_out_dir(wildcards, output):
+    return str(Path(output.annotations[0]).parents[1])
+
+
+def training_dir(wildcards, output):
+    return str(Path(output.checkpoint).parent)
+
+
 def video_path(wildcards):
     return str(VIDEOS[wildcards.video])
 
@@ -109,7 +130,9 @@ def experiment_fractions(wildcards):
 
 
 def experiment_config(wildcards):
-    return sorted_dict(resolved_experiment_config(config, EXPERIMENTS[wildcards.experiment]))
+    return sorted_dict(
+        resolved_experiment_config(config, EXPERIMENTS[wildcards.experiment])
+    )
 
 
 def experiment_detections(wildcards):

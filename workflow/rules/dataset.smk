@@ -8,9 +8,7 @@ rule split_dataset:
     conda:
         ENV
     params:
-        project_dir=PROJECT_DIR,
-        annotations_file=config["annotations_file"],
-        images_dir=config["images_dir"],
+        image_root=image_root,
         classes=CLASSES,
         splits=sorted_dict(config["splits"]),
         seed=config["seed"],
@@ -24,7 +22,11 @@ rule prepare_dataset:
         annotations=PROJECT_ANNOTATIONS,
         splits=SPLITS,
     output:
-        annotations=expand(DATASET_SPLIT_ANNOTATIONS, split=["train", "valid", "test"], allow_missing=True),
+        annotations=expand(
+            DATASET_SPLIT_ANNOTATIONS,
+            split=["train", "valid", "test"],
+            allow_missing=True,
+        ),
         stats=DATASET_STATS,
     log:
         "logs/prepare_dataset/{experiment}.log",
@@ -33,14 +35,12 @@ rule prepare_dataset:
     conda:
         ENV
     params:
-        project_dir=PROJECT_DIR,
-        annotations_file=config["annotations_file"],
-        images_dir=config["images_dir"],
+        image_root=image_root,
         classes=CLASSES,
         clip_regex=config["splits"]["clip_regex"],
         fractions=experiment_fractions,
         seed=config["seed"],
-        out_dir=DATASET_DIR,
+        out_dir=dataset_out_dir,
         code=code_version("prepare_dataset.py", "detexp/dataset.py"),
     script:
         "../scripts/prepare_dataset.py"

@@ -1,6 +1,10 @@
 rule train:
     input:
-        annotations=expand(DATASET_SPLIT_ANNOTATIONS, split=["train", "valid", "test"], allow_missing=True),
+        annotations=expand(
+            DATASET_SPLIT_ANNOTATIONS,
+            split=["train", "valid", "test"],
+            allow_missing=True,
+        ),
     output:
         checkpoint=CHECKPOINT,
         class_info=CLASS_INFO,
@@ -16,8 +20,8 @@ rule train:
     resources:
         gpu=1,
     params:
-        dataset_dir=DATASET_DIR,
-        output_dir=TRAINING_DIR,
+        dataset_dir=dataset_dir,
+        output_dir=training_dir,
         classes=CLASSES,
         training=sorted_dict(config["training"]),
         seed=config["seed"],

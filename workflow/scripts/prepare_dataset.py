@@ -8,15 +8,14 @@ from detexp.cli import entry, log
 from detexp.dataset import prepare_dataset, read_coco_project
 
 parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("project_dir", type=Path)
+parser.add_argument("annotations", type=Path, help="the project's COCO annotation file")
 parser.add_argument("splits", type=Path, help="splits JSON from split_dataset.py")
 parser.add_argument("out_dir", type=Path, help="dataset folder to write (train/ valid/ test/)")
 parser.add_argument("stats", type=Path, help="dataset statistics JSON to write")
 parser.add_argument("--fraction", nargs=2, action="append", metavar=("CLASS", "F"), default=[],
                     help="fraction of CLASS's training frames to keep (default 1)")
 parser.add_argument("--classes", nargs="+", required=True)
-parser.add_argument("--annotations-file", default="_annotations.coco.json")
-parser.add_argument("--images-dir", default=".")
+parser.add_argument("--image-root", type=Path, help="folder of the images' file_name entries (default: beside the annotations)")
 parser.add_argument("--clip-regex", default=r"^(?P<clip>.*?)[_-]?\d+$")
 parser.add_argument("--seed", type=int, default=42)
 
@@ -24,21 +23,20 @@ parser.add_argument("--seed", type=int, default=42)
 def from_snakemake(smk):
     p = smk.params
     return argparse.Namespace(
-        project_dir=Path(p.project_dir),
+        annotations=Path(smk.input.annotations),
         splits=Path(smk.input.splits),
         out_dir=Path(p.out_dir),
         stats=Path(smk.output.stats),
         fraction=list(p.fractions.items()),
         classes=p.classes,
-        annotations_file=p.annotations_file,
-        images_dir=p.images_dir,
+        image_root=Path(p.image_root),
         clip_regex=p.clip_regex,
         seed=p.seed,
     )
 
 
 def run(args):
-    project = read_coco_project(args.project_dir, args.annotations_file, args.images_dir, args.classes, args.clip_regex)
+    project = read_coco_project(args.annotations, args.image_root or args.annotations.parent, args.classes, args.clip_regex)
     splits = json.loads(args.splits.read_text())
     fractions = {c: 1.0 for c in args.classes} | {c: float(f) for c, f in args.fraction}
     stats = prepare_dataset(project, splits, fractions, args.seed, args.out_dir)

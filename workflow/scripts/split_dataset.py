@@ -8,11 +8,10 @@ from detexp.cli import entry, log
 from detexp.dataset import read_coco_project, split_by_clip
 
 parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("project_dir", type=Path)
+parser.add_argument("annotations", type=Path, help="the project's COCO annotation file")
 parser.add_argument("output", type=Path, help="splits JSON to write")
 parser.add_argument("--classes", nargs="+", required=True)
-parser.add_argument("--annotations-file", default="_annotations.coco.json")
-parser.add_argument("--images-dir", default=".")
+parser.add_argument("--image-root", type=Path, help="folder of the images' file_name entries (default: beside the annotations)")
 parser.add_argument("--valid-fraction", type=float, default=0.15)
 parser.add_argument("--test-fraction", type=float, default=0.15)
 parser.add_argument("--clip-regex", default=r"^(?P<clip>.*?)[_-]?\d+$")
@@ -22,11 +21,10 @@ parser.add_argument("--seed", type=int, default=42)
 def from_snakemake(smk):
     p = smk.params
     return argparse.Namespace(
-        project_dir=Path(p.project_dir),
+        annotations=Path(smk.input.annotations),
         output=Path(smk.output[0]),
         classes=p.classes,
-        annotations_file=p.annotations_file,
-        images_dir=p.images_dir,
+        image_root=Path(p.image_root),
         valid_fraction=p.splits["valid_fraction"],
         test_fraction=p.splits["test_fraction"],
         clip_regex=p.splits["clip_regex"],
@@ -35,7 +33,7 @@ def from_snakemake(smk):
 
 
 def run(args):
-    project = read_coco_project(args.project_dir, args.annotations_file, args.images_dir, args.classes, args.clip_regex)
+    project = read_coco_project(args.annotations, args.image_root or args.annotations.parent, args.classes, args.clip_regex)
     splits = split_by_clip(project.frames, args.valid_fraction, args.test_fraction, args.seed)
     args.output.write_text(json.dumps(splits, indent=1) + "\n")
     log("frames per split: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))

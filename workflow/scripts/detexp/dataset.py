@@ -89,14 +89,14 @@ def _clip_box(bbox: list[float], width: int, height: int) -> tuple[list[float], 
     return clipped, clipped != [x, y, w, h]
 
 
-def read_coco_project(
-    project_dir: Path, annotations_file: str, images_dir: str, classes: list[str], clip_regex: str
-) -> Project:
-    """Read a COCO project, keeping only the configured classes (others are dropped)."""
-    project_dir = Path(project_dir)
-    if not project_dir.is_dir():
-        raise DatasetError(f"project_dir {project_dir} does not exist or is not a folder")
-    ann_path = project_dir / annotations_file
+def read_coco_project(annotations: Path, image_root: Path, classes: list[str], clip_regex: str) -> Project:
+    """Read a COCO project, keeping only the configured classes (others are dropped).
+
+    `image_root` is the folder the images' `file_name` entries are relative to (subfolders allowed).
+    """
+    ann_path, image_root = Path(annotations), Path(image_root)
+    if not ann_path.parent.is_dir():
+        raise DatasetError(f"project folder {ann_path.parent} does not exist or is not a folder")
     coco = _load_json(ann_path)
     for key in ("images", "annotations", "categories"):
         if not isinstance(coco.get(key), list):
@@ -109,7 +109,6 @@ def read_coco_project(
             f"{ann_path}: class(es) {', '.join(map(repr, absent))} not in the project - "
             f"it has: {', '.join(sorted(set(name_of.values())))}"
         )
-    image_root = project_dir / images_dir
     frames: dict[Any, Frame] = {}
     for img in coco["images"]:
         file_name = img["file_name"]

@@ -1,0 +1,32 @@
+"""The workflow stays `snakemake --lint` and `snakefmt --check` clean; entry scripts work as CLIs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SCRIPTS, snakemake
+
+BIN = Path(sys.executable).parent
+
+
+def test_snakemake_lint_is_clean():
+    proc = snakemake(REPO, "--lint", "--configfile", "config/demo.yaml", check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+
+
+def test_snakefmt_is_clean():
+    proc = subprocess.run(
+        [str(BIN / "snakefmt"), "--check", "Snakefile", "workflow/rules"], cwd=REPO, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in SCRIPTS.glob("*.py")))
+def test_entry_scripts_have_a_command_line(script):
+    proc = subprocess.run([sys.executable, str(SCRIPTS / script), "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage:")
