@@ -30,3 +30,13 @@ def test_entry_scripts_have_a_command_line(script):
     proc = subprocess.run([sys.executable, str(SCRIPTS / script), "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("usage:")
+
+
+def test_prepare_dataset_benchmark_runs():
+    """Smoke test only: the figures belong in BENCHMARKS.md, not in assertions."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "prepare_dataset.py"), "--frames", "400", "--repeats", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "ratio copy / prepare one:" in proc.stdout

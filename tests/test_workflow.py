@@ -62,3 +62,19 @@ def test_command_line_overrides_keep_their_types(workflow_copy):
     assert resolved["training"]["lr"] == 5e-5
     assert resolved["training"]["model"] == "nano"  # untouched keys keep the demo's values
     assert resolved["experiment"]["frame_sample_fractions"] == {"crane hook": 1.0, "person": 0.25}
+
+
+def test_a_yolo_project_is_detected_when_the_dag_is_built(workflow_copy, tmp_path):
+    import cv2
+    import numpy as np
+
+    project = tmp_path / "yolo"
+    (project / "images").mkdir(parents=True)
+    (project / "labels").mkdir()
+    (project / "data.yaml").write_text("names: [person, crane hook]\n")
+    for i in range(3):
+        cv2.imwrite(str(project / "images" / f"c_{i}.jpg"), np.zeros((8, 8, 3), np.uint8))
+        (project / "labels" / f"c_{i}.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    proc = snakemake(workflow_copy, "-n", "--config", f"project_dir={project}", "test_videos=[]")
+    assert job_counts(proc.stdout)["split_dataset"] == 1
+    assert f"{project}/data.yaml" in proc.stdout  # the split's input is the YOLO data.yaml

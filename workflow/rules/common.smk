@@ -14,6 +14,7 @@ from detexp.config import (
     sorted_dict,
     validate_config,
 )
+from detexp.dataset import DatasetError, detect_format, project_sources
 from detexp.demo import DEMO_PROJECT_DIR, DEMO_VIDEOS
 
 
@@ -36,7 +37,6 @@ SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 
 
 # ---- path patterns: the workflow's contract, defined once --------------------------------------
-PROJECT_ANNOTATIONS = str(Path(PROJECT_DIR, config["annotations_file"]))
 SPLITS = "results/splits.json"
 RESOLVED_CONFIG = "results/{experiment}/config.yaml"
 DATASET_SPLIT_ANNOTATIONS = (
@@ -75,7 +75,10 @@ def _video_paths():
 
 VIDEOS = _video_paths()
 
-if PROJECT_DIR != DEMO_PROJECT_DIR:
+if PROJECT_DIR == DEMO_PROJECT_DIR:
+    PROJECT_FORMAT = "coco"
+    PROJECT_SOURCES = [f"{DEMO_PROJECT_DIR}/_annotations.coco.json"]
+else:
     if not Path(PROJECT_DIR).is_dir():
         _fail(
             f"the workflow config: project_dir: {PROJECT_DIR} does not exist or is not a folder - point it "
@@ -85,6 +88,15 @@ if PROJECT_DIR != DEMO_PROJECT_DIR:
     for _stem, _path in VIDEOS.items():
         if not _path.is_file():
             _fail(f"the workflow config: test_videos: {_path} not found")
+    try:
+        PROJECT_FORMAT = config["project_format"]
+        if PROJECT_FORMAT == "auto":
+            PROJECT_FORMAT = detect_format(PROJECT_DIR, config["annotations_file"])
+        PROJECT_SOURCES = project_sources(
+            PROJECT_DIR, PROJECT_FORMAT, config["annotations_file"]
+        )
+    except DatasetError as err:
+        _fail(f"project_dir: {err}")
 
 
 wildcard_constraints:
@@ -103,9 +115,8 @@ def all_outputs():
     return [COMPARISON_CSV, COMPARISON_MD]
 
 
-def image_root(wildcards):
-    """Folder the COCO file_name entries are relative to."""
-    return str(Path(PROJECT_DIR, config["images_dir"]))
+def project_dir(wildcards):
+    return PROJECT_DIR
 
 
 def dataset_dir(wildcards, input):
@@ -127,6 +138,10 @@ def video_path(wildcards):
 
 def experiment_fractions(wildcards):
     return sorted_dict(EXPERIMENTS[wildcards.experiment].fractions_for(CLASSES))
+
+
+def experiment_background_fraction(wildcards):
+    return EXPERIMENTS[wildcards.experiment].background_fraction
 
 
 def experiment_config(wildcards):

@@ -1,6 +1,6 @@
 rule split_dataset:
     input:
-        annotations=PROJECT_ANNOTATIONS,
+        sources=PROJECT_SOURCES,
     output:
         SPLITS,
     log:
@@ -8,7 +8,10 @@ rule split_dataset:
     conda:
         ENV
     params:
-        image_root=image_root,
+        project_dir=project_dir,
+        project_format=PROJECT_FORMAT,
+        annotations_file=config["annotations_file"],
+        images_dir=config["images_dir"],
         classes=CLASSES,
         splits=sorted_dict(config["splits"]),
         seed=config["seed"],
@@ -19,7 +22,7 @@ rule split_dataset:
 
 rule prepare_dataset:
     input:
-        annotations=PROJECT_ANNOTATIONS,
+        sources=PROJECT_SOURCES,
         splits=SPLITS,
     output:
         annotations=expand(
@@ -35,10 +38,14 @@ rule prepare_dataset:
     conda:
         ENV
     params:
-        image_root=image_root,
+        project_dir=project_dir,
+        project_format=PROJECT_FORMAT,
+        annotations_file=config["annotations_file"],
+        images_dir=config["images_dir"],
         classes=CLASSES,
         clip_regex=config["splits"]["clip_regex"],
         fractions=experiment_fractions,
+        background_fraction=experiment_background_fraction,
         seed=config["seed"],
         out_dir=dataset_out_dir,
         code=code_version("prepare_dataset.py", "detexp/dataset.py"),

@@ -53,6 +53,7 @@ class Experiment:
     description: str
     frame_sample_fractions: dict[str, float]
     path: str
+    background_fraction: float = 0.0
 
     def fractions_for(self, classes: Iterable[str]) -> dict[str, float]:
         """The fraction of every configured class (1.0 for a class the file leaves out)."""
@@ -238,7 +239,9 @@ def load_experiment(path: Path, classes: list[str]) -> Experiment:
             f"{source}: frame_sample_fractions: unknown class {', '.join(map(repr, unknown))} - "
             f"known classes: {', '.join(classes)}"
         )
-    return Experiment(data["name"], data["description"], data["frame_sample_fractions"], source)
+    return Experiment(
+        data["name"], data["description"], data["frame_sample_fractions"], source, float(data["background_fraction"])
+    )
 
 
 def load_experiments(config: dict[str, Any], root: Path = Path(".")) -> dict[str, Experiment]:
@@ -267,6 +270,7 @@ def resolved_experiment_config(config: dict[str, Any], experiment: Experiment) -
         "name": experiment.name,
         "description": experiment.description,
         "frame_sample_fractions": experiment.fractions_for(config["classes"]),
+        "background_fraction": experiment.background_fraction,
     }
     return resolved
 

@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 SPLITS = ("train", "valid", "test")
+SPLIT_ALIASES = {"train": "train", "valid": "valid", "val": "valid", "validation": "valid", "test": "test"}
+FORMATS = ("coco", "roboflow", "yolo", "voc")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 ANNOTATIONS_NAME = "_annotations.coco.json"  # the name RF-DETR expects in each split folder
 
 
@@ -40,6 +43,7 @@ class Frame:
     height: int
     clip: str
     boxes: list[Box] = field(default_factory=list)
+    split: str | None = None  # the source's own split, for exports that are already split
 
     def labels(self) -> set[int]:
         return {b.label for b in self.boxes}
@@ -89,10 +93,13 @@ def _clip_box(bbox: list[float], width: int, height: int) -> tuple[list[float], 
     return clipped, clipped != [x, y, w, h]
 
 
-def read_coco_project(annotations: Path, image_root: Path, classes: list[str], clip_regex: str) -> Project:
-    """Read a COCO project, keeping only the configured classes (others are dropped).
+def read_coco_project(
+    annotations: Path, image_root: Path, classes: list[str], clip_regex: str, prefix: str = "", split: str | None = None
+) -> Project:
+    """Read a COCO file, keeping only the configured classes (others are dropped).
 
-    `image_root` is the folder the images' `file_name` entries are relative to (subfolders allowed).
+    `image_root` is the folder the images' `file_name` entries are relative to (subfolders allowed);
+    `prefix` is put before each file name (the split folder of a Roboflow export).
     """
     ann_path, image_root = Path(annotations), Path(image_root)
     if not ann_path.parent.is_dir():
@@ -102,36 +109,224 @@ def read_coco_project(annotations: Path, image_root: Path, classes: list[str], c
         if not isinstance(coco.get(key), list):
             raise DatasetError(f"{ann_path}: missing the COCO list {key!r}")
     name_of = {c["id"]: c["name"] for c in coco["categories"]}
+    _check_classes(classes, set(name_of.values()), ann_path)
     label_of_name = {name: i for i, name in enumerate(classes)}
-    absent = [c for c in classes if c not in name_of.values()]
-    if absent:
-        raise DatasetError(
-            f"{ann_path}: class(es) {', '.join(map(repr, absent))} not in the project - "
-            f"it has: {', '.join(sorted(set(name_of.values())))}"
-        )
     frames: dict[Any, Frame] = {}
     for img in coco["images"]:
         file_name = img["file_name"]
         if not (image_root / file_name).is_file():
             raise DatasetError(f"{ann_path}: image id {img['id']} refers to {image_root / file_name}, which does not exist")
         clip = str(img["video_id"]) if "video_id" in img else clip_of(file_name, clip_regex)
-        frames[img["id"]] = Frame(file_name, int(img["width"]), int(img["height"]), clip)
-    project = Project([], image_root, list(classes))
+        frames[img["id"]] = Frame(prefix + file_name, int(img["width"]), int(img["height"]), prefix + clip, split=split)
+    project = Project([], image_root.parent if prefix else image_root, list(classes))
     for ann in coco["annotations"]:
         frame = frames.get(ann["image_id"])
         if frame is None:
             raise DatasetError(f"{ann_path}: annotation id {ann.get('id')} points at missing image id {ann['image_id']}")
-        label = label_of_name.get(name_of.get(ann["category_id"]))
-        if label is None:
-            project.dropped_annotations += 1
-            continue
-        bbox, was_clipped = _clip_box(ann["bbox"], frame.width, frame.height)
-        project.clipped_boxes += was_clipped
-        if bbox[2] <= 0 or bbox[3] <= 0:
-            project.dropped_annotations += 1
-            continue
-        frame.boxes.append(Box(label, bbox))
+        _add_box(project, frame, label_of_name.get(name_of.get(ann["category_id"])), ann["bbox"])
     project.frames = sorted(frames.values(), key=lambda f: f.file_name)
+    return project
+
+
+def _check_classes(classes: list[str], available: set[str], source: Path) -> None:
+    absent = [c for c in classes if c not in available]
+    if absent:
+        raise DatasetError(
+            f"{source}: class(es) {', '.join(map(repr, absent))} not in the project - "
+            f"it has: {', '.join(sorted(available))}"
+        )
+
+
+def _add_box(project: Project, frame: Frame, label: int | None, bbox_xywh: list[float]) -> None:
+    """Add one box to a frame, clipped to the image; count what is clipped or dropped."""
+    if label is None:
+        project.dropped_annotations += 1
+        return
+    bbox, was_clipped = _clip_box(bbox_xywh, frame.width, frame.height)
+    project.clipped_boxes += was_clipped
+    if bbox[2] <= 0 or bbox[3] <= 0:
+        project.dropped_annotations += 1
+        return
+    frame.boxes.append(Box(label, bbox))
+
+
+def _merge(projects: list[Project], image_root: Path, classes: list[str]) -> Project:
+    merged = Project([], image_root, list(classes))
+    for p in projects:
+        merged.frames.extend(p.frames)
+        merged.clipped_boxes += p.clipped_boxes
+        merged.dropped_annotations += p.dropped_annotations
+    merged.frames.sort(key=lambda f: f.file_name)
+    return merged
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    """Width and height from the image header (the pixels are not decoded)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            return img.size
+    except OSError as err:
+        raise DatasetError(f"{path}: not a readable image ({err})") from None
+
+
+def _split_dirs(root: Path, sub: str | None = None) -> dict[str, Path]:
+    """{train,valid,test} -> folder, for the split folders present under root (or root/<split>/sub)."""
+    found = {}
+    for child in sorted(root.iterdir()) if root.is_dir() else []:
+        split = SPLIT_ALIASES.get(child.name.lower())
+        target = child / sub if sub else child
+        if child.is_dir() and split and target.is_dir():
+            found[split] = target
+    return found
+
+
+def detect_format(project_dir: Path, annotations_file: str | None = None) -> str:
+    """Which layout a project has: coco, roboflow (COCO already split), yolo or voc."""
+    project_dir = Path(project_dir)
+    if annotations_file:
+        return "coco"
+    if all((project_dir / s / ANNOTATIONS_NAME).is_file() for s in ("train", "valid")):
+        return "roboflow"
+    if (project_dir / "data.yaml").is_file():
+        return "yolo"
+    if (project_dir / ANNOTATIONS_NAME).is_file() or list(project_dir.glob("*.json")):
+        return "coco"
+    if (project_dir / "Annotations").is_dir() or list(project_dir.glob("*.xml")):
+        return "voc"
+    raise DatasetError(
+        f"{project_dir}: no known dataset layout - expected a COCO file ({ANNOTATIONS_NAME} or one *.json), "
+        "train/ valid/ test/ folders each with " + ANNOTATIONS_NAME + ", a YOLO data.yaml, or Pascal VOC *.xml files"
+    )
+
+
+def coco_annotations_path(project_dir: Path, annotations_file: str | None) -> Path:
+    """The COCO file of a coco-layout project: the configured one, `_annotations.coco.json`, or the only *.json."""
+    project_dir = Path(project_dir)
+    if annotations_file:
+        return project_dir / annotations_file
+    if (project_dir / ANNOTATIONS_NAME).is_file():
+        return project_dir / ANNOTATIONS_NAME
+    candidates = sorted(project_dir.glob("*.json"))
+    if len(candidates) != 1:
+        raise DatasetError(
+            f"{project_dir}: cannot tell which JSON file holds the COCO annotations "
+            f"({', '.join(p.name for p in candidates) or 'none found'}) - set annotations_file"
+        )
+    return candidates[0]
+
+
+def project_sources(project_dir: Path, fmt: str, annotations_file: str | None = None) -> list[str]:
+    """The files that define a project's annotations (Snakemake inputs of the split)."""
+    project_dir = Path(project_dir)
+    if fmt == "coco":
+        return [str(coco_annotations_path(project_dir, annotations_file))]
+    if fmt == "roboflow":
+        return [str(p / ANNOTATIONS_NAME) for p in _split_dirs(project_dir).values() if (p / ANNOTATIONS_NAME).is_file()]
+    if fmt == "yolo":
+        return [str(project_dir / "data.yaml")]
+    return sorted(str(p) for p in _voc_xml_files(project_dir))
+
+
+def _voc_xml_files(project_dir: Path) -> list[Path]:
+    root = project_dir / "Annotations" if (project_dir / "Annotations").is_dir() else project_dir
+    return sorted(root.rglob("*.xml"))
+
+
+def read_project(
+    project_dir: Path,
+    classes: list[str],
+    clip_regex: str,
+    fmt: str = "auto",
+    annotations_file: str | None = None,
+    images_dir: str = ".",
+) -> Project:
+    """Read a project in any supported layout; frame file names are relative to `project.image_root`."""
+    project_dir = Path(project_dir)
+    if not project_dir.is_dir():
+        raise DatasetError(f"project_dir {project_dir} does not exist or is not a folder")
+    fmt = detect_format(project_dir, annotations_file) if fmt == "auto" else fmt
+    if fmt == "coco":
+        return read_coco_project(coco_annotations_path(project_dir, annotations_file), project_dir / images_dir, classes, clip_regex)
+    if fmt == "roboflow":
+        parts = [
+            read_coco_project(d / ANNOTATIONS_NAME, d, classes, clip_regex, prefix=f"{d.name}/", split=split)
+            for split, d in _split_dirs(project_dir).items()
+            if (d / ANNOTATIONS_NAME).is_file()
+        ]
+        return _merge(parts, project_dir, classes)
+    if fmt == "yolo":
+        return _read_yolo(project_dir, classes, clip_regex)
+    if fmt == "voc":
+        return _read_voc(project_dir, classes, clip_regex)
+    raise DatasetError(f"unknown project format {fmt!r} - one of: auto, {', '.join(FORMATS)}")
+
+
+def _read_yolo(project_dir: Path, classes: list[str], clip_regex: str) -> Project:
+    """YOLO: data.yaml with images/ and labels/ (flat, images/<split>/, or <split>/images/), via supervision."""
+    from supervision.dataset.formats.yolo import load_yolo_annotations
+
+    data_yaml = project_dir / "data.yaml"
+    layouts = _split_dirs(project_dir / "images")
+    pairs = {s: (d, project_dir / "labels" / d.name) for s, d in layouts.items()}
+    if not pairs:
+        pairs = {s: (d, d.parent / "labels") for s, d in _split_dirs(project_dir, "images").items()}
+    if not pairs:
+        pairs = {None: (project_dir / "images", project_dir / "labels")}
+    parts = []
+    for split, (images, labels) in pairs.items():
+        try:
+            names, paths, detections = load_yolo_annotations(str(images), str(labels), str(data_yaml))
+        except ValueError as err:
+            raise DatasetError(f"{data_yaml}: {err}") from None
+        _check_classes(classes, set(names), data_yaml)
+        label_of = {i: classes.index(n) if n in classes else None for i, n in enumerate(names)}
+        part = Project([], project_dir, list(classes))
+        for path in paths:
+            rel = Path(path).relative_to(project_dir).as_posix()
+            w, h = _image_size(Path(path))
+            frame = Frame(rel, w, h, clip_of(Path(path).name, clip_regex), split=split)
+            det = detections[path]
+            for (x0, y0, x1, y1), cid in zip(det.xyxy.tolist(), det.class_id.tolist()):
+                _add_box(part, frame, label_of.get(int(cid)), [x0, y0, x1 - x0, y1 - y0])
+            part.frames.append(frame)
+        parts.append(part)
+    return _merge(parts, project_dir, classes)
+
+
+def _read_voc(project_dir: Path, classes: list[str], clip_regex: str) -> Project:
+    """Pascal VOC XML (sizes from the XML's <size>), boxes parsed by supervision."""
+    from defusedxml.ElementTree import parse
+    from supervision.dataset.formats.pascal_voc import detections_from_xml_obj
+
+    project = Project([], project_dir, list(classes))
+    seen: set[str] = set()
+    for xml_path in _voc_xml_files(project_dir):
+        try:
+            root = parse(str(xml_path)).getroot()
+        except Exception as err:  # defusedxml raises several parser error types
+            raise DatasetError(f"{xml_path}: invalid XML ({err})") from None
+        name = root.findtext("filename") or ""
+        candidates = [project_dir / "JPEGImages" / name, xml_path.parent / name, project_dir / name]
+        image = next((c for c in candidates if name and c.is_file()), None)
+        if image is None:
+            raise DatasetError(f"{xml_path}: image {name!r} not found in JPEGImages/, beside the XML or in the project folder")
+        size = root.find("size")
+        if size is not None and size.findtext("width") and int(size.findtext("width") or 0) > 0:
+            w, h = int(size.findtext("width") or 0), int(size.findtext("height") or 0)
+        else:
+            w, h = _image_size(image)
+        names: list[str] = []
+        det, names = detections_from_xml_obj(root, names, (w, h))
+        seen.update(names)
+        frame = Frame(image.relative_to(project_dir).as_posix(), w, h, clip_of(image.name, clip_regex))
+        for (x0, y0, x1, y1), cid in zip(det.xyxy.tolist(), det.class_id.tolist()):
+            cls = names[int(cid)]
+            _add_box(project, frame, classes.index(cls) if cls in classes else None, [x0, y0, x1 - x0, y1 - y0])
+        project.frames.append(frame)
+    _check_classes(classes, seen, project_dir)
+    project.frames.sort(key=lambda f: f.file_name)
     return project
 
 
@@ -166,22 +361,28 @@ def split_by_clip(
     return splits
 
 
+def _draw(names: list[str], fraction: float, *key: object) -> list[str]:
+    """The first round(fraction * n) names in the order of their keys (at least one if fraction > 0)."""
+    ranked = sorted(names, key=lambda n: unit_key(*key, n))
+    count = int(fraction * len(ranked) + 0.5)
+    if count == 0 and ranked and fraction > 0:
+        count = 1
+    return ranked[:count]
+
+
 def sample_training_frames(
-    frames: list[Frame], classes: list[str], fractions: dict[str, float], seed: int
+    frames: list[Frame], classes: list[str], fractions: dict[str, float], seed: int, background_fraction: float = 0.0
 ) -> list[str]:
     """Keep `fractions[c]` of the frames holding class c, for every class; return the union.
 
     Frames are ranked per class by a key drawn from (seed, class, file name), and the first
     round(f * n) are kept: exact counts, deterministic, and nested (a smaller fraction keeps a
-    subset of a larger one). Frames holding none of the classes are dropped.
+    subset of a larger one). Of the frames holding none of the classes, `background_fraction` is kept.
     """
     kept: set[str] = set()
     for label, cls in enumerate(classes):
-        holders = sorted((f.file_name for f in frames if label in f.labels()), key=lambda n: unit_key(seed, cls, n))
-        count = int(fractions[cls] * len(holders) + 0.5)
-        if count == 0 and holders and fractions[cls] > 0:
-            count = 1  # a positive fraction of a non-empty class keeps at least one frame
-        kept.update(holders[:count])
+        kept.update(_draw([f.file_name for f in frames if label in f.labels()], fractions[cls], seed, cls))
+    kept.update(_draw([f.file_name for f in frames if not f.boxes], background_fraction, seed, "\x00background"))
     for label, cls in enumerate(classes):
         if not any(label in f.labels() for f in frames if f.file_name in kept):
             raise DatasetError(
@@ -191,8 +392,27 @@ def sample_training_frames(
     return sorted(kept)
 
 
+def assign_splits(frames: list[Frame], valid_fraction: float, test_fraction: float, seed: int) -> dict[str, list[str]]:
+    """The source's own splits when it has them (a missing valid or test split is carved from
+    train by clip), else a split by clip."""
+    if not any(f.split for f in frames):
+        return split_by_clip(frames, valid_fraction, test_fraction, seed)
+    splits = {s: sorted(f.file_name for f in frames if f.split == s) for s in SPLITS}
+    missing = {s: frac for s, frac in (("valid", valid_fraction), ("test", test_fraction)) if not splits[s]}
+    if missing:
+        train = [f for f in frames if f.split == "train"]
+        scale = len(frames) / max(len(train), 1)  # fractions are of the whole project
+        carved = split_by_clip(train, missing.get("valid", 0) * scale, missing.get("test", 0) * scale, seed)
+        splits["train"] = carved["train"]
+        for s in missing:
+            splits[s] = carved[s]
+    return splits
+
+
 def link_file(src: Path, dst: Path) -> str:
     """Hard-link src to dst; fall back to a symlink, then a copy. Return the method used."""
+    if not src.is_file():
+        raise DatasetError(f"image {src} does not exist (moved or deleted since the project was read?)")
     dst.parent.mkdir(parents=True, exist_ok=True)
     if dst.exists() or dst.is_symlink():
         dst.unlink()
@@ -258,26 +478,37 @@ def prepare_dataset(
     fractions: dict[str, float],
     seed: int,
     out_dir: Path,
+    background_fraction: float = 0.0,
 ) -> dict[str, Any]:
-    """Write the RF-DETR dataset layout (train sampled, valid/test whole) and return its statistics."""
+    """Write the RF-DETR dataset layout (train sampled, valid/test whole) and return its statistics.
+
+    The folder is built beside `out_dir` and moved into place at the end: a failure leaves nothing
+    half-written.
+    """
     by_name = {f.file_name: f for f in project.frames}
     missing = [n for s in SPLITS for n in splits[s] if n not in by_name]
     if missing:
         raise DatasetError(f"splits name {len(missing)} frame(s) the project does not have, e.g. {missing[0]}")
-    train_kept = sample_training_frames([by_name[n] for n in splits["train"]], project.classes, fractions, seed)
+    train_kept = sample_training_frames(
+        [by_name[n] for n in splits["train"]], project.classes, fractions, seed, background_fraction
+    )
     chosen = {"train": train_kept, "valid": splits["valid"], "test": splits["test"]}
     stats: dict[str, Any] = {
         "classes": project.classes,
         "nominal_fractions": fractions,
+        "background_fraction": background_fraction,
         "seed": seed,
         "clipped_boxes": project.clipped_boxes,
         "dropped_annotations": project.dropped_annotations,
         "splits": {},
     }
     methods: set[str] = set()
+    out_dir = Path(out_dir)
+    partial = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
     for split, names in chosen.items():
         frames = [by_name[n] for n in names]
-        split_dir = Path(out_dir) / split
+        split_dir = partial / split
         split_dir.mkdir(parents=True, exist_ok=True)
         for frame in frames:
             methods.add(link_file(project.image_root / frame.file_name, split_dir / frame.file_name))
@@ -290,4 +521,6 @@ def prepare_dataset(
     stats["achieved_ratio"] = achieved_ratios(stats["splits"]["train"], project.classes)
     stats["image_link_method"] = sorted(methods)
     stats["train_frames"] = train_kept
+    shutil.rmtree(out_dir, ignore_errors=True)
+    partial.rename(out_dir)
     return stats
