@@ -1,0 +1,94 @@
+"""Benchmark: the workflow's video inference against the naive per-frame loop, and the model alone.
+
+Interleaved over several repeats, on the same video, checkpoint and device:
+  - naive: decode a frame, predict it alone, annotate with supervision, write with OpenCV (mp4v);
+  - workflow: detexp.inference.run_inference (batched predict, annotation, H.264 output, JSON);
+  - model only: predict on frames already in memory, in the workflow's batch size (the ceiling).
+Prints frames per second (median) for each and the ratios.
+Usage: python bench/infer_throughput.py CHECKPOINT [--video V] [--frames N] [--batch-size B]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
+from detexp.demo import write_demo_video  # noqa: E402
+from detexp.inference import annotate, batched, run_inference  # noqa: E402
+from detexp.training import pick_device  # noqa: E402
+from detexp.video import probe, read_frames  # noqa: E402
+
+
+def naive(model, video: Path, out: Path, threshold: float) -> int:
+    import cv2
+
+    info = probe(video)
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), info.fps, (info.width, info.height))
+    n = 0
+    for frame in read_frames(video):
+        det = model.predict(np.ascontiguousarray(frame[:, :, ::-1]), threshold=threshold)
+        det = det[det.class_id < len(model.class_names)]
+        writer.write(annotate(frame, det, list(model.class_names)))
+        n += 1
+    writer.release()
+    return n
+
+
+def model_only(model, frames: list[np.ndarray], batch_size: int, threshold: float) -> int:
+    for batch in batched(frames, batch_size):
+        model.predict(batch, threshold=threshold)
+    return len(frames)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--video", type=Path, help="default: a generated 640x480 video")
+    parser.add_argument("--frames", type=int, default=200, help="length of the generated video")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--threshold", type=float, default=0.5)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    import rfdetr
+
+    device = pick_device()
+    model = rfdetr.from_checkpoint(str(args.checkpoint), device=device)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        video = args.video
+        if video is None:
+            video = tmp / "bench.mp4"
+            write_demo_video(video, "both", clip=7, frames=args.frames, width=640, height=480)
+        frames = [np.ascontiguousarray(f[:, :, ::-1]) for f in read_frames(video)]
+        model_only(model, frames[: args.batch_size * 2], args.batch_size, args.threshold)  # warm-up
+        rates: dict[str, list[float]] = {"naive loop": [], "workflow": [], "model only": []}
+        for r in range(args.repeats):
+            for label in rates:
+                start = time.perf_counter()
+                if label == "naive loop":
+                    n = naive(model, video, tmp / f"naive{r}.mp4", args.threshold)
+                elif label == "workflow":
+                    n = run_inference(video, args.checkpoint, tmp / f"wf{r}.mp4", tmp / f"wf{r}.json",
+                                      args.threshold, args.batch_size, log=lambda m: None)["video"]["frame_count"]
+                else:
+                    n = model_only(model, frames, args.batch_size, args.threshold)
+                rates[label].append(n / (time.perf_counter() - start))
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    info = probe(video) if args.video else None
+    size = f"{info.width}x{info.height}" if info else "640x480"
+    print(f"device {device}, {len(frames)} frames of {size}, batch {args.batch_size}, {args.repeats} repeats (median)")
+    for label, value in med.items():
+        print(f"  {label:<12} {value:8.1f} frames/s")
+    print(f"  ratio workflow / naive loop: {med['workflow'] / med['naive loop']:.2f}x")
+    print(f"  workflow / model only: {100 * med['workflow'] / med['model only']:.0f}%")
+
+
+if __name__ == "__main__":
+    main()

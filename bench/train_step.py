@@ -1,0 +1,109 @@
+"""Benchmark: the workflow's train step against a bare rfdetr train() call on the same dataset.
+
+Generates a demo project (640x480 frames), prepares one dataset, then alternates, several times:
+  - bare: RFDETR<model>(pretrain_weights=None).train(dataset_dir, epochs, batch_size, lr,
+    resolution, output_dir, seed, num_workers) with rfdetr's defaults for everything else;
+  - workflow: workflow/scripts/train.py, exactly as the train rule runs it (its own process).
+Each in a fresh process. Prints training images/s (images x epochs / train() wall time),
+peak GPU memory, and the ratio workflow / bare.
+Usage: python bench/train_step.py [--model nano] [--resolution 384] [--epochs 3] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow" / "scripts"))
+from detexp.dataset import assign_splits, prepare_dataset, read_project  # noqa: E402
+from detexp.demo import make_demo_project  # noqa: E402
+from detexp.training import MODEL_CLASSES  # noqa: E402
+
+CLASSES = ["crane hook", "person"]
+
+BARE = """
+import json, sys, time, torch, rfdetr
+a = json.loads(sys.argv[1])
+model = getattr(rfdetr, a["cls"])(pretrain_weights=None)
+if torch.cuda.is_available():
+    torch.cuda.reset_peak_memory_stats()
+start = time.perf_counter()
+model.train(dataset_dir=a["dataset"], output_dir=a["out"], epochs=a["epochs"], batch_size=a["batch"], lr=1e-4,
+            resolution=a["res"], seed=42, num_workers=a["workers"])
+wall = time.perf_counter() - start
+mem = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+print("RESULT", json.dumps({"wall": wall, "mem": mem}))
+"""
+
+
+def run_bare(args, dataset: Path, out: Path) -> tuple[float, float | None]:
+    spec = {"cls": MODEL_CLASSES[args.model], "dataset": str(dataset), "out": str(out), "epochs": args.epochs,
+            "batch": args.batch_size, "res": args.resolution, "workers": args.num_workers}
+    proc = subprocess.run([sys.executable, "-c", BARE, json.dumps(spec)], capture_output=True, text=True)
+    line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    if proc.returncode or not line:
+        raise SystemExit(f"bare train failed:\n{proc.stderr[-3000:]}")
+    result = json.loads(line[0][7:])
+    return result["wall"], result["mem"]
+
+
+def run_workflow(args, dataset: Path, out: Path) -> tuple[float, float | None]:
+    training = {"model": args.model, "epochs": args.epochs, "batch_size": args.batch_size, "image_size": args.resolution,
+                "lr": 1e-4, "patience": None, "pretrain_weights": None, "multi_scale": True,
+                "num_workers": args.num_workers, "extra": {}}
+    cmd = [sys.executable, str(REPO / "workflow/scripts/train.py"), str(dataset), str(out), "--classes", *CLASSES,
+           "--training", json.dumps(training), "--seed", "42"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"workflow train failed:\n{proc.stderr[-3000:]}")
+    summary = json.loads((out / "training_summary.json").read_text())
+    return summary["wall_time_s"], summary["peak_gpu_memory_mb"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="nano", choices=sorted(MODEL_CLASSES))
+    parser.add_argument("--resolution", type=int, default=384)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--num-workers", type=int, default=2)
+    parser.add_argument("--clips", type=int, default=20, help="demo clips of 10 frames each")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--keep", type=Path, help="copy the last workflow checkpoint here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        make_demo_project(tmp / "project", {}, n_clips=args.clips, frames_per_clip=10, width=640, height=480)
+        project = read_project(tmp / "project", CLASSES, r"^(?P<clip>.*?)[_-]?\d+$")
+        splits = assign_splits(project.frames, 0.15, 0.15, 42)
+        prepare_dataset(project, splits, {c: 1.0 for c in CLASSES}, 42, tmp / "dataset")
+        n_images = len(json.loads((tmp / "dataset/train/_annotations.coco.json").read_text())["images"])
+        runs: dict[str, list[tuple[float, float | None]]] = {"bare": [], "workflow": []}
+        for r in range(args.repeats):
+            order = ["bare", "workflow"] if r % 2 == 0 else ["workflow", "bare"]
+            for label in order:
+                fn = run_bare if label == "bare" else run_workflow
+                runs[label].append(fn(args, tmp / "dataset", tmp / f"{label}{r}"))
+                wall, mem = runs[label][-1]
+                print(f"  repeat {r} {label:<8} {n_images * args.epochs / wall:7.1f} images/s  peak {mem} MiB", flush=True)
+        if args.keep:
+            args.keep.parent.mkdir(parents=True, exist_ok=True)
+            (tmp / f"workflow{args.repeats - 1}" / "checkpoint_best_total.pth").rename(args.keep)
+    rate = {k: statistics.median(n_images * args.epochs / w for w, _ in v) for k, v in runs.items()}
+    mem = {k: max((m or 0) for _, m in v) for k, v in runs.items()}
+    print(f"{args.model} at {args.resolution}px, {n_images} train images, {args.epochs} epochs, batch {args.batch_size}, "
+          f"{args.repeats} repeats (median)")
+    for label in rate:
+        print(f"  {label:<8} {rate[label]:7.1f} images/s   peak GPU memory {mem[label]:.0f} MiB")
+    print(f"  ratio workflow / bare: {rate['workflow'] / rate['bare']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
