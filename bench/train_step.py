@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument("--num-workers", type=int, default=2)
     parser.add_argument("--clips", type=int, default=20, help="demo clips of 10 frames each")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=1, help="unrecorded runs before the measured ones")
     parser.add_argument("--keep", type=Path, help="copy the last workflow checkpoint here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,6 +87,8 @@ def main() -> None:
         prepare_dataset(project, splits, {c: 1.0 for c in CLASSES}, 42, tmp / "dataset")
         n_images = len(json.loads((tmp / "dataset/train/_annotations.coco.json").read_text())["images"])
         runs: dict[str, list[tuple[float, float | None]]] = {"bare": [], "workflow": []}
+        for _ in range(args.warmup):  # the first run of a session pays for CUDA/cuDNN set-up and cold caches
+            run_bare(args, tmp / "dataset", tmp / "warmup")
         for r in range(args.repeats):
             order = ["bare", "workflow"] if r % 2 == 0 else ["workflow", "bare"]
             for label in order:

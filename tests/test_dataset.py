@@ -193,3 +193,30 @@ def test_prepare_dataset_writes_rfdetr_layout_with_linked_images(tmp_path):
     assert train["person"]["frames"] == int(before["person"]["frames"] * 0.5 + 0.5)
     assert stats["splits"]["valid"]["frames"] == len(splits["valid"])  # held-out splits are never sampled
     assert len(stats["train_frames"]) == stats["splits"]["train"]["frames"]
+
+
+def test_prepared_files_are_byte_identical_for_the_same_config_and_keep_other_classes(tmp_path):
+    root = tmp_path / "proj"
+    names = [f"img/c{c}_{t}.jpg" for c in range(8) for t in range(3)]
+    coco = {
+        "categories": [{"id": 1, "name": "crane hook"}, {"id": 2, "name": "person"}],
+        "images": [{"id": i, "file_name": n, "width": 64, "height": 48} for i, n in enumerate(names)],
+        # every third frame holds both classes
+        "annotations": [{"id": 2 * i + k, "image_id": i, "category_id": 1 + k, "bbox": [1 + k, 2, 10, 10]}
+                        for i in range(len(names)) for k in ((0, 1) if i % 3 == 0 else (i % 2,))],
+    }
+    project = read_project(write_project(root, coco, names))
+    splits = split_by_clip(project.frames, 0.2, 0.2, seed=1)
+    fractions = {"crane hook": 1.0, "person": 0.25}
+    prepare_dataset(project, splits, fractions, 1, tmp_path / "a")
+    prepare_dataset(project, splits, fractions, 1, tmp_path / "b")
+    for split in ("train", "valid", "test"):
+        a = (tmp_path / "a" / split / "_annotations.coco.json").read_bytes()
+        assert a == (tmp_path / "b" / split / "_annotations.coco.json").read_bytes()
+    train = json.loads((tmp_path / "a/train/_annotations.coco.json").read_text())
+    source_both = {n for i, n in enumerate(names) if i % 3 == 0}
+    kept_both = [img["id"] for img in train["images"] if img["file_name"] in source_both]
+    assert kept_both
+    for image_id in kept_both:
+        # a frame kept for either class keeps the boxes of both (no object silently becomes background)
+        assert sorted(a["category_id"] for a in train["annotations"] if a["image_id"] == image_id) == [1, 2]
