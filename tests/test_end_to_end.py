@@ -44,7 +44,9 @@ def test_every_contract_file_exists(demo_run):
             "experiment_summary.json",
         ] + [f"inference/detected_{v}.mp4" for v in VIDEOS] + [f"inference/{v}_detections.json" for v in VIDEOS]:
             assert (d / rel).stat().st_size > 0, f"{exp}/{rel}"
-        assert list((d / "training").glob("events.out.tfevents.*")), "TensorBoard events"
+        assert list((d / "training/state").glob("events.out.tfevents.*")), "TensorBoard events"
+        # only what a later resume could need is removed after training: no second copy of the weights
+        assert not list((d / "training/state").glob("*.ckpt"))
         assert (demo_run / "logs" / "train" / f"{exp}.log").stat().st_size > 0
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
+import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +20,11 @@ MODEL_CLASSES = {
     "base": "RFDETRBase",
 }
 CHECKPOINT_NAME = "checkpoint_best_total.pth"
+# rfdetr writes into this subfolder of the training folder. Snakemake deletes a failed job's declared
+# outputs, never this folder, so the resume state (last.ckpt, metrics history) survives a killed job.
+STATE_DIR = "state"
+# Large files that are only needed to resume, removed once training has finished.
+RESUME_ONLY = ("last.ckpt", "resume.ckpt", "checkpoint_*.ckpt", "last_ema.pth", "checkpoint_best_ema.pth", "checkpoint_best_regular.pth")
 
 
 def pick_device() -> str:
@@ -95,6 +103,53 @@ def summarize_training(metrics: list[dict[str, float]], epochs_asked: int, wall_
     }
 
 
+def _loadable(path: Path) -> int | None:
+    """The epoch a full Lightning checkpoint was saved after, or None if it is missing or truncated."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        return int(state["epoch"])
+    except Exception:  # a truncated or foreign file: any failure means "not usable"
+        return None
+
+
+def find_resume_checkpoint(
+    state_dir: Path, settings_digest: str, log: Callable[[str], None] = print
+) -> tuple[Path, int] | None:
+    """The newest complete checkpoint of an interrupted run with the same settings and the number of
+    epochs it completed, else None.
+
+    Candidates, newest first: last.ckpt (rewritten, not atomically, after every epoch), resume.ckpt
+    (what the previous attempt resumed from), then rfdetr's interval archives checkpoint_<N>.ckpt.
+    A run with other settings, or one with no usable checkpoint, is cleared for a fresh start.
+    """
+    marker = state_dir / "settings.digest"
+    if not state_dir.is_dir():
+        return None
+    if not marker.is_file() or marker.read_text().strip() != settings_digest:
+        log(f"{state_dir}: left by a run with other settings - starting fresh")
+        shutil.rmtree(state_dir)
+        return None
+    archives = sorted(state_dir.glob("checkpoint_*.ckpt"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for candidate in [state_dir / "last.ckpt", state_dir / "resume.ckpt", *archives]:
+        if not candidate.is_file():
+            continue
+        epoch = _loadable(candidate)
+        if epoch is None:
+            log(f"{candidate} is truncated or unreadable - trying the one before")
+            continue
+        # Keep the file we resume from out of the way of the next non-atomic last.ckpt write.
+        resume = state_dir / "resume.ckpt"
+        if candidate != resume:
+            candidate.replace(resume)
+        log(f"resuming from {candidate.name}: epoch {epoch + 1} was complete, training continues with epoch {epoch + 2}")
+        return resume, epoch + 1
+    log(f"{state_dir}: no complete checkpoint to resume from - starting fresh")
+    shutil.rmtree(state_dir)
+    return None
+
+
 def train(
     dataset_dir: str | Path,
     output_dir: str | Path,
@@ -108,32 +163,55 @@ def train(
     import torch
 
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    state_dir = output_dir / STATE_DIR
     device = pick_device()
     device_name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
     log(f"training RF-DETR {training['model']} on {device_name} at resolution {training['image_size']}")
+    kwargs = train_kwargs(str(dataset_dir), str(state_dir), classes, training, seed, device)
+    # Resume only what this very run would do: same settings and the same training data.
+    data = (Path(dataset_dir) / "train" / "_annotations.coco.json").read_bytes()
+    digest = hashlib.sha256(
+        json.dumps({**kwargs, "device": None}, sort_keys=True, default=str).encode() + hashlib.sha256(data).digest()
+    ).hexdigest()
+    found = find_resume_checkpoint(state_dir, digest, log)
+    resume, epochs_before = found if found else (None, 0)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "settings.digest").write_text(digest + "\n")
+    if resume is not None:
+        kwargs["resume"] = str(resume)
+    log("rfdetr train() arguments: " + json.dumps(kwargs, sort_keys=True, default=str))
     model_cls = getattr(rfdetr, MODEL_CLASSES[training["model"]])
     model = model_cls(pretrain_weights=pretrain_weights_arg(training["pretrain_weights"]))
-    kwargs = train_kwargs(str(dataset_dir), str(output_dir), classes, training, seed, device)
-    log("rfdetr train() arguments: " + json.dumps(kwargs, sort_keys=True, default=str))
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     model.train(**kwargs)
     wall = time.perf_counter() - start
-    with open(Path(dataset_dir) / "train" / "_annotations.coco.json") as f:
-        n_images = len(json.load(f)["images"])
-    metrics = read_metrics(output_dir / "metrics.csv")
+    n_images = len(json.loads(data)["images"])
+    metrics = read_metrics(state_dir / "metrics.csv")
     summary = summarize_training(metrics, training["epochs"], wall, device_name, n_images)
+    epochs_this_run = summary["epochs_run"] - epochs_before
+    summary["resumed_after_epochs"] = epochs_before
     summary["peak_gpu_memory_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1) if device == "cuda" else None
-    summary["train_images_per_s"] = round(n_images * summary["epochs_run"] / wall, 3) if wall > 0 else None
+    summary["train_images_per_s"] = round(n_images * epochs_this_run / wall, 3) if wall > 0 else None
     class_info = {
         "class_names": list(classes),
         "label_to_category_id": {str(i): i + 1 for i in range(len(classes))},
         "model": training["model"],
         "resolution": training["image_size"],
     }
+    for pattern in RESUME_ONLY:
+        for path in state_dir.glob(pattern):
+            path.unlink()
+    # The declared outputs sit beside the state folder: hard links, so no checkpoint is stored twice.
+    for name in (CHECKPOINT_NAME, "metrics.csv"):
+        target = output_dir / name
+        target.unlink(missing_ok=True)
+        try:
+            os.link(state_dir / name, target)
+        except OSError:
+            shutil.copy2(state_dir / name, target)
     (output_dir / "class_info.json").write_text(json.dumps(class_info, indent=2) + "\n")
     (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    log(f"trained {summary['epochs_run']} epoch(s) in {wall:.1f} s; best epoch {summary['best_epoch']}")
+    log(f"trained {summary['epochs_run']} epoch(s), {epochs_this_run} in this run, in {wall:.1f} s; best epoch {summary['best_epoch']}")
     return summary

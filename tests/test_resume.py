@@ -1,0 +1,76 @@
+"""Training resumes after its job is killed, through Snakemake's removal of the failed job's outputs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import torch
+
+from conftest import SNAKEMAKE, snakemake
+from detexp.training import find_resume_checkpoint
+
+EXP = "results/exp_person_100"
+ARGS = ("--configfile", "config/demo.yaml", "--config", "training={epochs: 3}", "--cores", "2")
+
+
+def test_resume_prefers_the_newest_complete_checkpoint(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "settings.digest").write_text("abc\n")
+    (state / "last.ckpt").write_bytes(b"PK\x03\x04 truncated")
+    torch.save({"epoch": 4}, state / "resume.ckpt")
+    torch.save({"epoch": 1}, state / "checkpoint_1.ckpt")
+    messages: list[str] = []
+    assert find_resume_checkpoint(state, "abc", messages.append) == (state / "resume.ckpt", 5)
+    assert any("last.ckpt is truncated or unreadable" in m for m in messages)
+
+
+def test_state_of_other_settings_is_cleared(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "settings.digest").write_text("old\n")
+    torch.save({"epoch": 2}, state / "last.ckpt")
+    assert find_resume_checkpoint(state, "new", lambda m: None) is None
+    assert not state.exists()
+
+
+def _kill_training_after_first_epoch(proc: subprocess.Popen, state: Path, timeout: float = 600) -> None:
+    deadline = time.time() + timeout
+    last_size = -1
+    while time.time() < deadline:
+        ckpt = state / "last.ckpt"
+        size = ckpt.stat().st_size if ckpt.exists() else -1
+        if size > 0 and size == last_size:  # written completely after epoch 1
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                if any("train.py" in part for part in child.cmdline()):
+                    child.send_signal(signal.SIGKILL)
+                    return
+        last_size = size
+        time.sleep(1.0)
+        assert proc.poll() is None, "the workflow ended before the first epoch was checkpointed"
+    raise AssertionError("no checkpoint after the first epoch in time")
+
+
+def test_a_killed_training_resumes_from_its_last_complete_epoch(workflow_copy):
+    snakemake(workflow_copy, *ARGS, "--", f"{EXP}/dataset_stats.json")
+    cmd = [SNAKEMAKE, *ARGS, "--", f"{EXP}/training/training_summary.json"]
+    proc = subprocess.Popen(cmd, cwd=workflow_copy, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _kill_training_after_first_epoch(proc, workflow_copy / EXP / "training/state")
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "Error in rule train" in out
+    assert not (workflow_copy / EXP / "training/training_summary.json").exists()  # removed by Snakemake
+    assert (workflow_copy / EXP / "training/state/last.ckpt").exists()  # the resume state survived
+
+    snakemake(workflow_copy, *ARGS, "--", f"{EXP}/training/training_summary.json")
+    log = (workflow_copy / "logs/train/exp_person_100.log").read_text()
+    assert "resuming from last.ckpt: epoch 1 was complete, training continues with epoch 2" in log
+    metrics = pd.read_csv(workflow_copy / EXP / "training/metrics.csv")
+    assert sorted(metrics.dropna(subset=["val/mAP_50_95"])["epoch"].unique()) == [0, 1, 2]
+    summary = json.loads((workflow_copy / EXP / "training/training_summary.json").read_text())
+    assert summary["epochs_run"] == 3 and summary["resumed_after_epochs"] == 1
