@@ -4,35 +4,24 @@ import argparse
 import json
 from pathlib import Path
 
-from detexp.cli import entry, log
-from detexp.dataset import read_project, assign_splits
+from detexp.cli import add_project_arguments, entry, log, project_arguments
+from detexp.dataset import assign_splits, read_project
 
 parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("project_dir", type=Path, help="the labelled project (COCO, Roboflow COCO export, YOLO or Pascal VOC)")
+add_project_arguments(parser)
 parser.add_argument("output", type=Path, help="splits JSON to write")
-parser.add_argument("--classes", nargs="+", required=True)
-parser.add_argument("--format", default="auto", choices=["auto", "coco", "roboflow", "yolo", "voc"])
-parser.add_argument("--annotations-file", help="COCO file in project_dir (default: detected)")
-parser.add_argument("--images-dir", default=".", help="folder of the COCO file_name entries, in project_dir")
 parser.add_argument("--valid-fraction", type=float, default=0.15)
 parser.add_argument("--test-fraction", type=float, default=0.15)
-parser.add_argument("--clip-regex", default=r"^(?P<clip>.*?)[_-]?\d+$")
-parser.add_argument("--seed", type=int, default=42)
 
 
 def from_snakemake(smk):
     p = smk.params
     return argparse.Namespace(
-        project_dir=Path(p.project_dir),
-        format=p.project_format,
-        annotations_file=p.annotations_file,
+        **project_arguments(p),
         output=Path(smk.output[0]),
-        classes=p.classes,
-        images_dir=p.images_dir,
         valid_fraction=p.splits["valid_fraction"],
         test_fraction=p.splits["test_fraction"],
         clip_regex=p.splits["clip_regex"],
-        seed=p.seed,
     )
 
 

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 
@@ -19,6 +20,29 @@ def redirect_output(log_path: str) -> None:
     os.close(fd)
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+
+
+def add_project_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments that say where a labelled project is and how to read it."""
+    parser.add_argument("project_dir", type=Path, help="the labelled project (COCO, Roboflow COCO export, YOLO or Pascal VOC)")
+    parser.add_argument("--classes", nargs="+", required=True)
+    parser.add_argument("--format", default="auto", choices=["auto", "coco", "roboflow", "yolo", "voc"])
+    parser.add_argument("--annotations-file", help="COCO file in project_dir (default: detected)")
+    parser.add_argument("--images-dir", default=".", help="folder of the COCO file_name entries, in project_dir")
+    parser.add_argument("--clip-regex", default=r"^(?P<clip>.*?)[_-]?\d+$", help="clip of a frame from its file name")
+    parser.add_argument("--seed", type=int, default=42)
+
+
+def project_arguments(params: Any) -> dict[str, Any]:
+    """The same, from a rule's params."""
+    return {
+        "project_dir": Path(params.project_dir),
+        "classes": params.classes,
+        "format": params.project_format,
+        "annotations_file": params.annotations_file,
+        "images_dir": params.images_dir,
+        "seed": params.seed,
+    }
 
 
 def log(message: str) -> None:

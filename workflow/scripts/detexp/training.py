@@ -167,6 +167,8 @@ def train(
     device = pick_device()
     device_name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
     log(f"training RF-DETR {training['model']} on {device_name} at resolution {training['image_size']}")
+    if training["model"] == "base":
+        log("note: RF-DETR base is deprecated by rfdetr (since 1.7); nano, small, medium and large are its successors")
     kwargs = train_kwargs(str(dataset_dir), str(state_dir), classes, training, seed, device)
     # Resume only what this very run would do: same settings and the same training data.
     data = (Path(dataset_dir) / "train" / "_annotations.coco.json").read_bytes()
