@@ -4,7 +4,8 @@ import re
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+sys.path.insert(0, str(SCRIPTS))
 
 from detexp.config import (
     ConfigError,
@@ -33,7 +34,6 @@ except ConfigError as err:
 CLASSES = config["classes"]
 PROJECT_DIR = config["project_dir"]
 ENV = "../../environment.yml"
-SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 
 
 # ---- path patterns: the workflow's contract, defined once --------------------------------------
