@@ -107,6 +107,12 @@ def write_project(root: Path, coco: dict, images=("img/a_1.jpg", "img/a_2.jpg"))
     return root
 
 
+def coco_of(names: list[str], categories: list[dict], annotations: list[dict]) -> dict:
+    """A COCO dict whose images are `names`, all 64x48."""
+    images = [{"id": i, "file_name": n, "width": 64, "height": 48} for i, n in enumerate(names)]
+    return {"categories": categories, "images": images, "annotations": annotations}
+
+
 def read_project(root: Path):
     return read_coco_project(root / "_annotations.coco.json", root, CLASSES, CLIP_REGEX)
 
@@ -169,13 +175,11 @@ def test_missing_project_dir(tmp_path):
 def test_prepare_dataset_writes_rfdetr_layout_with_linked_images(tmp_path):
     root = tmp_path / "proj"
     names = [f"img/c{c}_{t}.jpg" for c in range(6) for t in range(3)]
-    coco = {
-        "categories": [{"id": 7, "name": "person"}, {"id": 9, "name": "crane hook"}],
-        "images": [{"id": i, "file_name": n, "width": 64, "height": 48} for i, n in enumerate(names)],
-        "annotations": [
-            {"id": i, "image_id": i, "category_id": 7 if i % 2 else 9, "bbox": [1, 2, 10, 10]} for i in range(len(names))
-        ],
-    }
+    coco = coco_of(
+        names,
+        [{"id": 7, "name": "person"}, {"id": 9, "name": "crane hook"}],
+        [{"id": i, "image_id": i, "category_id": 7 if i % 2 else 9, "bbox": [1, 2, 10, 10]} for i in range(len(names))],
+    )
     project = read_project(write_project(root, coco, names))
     splits = split_by_clip(project.frames, 0.2, 0.2, seed=1)
     stats = prepare_dataset(project, splits, {"crane hook": 1.0, "person": 0.5}, 1, tmp_path / "out")
@@ -198,13 +202,13 @@ def test_prepare_dataset_writes_rfdetr_layout_with_linked_images(tmp_path):
 def test_prepared_files_are_byte_identical_for_the_same_config_and_keep_other_classes(tmp_path):
     root = tmp_path / "proj"
     names = [f"img/c{c}_{t}.jpg" for c in range(8) for t in range(3)]
-    coco = {
-        "categories": [{"id": 1, "name": "crane hook"}, {"id": 2, "name": "person"}],
-        "images": [{"id": i, "file_name": n, "width": 64, "height": 48} for i, n in enumerate(names)],
+    coco = coco_of(
+        names,
+        [{"id": 1, "name": "crane hook"}, {"id": 2, "name": "person"}],
         # every third frame holds both classes
-        "annotations": [{"id": 2 * i + k, "image_id": i, "category_id": 1 + k, "bbox": [1 + k, 2, 10, 10]}
-                        for i in range(len(names)) for k in ((0, 1) if i % 3 == 0 else (i % 2,))],
-    }
+        [{"id": 2 * i + k, "image_id": i, "category_id": 1 + k, "bbox": [1 + k, 2, 10, 10]}
+         for i in range(len(names)) for k in ((0, 1) if i % 3 == 0 else (i % 2,))],
+    )
     project = read_project(write_project(root, coco, names))
     splits = split_by_clip(project.frames, 0.2, 0.2, seed=1)
     fractions = {"crane hook": 1.0, "person": 0.25}
