@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 from detexp.dataset import assign_splits, prepare_dataset, read_project  # noqa: E402
 from detexp.demo import make_demo_project  # noqa: E402
-from detexp.training import MODEL_CLASSES  # noqa: E402
+from detexp.config import MODEL_VARIANTS  # noqa: E402
 
 CLASSES = ["crane hook", "person"]
 
@@ -44,7 +44,7 @@ print("RESULT", json.dumps({"wall": wall, "mem": mem}))
 
 
 def run_bare(args, dataset: Path, out: Path) -> tuple[float, float | None]:
-    spec = {"cls": MODEL_CLASSES[args.model], "dataset": str(dataset), "out": str(out), "epochs": args.epochs,
+    spec = {"cls": MODEL_VARIANTS[args.model].rfdetr_class, "dataset": str(dataset), "out": str(out), "epochs": args.epochs,
             "batch": args.batch_size, "res": args.resolution, "workers": args.num_workers}
     proc = subprocess.run([sys.executable, "-c", BARE, json.dumps(spec)], capture_output=True, text=True)
     line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
@@ -69,7 +69,7 @@ def run_workflow(args, dataset: Path, out: Path) -> tuple[float, float | None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="nano", choices=sorted(MODEL_CLASSES))
+    parser.add_argument("--model", default="nano", choices=sorted(MODEL_VARIANTS))
     parser.add_argument("--resolution", type=int, default=384)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=8)

@@ -166,3 +166,24 @@ def test_a_changed_training_setting_never_reruns_dataset_preparation(demo_run):
     out = snakemake(demo_run, "-n", *DEMO, "--config", "inference={threshold: 0.0}", "training={epochs: 2}").stdout
     counts = job_counts(out)
     assert counts.get("train") == 4 and "prepare_dataset" not in counts and "split_dataset" not in counts
+
+
+def test_training_can_start_from_the_checkpoint_of_an_earlier_run(demo_run, tmp_path):
+    """pretrain_weights: <path> - a fine-tuning run that starts from exp_person_100's model, in a copy
+    of the finished run so that the other tests keep theirs."""
+    import shutil
+
+    run = tmp_path / "finetune"
+    shutil.copytree(demo_run, run, symlinks=True)
+    earlier = run / "earlier" / "best.pth"
+    earlier.parent.mkdir()
+    shutil.copy2(run / "results/exp_person_100/training/checkpoint_best_total.pth", earlier)
+    args = (*RUN, "training={pretrain_weights: earlier/best.pth}", "experiments=[exp_person_25]")
+    counts = job_counts(snakemake(run, "-n", *args).stdout)
+    assert counts.get("train") == 1 and "prepare_dataset" not in counts, counts
+    snakemake(run, *args, "--cores", "2")
+    log = (run / "logs/train/exp_person_25.log").read_text()
+    assert "starting from earlier/best.pth" in log
+    summary = json.loads((run / "results/exp_person_25/training/training_summary.json").read_text())
+    assert summary["epochs_run"] == 1
+    assert (run / "results/exp_person_25/inference/crane_hook_1_short_detections.json").stat().st_size > 0

@@ -78,3 +78,31 @@ def test_a_yolo_project_is_detected_when_the_dag_is_built(workflow_copy, tmp_pat
     proc = snakemake(workflow_copy, "-n", "--config", f"project_dir={project}", "test_videos=[]")
     assert job_counts(proc.stdout)["split_dataset"] == 1
     assert f"{project}/data.yaml" in proc.stdout  # the split's input is the YOLO data.yaml
+
+
+def test_published_weights_are_fetched_once_by_a_local_job_before_training(workflow_copy):
+    out = snakemake(workflow_copy, "-n", *DEMO, "--config", "training={pretrain_weights: auto}").stdout
+    assert job_counts(out)["fetch_weights"] == 1
+    assert job_counts(out)["train"] == 4
+    assert "resources/weights/rf-detr-nano-coco.pth" in out
+    # the cache folder is configurable
+    out = snakemake(workflow_copy, "-n", *DEMO, "--config", "training={pretrain_weights: auto}", "weights_dir=/shared/w").stdout
+    assert "/shared/w/rf-detr-nano-coco.pth" in out
+
+
+def test_a_missing_checkpoint_path_fails_the_dry_run(workflow_copy):
+    proc = snakemake(workflow_copy, "-n", *DEMO, "--config", "training={pretrain_weights: runs/old/best.pth}", check=False)
+    assert proc.returncode != 0
+    assert "training.pretrain_weights: runs/old/best.pth is not a file - allowed: auto" in proc.stdout
+
+
+def test_an_offline_fetch_fails_naming_the_file_to_place_by_hand(workflow_copy):
+    # A proxy that refuses connections makes this machine offline, whatever the test machine's network.
+    offline = {"HTTPS_PROXY": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+    target = "resources/weights/rf-detr-nano-coco.pth"
+    proc = snakemake(workflow_copy, *DEMO, "--cores", "1", "--", target, check=False, env=offline)
+    assert proc.returncode != 0
+    assert "Error in rule fetch_weights" in proc.stdout
+    assert "curl -L -o rf-detr-nano-coco.pth https://storage.googleapis.com/rfdetr/nano_coco/checkpoint_best_regular.pth" in proc.stdout
+    assert f"copy it to\n    {(workflow_copy / target).resolve()}" in proc.stdout
+    assert not (workflow_copy / target).exists()

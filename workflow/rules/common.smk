@@ -8,6 +8,7 @@ SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 from detexp.config import (
+    MODEL_VARIANTS,
     ConfigError,
     code_digest,
     load_experiments,
@@ -17,6 +18,7 @@ from detexp.config import (
 )
 from detexp.dataset import DatasetError, detect_format, project_sources
 from detexp.demo import DEMO_PROJECT_DIR, DEMO_VIDEOS
+from detexp.weights import cache_path
 
 
 def _fail(err):
@@ -43,6 +45,7 @@ DATASET_SPLIT_ANNOTATIONS = (
     "results/{experiment}/dataset/{split}/_annotations.coco.json"
 )
 DATASET_STATS = "results/{experiment}/dataset_stats.json"
+PUBLISHED_WEIGHTS = str(cache_path(config["weights_dir"], "{model}"))
 CHECKPOINT = "results/{experiment}/training/checkpoint_best_total.pth"
 CLASS_INFO = "results/{experiment}/training/class_info.json"
 TRAINING_METRICS = "results/{experiment}/training/metrics.csv"
@@ -103,6 +106,7 @@ wildcard_constraints:
     experiment="|".join(map(re.escape, EXPERIMENTS)),
     video="|".join(map(re.escape, VIDEOS)) or "^$",
     split="train|valid|test",
+    model="|".join(MODEL_VARIANTS),
 
 
 # ---- input and param functions ------------------------------------------------------------------
@@ -126,6 +130,18 @@ def dataset_dir(wildcards, input):
 
 def dataset_out_dir(wildcards, output):
     return str(Path(output.annotations[0]).parents[1])
+
+
+def pretrain_weights(wildcards):
+    """The checkpoint training starts from, as an input: the fetched published one for `auto`
+    (ancient: its content is fixed by its checksum, so a re-fetch never reruns a training).
+    """
+    source = config["training"]["pretrain_weights"]
+    if source is None:
+        return []
+    if source == "auto":
+        return ancient(PUBLISHED_WEIGHTS.format(model=config["training"]["model"]))
+    return source
 
 
 def training_dir(wildcards, output):
@@ -160,6 +176,7 @@ def experiment_summaries(wildcards):
 
 # Cheap bookkeeping jobs run where Snakemake runs instead of waiting for a queue slot.
 localrules:
+    fetch_weights,
     make_demo_project,
     split_dataset,
     resolve_config,

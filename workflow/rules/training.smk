@@ -1,3 +1,17 @@
+# Runs where Snakemake runs (a local rule): compute nodes often have no internet.
+rule fetch_weights:
+    output:
+        PUBLISHED_WEIGHTS,
+    log:
+        "logs/fetch_weights/{model}.log",
+    conda:
+        ENV
+    params:
+        code=code_version("fetch_weights.py", "detexp/weights.py"),
+    script:
+        "../scripts/fetch_weights.py"
+
+
 rule train:
     input:
         annotations=expand(
@@ -5,6 +19,7 @@ rule train:
             split=["train", "valid", "test"],
             allow_missing=True,
         ),
+        pretrain_weights=pretrain_weights,
     output:
         checkpoint=CHECKPOINT,
         class_info=CLASS_INFO,

@@ -10,16 +10,19 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-def redirect_output(log_path: str) -> None:
-    """Send this process's stdout and stderr (C-level writes included) to the rule's log file."""
+def redirect_output(log_path: str) -> int:
+    """Send this process's stdout and stderr (C-level writes included) to the rule's log file;
+    return a descriptor of the original stderr."""
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     sys.stdout.flush()
     sys.stderr.flush()
+    original_stderr = os.dup(2)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
     sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    return original_stderr
 
 
 def add_project_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,10 +62,15 @@ def entry(
     """Call `run` with arguments from Snakemake's `snakemake` object, or else from the command line."""
     smk = namespace.get("snakemake")
     if smk is not None:
-        if smk.log:
-            redirect_output(str(smk.log[0]))
+        original_stderr = redirect_output(str(smk.log[0])) if smk.log else None
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        run(from_snakemake(smk))
+        try:
+            run(from_snakemake(smk))
+        except Exception as err:
+            # The traceback goes to the log; the reason also to Snakemake's own output, where users look.
+            if original_stderr is not None:
+                os.write(original_stderr, f"{type(err).__name__}: {err}\n".encode())
+            raise
     elif namespace.get("__name__") == "__main__":
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         run(parser.parse_args())

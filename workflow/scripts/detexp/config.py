@@ -18,8 +18,26 @@ import yaml
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 CONFIG_SOURCE = "the workflow config (config/config.yaml with any --configfile/--config)"
 
-# RF-DETR variants: model name -> the multiple its resolution must be (patch size x windows).
-RESOLUTION_MULTIPLE = {"nano": 32, "small": 32, "medium": 32, "large": 32, "base": 56}
+
+
+@dataclass(frozen=True)
+class ModelVariant:
+    """One RF-DETR variant: its rfdetr class, its model config class (whose `pretrain_weights`
+    default names the published checkpoint) and the multiple its resolution must be."""
+
+    rfdetr_class: str
+    rfdetr_config: str
+    resolution_multiple: int
+
+
+# The variants `training.model` may name (the schema's enum lists the same names; a test checks).
+MODEL_VARIANTS = {
+    "nano": ModelVariant("RFDETRNano", "RFDETRNanoConfig", 32),
+    "small": ModelVariant("RFDETRSmall", "RFDETRSmallConfig", 32),
+    "medium": ModelVariant("RFDETRMedium", "RFDETRMediumConfig", 32),
+    "large": ModelVariant("RFDETRLarge", "RFDETRLargeConfig", 32),
+    "base": ModelVariant("RFDETRBase", "RFDETRBaseConfig", 56),  # deprecated by rfdetr; patch 14 x 4 windows
+}
 # Keys of rfdetr's TrainConfig that the workflow sets itself from `training.*` or its own paths.
 MANAGED_TRAIN_KEYS = frozenset(
     {
@@ -175,7 +193,7 @@ def nearest_resolutions(size: int, multiple: int) -> list[int]:
 def check_training(training: dict[str, Any], source: str = CONFIG_SOURCE) -> None:
     """Checks the schema cannot express: resolution per model, and `extra` against rfdetr."""
     model, size = training["model"], training["image_size"]
-    multiple = RESOLUTION_MULTIPLE[model]
+    multiple = MODEL_VARIANTS[model].resolution_multiple
     if size % multiple:
         near = " or ".join(map(str, nearest_resolutions(size, multiple)))
         raise ConfigError(
@@ -205,10 +223,29 @@ def check_train_extra(extra: dict[str, Any], source: str = CONFIG_SOURCE) -> Non
         )
 
 
+def pretrain_source(value: str | None) -> str | None:
+    """`training.pretrain_weights` normalised: None (from scratch), "auto" or a checkpoint path."""
+    if value is None or value.strip().lower() in ("none", ""):
+        return None
+    return "auto" if value.strip().lower() == "auto" else value
+
+
+def check_pretrain_weights(training: dict[str, Any], source: str = CONFIG_SOURCE) -> None:
+    """A checkpoint path must exist when the DAG is built, not when a GPU job starts."""
+    value = pretrain_source(training["pretrain_weights"])
+    if value not in (None, "auto") and not Path(value).is_file():
+        raise ConfigError(
+            f"{source}: training.pretrain_weights: {value} is not a file - allowed: auto (the published "
+            "COCO checkpoint, fetched on this machine), none (from scratch) or the path of a local checkpoint"
+        )
+
+
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """Validate the workflow config; return it coerced and with defaults filled in."""
     config = validate(config, load_schema("config.schema.yaml"), CONFIG_SOURCE)
+    config["training"]["pretrain_weights"] = pretrain_source(config["training"]["pretrain_weights"])
     check_training(config["training"])
+    check_pretrain_weights(config["training"])
     splits = config["splits"]
     if splits["valid_fraction"] + splits["test_fraction"] >= 1:
         raise ConfigError(

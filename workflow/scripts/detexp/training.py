@@ -12,13 +12,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-MODEL_CLASSES = {
-    "nano": "RFDETRNano",
-    "small": "RFDETRSmall",
-    "medium": "RFDETRMedium",
-    "large": "RFDETRLarge",
-    "base": "RFDETRBase",
-}
+from .config import MODEL_VARIANTS, pretrain_source
+from .weights import published_weights, verify
+
 CHECKPOINT_NAME = "checkpoint_best_total.pth"
 # rfdetr writes into this subfolder of the training folder. Snakemake deletes a failed job's declared
 # outputs, never this folder, so the resume state (last.ckpt, metrics history) survives a killed job.
@@ -34,14 +30,33 @@ def pick_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def pretrain_weights_arg(value: str | None) -> str | None:
-    """`none`/null trains from scratch; anything else is a local checkpoint path."""
-    if value is None or str(value).lower() == "none":
+def pretrain_weights_path(training: dict[str, Any], pretrain_path: str | Path | None = None) -> str | None:
+    """The local checkpoint to start from, or None to train from scratch.
+
+    `pretrain_path` is where the workflow placed the file (the weights cache for `auto`); published
+    weights are checked against rfdetr's registry MD5 here too, as they may have been placed by hand.
+    """
+    source = pretrain_source(training["pretrain_weights"])
+    if source is None:
         return None
-    path = Path(value)
+    if source == "auto" and pretrain_path is None:
+        raise ValueError("training.pretrain_weights: auto needs the path of the fetched checkpoint")
+    path = Path(pretrain_path if pretrain_path is not None else source)
     if not path.is_file():
-        raise FileNotFoundError(f"training.pretrain_weights: {value} does not exist (give a local checkpoint or none)")
+        raise FileNotFoundError(
+            f"training.pretrain_weights: {path} does not exist (allowed: auto, none or a local checkpoint path)"
+        )
+    if source == "auto":
+        published = published_weights(training["model"])
+        verify(path, published.md5, published.url)
     return str(path)
+
+
+def build_model(training: dict[str, Any], weights: str | None) -> Any:
+    """The rfdetr model of `training.model`, from `weights` (a local file) or from scratch."""
+    import rfdetr
+
+    return getattr(rfdetr, MODEL_VARIANTS[training["model"]].rfdetr_class)(pretrain_weights=weights)
 
 
 def train_kwargs(dataset_dir: str, output_dir: str, classes: list[str], training: dict[str, Any], seed: int, device: str) -> dict[str, Any]:
@@ -156,10 +171,12 @@ def train(
     classes: list[str],
     training: dict[str, Any],
     seed: int,
+    pretrain_path: str | Path | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Train one model; write class_info.json and training_summary.json beside rfdetr's outputs."""
-    import rfdetr
+    """Train one model; write class_info.json and training_summary.json beside rfdetr's outputs.
+
+    `pretrain_path` is the local file behind `training.pretrain_weights` (required for `auto`)."""
     import torch
 
     output_dir = Path(output_dir)
@@ -170,10 +187,12 @@ def train(
     if training["model"] == "base":
         log("note: RF-DETR base is deprecated by rfdetr (since 1.7); nano, small, medium and large are its successors")
     kwargs = train_kwargs(str(dataset_dir), str(state_dir), classes, training, seed, device)
+    weights = pretrain_weights_path(training, pretrain_path)
+    log(f"starting from {weights}" if weights else "starting from scratch (pretrain_weights: none)")
     # Resume only what this very run would do: same settings and the same training data.
     data = (Path(dataset_dir) / "train" / "_annotations.coco.json").read_bytes()
     digest = hashlib.sha256(
-        json.dumps({**kwargs, "device": None}, sort_keys=True, default=str).encode() + hashlib.sha256(data).digest()
+        json.dumps({**kwargs, "device": None, "pretrain_weights": weights}, sort_keys=True, default=str).encode() + hashlib.sha256(data).digest()
     ).hexdigest()
     found = find_resume_checkpoint(state_dir, digest, log)
     resume, epochs_before = found if found else (None, 0)
@@ -182,8 +201,7 @@ def train(
     if resume is not None:
         kwargs["resume"] = str(resume)
     log("rfdetr train() arguments: " + json.dumps(kwargs, sort_keys=True, default=str))
-    model_cls = getattr(rfdetr, MODEL_CLASSES[training["model"]])
-    model = model_cls(pretrain_weights=pretrain_weights_arg(training["pretrain_weights"]))
+    model = build_model(training, weights)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
