@@ -1,0 +1,132 @@
+"""The shipped SLURM profile, unchanged, on a real single-node SLURM cluster with accounting.
+
+The test overlay only shrinks the work (the demo project, one experiment, one epoch) and makes the
+executor poll sooner; every resource request comes from profiles/slurm/config.yaml. What each job
+asked for is read back from SLURM's accounting (sacct), as an admin would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import copy_workflow, snakemake
+from slurm_cluster import ClusterUnavailable, SlurmCluster
+
+EXPERIMENT = "exp_person_100"
+VIDEOS = ["crane_hook+human_short", "crane_hook_1_short"]
+OVERLAY = (
+    "--profile", "profiles/slurm",
+    "--configfile", "config/demo.yaml",
+    "--config", f"experiments=[{EXPERIMENT}]",
+    # The plugin waits 40 s before its first status check; a test's jobs take seconds.
+    "--slurm-init-seconds-before-status-checks", "2",
+)
+FIELDS = ("JobID", "Partition", "State", "ExitCode", "ReqTRES", "Constraints", "Comment", "SubmitLine")
+GPU_RULES = {"train", "infer"}
+LOCAL_RULES = {"fetch_weights", "make_demo_project", "split_dataset", "resolve_config", "summarize", "aggregate"}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    try:
+        cluster = SlurmCluster(tmp_path_factory.mktemp("slurm")).start()
+    except ClusterUnavailable as why:
+        pytest.skip(f"no SLURM test cluster: {why}")
+    yield cluster
+    cluster.stop()
+
+
+def submitted_jobs(output: str) -> list[str]:
+    return re.findall(r"submitted with SLURM jobid (\d+)", output)
+
+
+def jobs_by_rule(cluster: SlurmCluster, job_ids: list[str]) -> dict[str, list[dict[str, str]]]:
+    """sacct rows of these jobs, grouped by the rule named in the job comment the plugin sets."""
+    rows = cluster.sacct(*FIELDS, job_ids=job_ids)
+    assert sorted(r["JobID"] for r in rows) == sorted(job_ids)  # every submitted job is in accounting
+    grouped: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        rule = re.match(r"rule_(\w+?)(_wildcards_|$)", row["Comment"]).group(1)
+        grouped.setdefault(rule, []).append(row)
+    return grouped
+
+
+@pytest.fixture(scope="module")
+def slurm_run(cluster, tmp_path_factory):
+    wf = copy_workflow(tmp_path_factory.mktemp("slurm_wf"))
+    proc = snakemake(wf, *OVERLAY, env={"SLURM_CONF": str(cluster.conf)}, timeout=900)
+    return wf, proc.stdout
+
+
+def test_every_contract_output_exists(slurm_run):
+    wf, _ = slurm_run
+    d = wf / "results" / EXPERIMENT
+    for rel in [
+        "dataset_stats.json",
+        "training/checkpoint_best_total.pth",
+        "training/class_info.json",
+        "training/metrics.csv",
+        "training/training_summary.json",
+        "experiment_summary.json",
+        *[f"inference/detected_{v}.mp4" for v in VIDEOS],
+        *[f"inference/{v}_detections.json" for v in VIDEOS],
+    ]:
+        assert (d / rel).stat().st_size > 0, rel
+    assert (wf / "results/comparison.csv").read_text().count(EXPERIMENT) == 1
+    summary = json.loads((d / "training/training_summary.json").read_text())
+    assert summary["epochs_run"] == 1
+
+
+def test_gpu_jobs_asked_for_the_h100_partition_gpu_and_constraint(cluster, slurm_run):
+    _, output = slurm_run
+    jobs = jobs_by_rule(cluster, submitted_jobs(output))
+    assert {rule: len(rows) for rule, rows in jobs.items()} == {"prepare_dataset": 1, "train": 1, "infer": 2}
+    for rule in GPU_RULES:
+        for row in jobs[rule]:
+            assert row["State"] == "COMPLETED" and row["ExitCode"] == "0:0", row
+            assert row["Partition"] == "gpu-long"
+            assert row["Constraints"] == "h100-96"
+            assert "gres/gpu=1" in row["ReqTRES"] and "gres/gpu:h100=1" in row["ReqTRES"]
+            assert "cpu=8" in row["ReqTRES"]
+            line = row["SubmitLine"]
+            assert " -p gpu-long " in line and " -C h100-96 " in line and "--gpus=h100:1" in line
+    (train,) = jobs["train"]
+    assert " -t 1440 " in train["SubmitLine"] and " --mem 64000 " in train["SubmitLine"]
+
+
+def test_cpu_jobs_asked_for_no_gpu_and_bookkeeping_stayed_local(cluster, slurm_run):
+    _, output = slurm_run
+    jobs = jobs_by_rule(cluster, submitted_jobs(output))
+    (prepare,) = jobs["prepare_dataset"]
+    assert prepare["Partition"] == "cpu" and prepare["State"] == "COMPLETED"
+    assert "gpu" not in prepare["ReqTRES"] and "--gpus" not in prepare["SubmitLine"]
+    assert prepare["Constraints"] == ""
+    assert not LOCAL_RULES & set(jobs)
+
+
+def test_training_ran_inside_the_allocation(slurm_run):
+    wf, _ = slurm_run
+    log = (wf / "logs/train" / f"{EXPERIMENT}.log").read_text()
+    assert "training RF-DETR nano on cpu" in log  # the test node's GPU is a count-only one
+    assert "trained 1 epoch(s)" in log
+
+
+def test_a_job_failing_inside_slurm_fails_the_run_naming_rule_and_log(cluster, slurm_run):
+    wf, _ = slurm_run
+    video = wf / "resources/demo_project/videos/crane_hook_1_short.mp4"
+    video.write_bytes(b"\x00not a video\x00" * 64)  # newer than its outputs: infer reruns
+    target = f"results/{EXPERIMENT}/inference/crane_hook_1_short_detections.json"
+    proc = snakemake(wf, *OVERLAY, "--", target, env={"SLURM_CONF": str(cluster.conf)}, check=False, timeout=600)
+    assert proc.returncode != 0
+    assert "Error in rule infer" in proc.stdout
+    log = f"logs/infer/{EXPERIMENT}/crane_hook_1_short.log"
+    assert log in proc.stdout
+    assert "crane_hook_1_short.mp4: cannot open the video" in (wf / log).read_text()
+    assert not (wf / target).exists()
+    # the profile's retry: the job was submitted twice, and both failed in accounting
+    jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
+    assert [r["State"] for r in jobs["infer"]] == ["FAILED", "FAILED"]
