@@ -13,6 +13,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/training.smk"
+include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/inference.smk"
 include: "workflow/rules/summary.smk"
 

@@ -41,6 +41,9 @@ def test_every_contract_file_exists(demo_run):
             "training/class_info.json",
             "training/metrics.csv",
             "training/training_summary.json",
+            "evaluation/metrics.json",
+            "evaluation/predictions.json",
+            "evaluation/confusion_matrix.png",
             "experiment_summary.json",
         ] + [f"inference/detected_{v}.mp4" for v in VIDEOS] + [f"inference/{v}_detections.json" for v in VIDEOS]:
             assert (d / rel).stat().st_size > 0, f"{exp}/{rel}"
@@ -153,6 +156,7 @@ def test_a_changed_fraction_reruns_only_that_experiment(demo_run):
             "resolve_config": 1,
             "prepare_dataset": 1,
             "train": 1,
+            "evaluate": 1,
             "infer": 2,
             "summarize": 1,
             "aggregate": 1,
@@ -180,10 +184,41 @@ def test_training_can_start_from_the_checkpoint_of_an_earlier_run(demo_run, tmp_
     shutil.copy2(run / "results/exp_person_100/training/checkpoint_best_total.pth", earlier)
     args = (*RUN, "training={pretrain_weights: earlier/best.pth}", "experiments=[exp_person_25]")
     counts = job_counts(snakemake(run, "-n", *args).stdout)
-    assert counts.get("train") == 1 and "prepare_dataset" not in counts, counts
+    assert counts.get("train") == 1 and counts.get("evaluate") == 1 and "prepare_dataset" not in counts, counts
     snakemake(run, *args, "--cores", "2")
     log = (run / "logs/train/exp_person_25.log").read_text()
     assert "starting from earlier/best.pth" in log
     summary = json.loads((run / "results/exp_person_25/training/training_summary.json").read_text())
     assert summary["epochs_run"] == 1
     assert (run / "results/exp_person_25/inference/crane_hook_1_short_detections.json").stat().st_size > 0
+
+
+def test_held_out_evaluation_scores_the_test_split(demo_run):
+    from PIL import Image
+
+    test = json.loads((demo_run / "results/exp_person_100/dataset/test/_annotations.coco.json").read_text())
+    test_ids = {img["id"] for img in test["images"]}
+    names = {c["id"]: c["name"] for c in test["categories"]}
+    for exp in EXPERIMENTS:
+        d = demo_run / "results" / exp / "evaluation"
+        metrics = json.loads((d / "metrics.json").read_text())
+        assert metrics["images"] == len(test["images"]) > 0
+        assert 0.0 <= metrics["mAP_50_95"] <= metrics["mAP_50"] <= 1.0
+        assert set(metrics["per_class"]) == {"crane hook", "person"}
+        for name, m in metrics["per_class"].items():
+            assert names[m["category_id"]] == name
+            assert m["ground_truth"] == sum(1 for a in test["annotations"] if names[a["category_id"]] == name)
+        matrix = np.array(metrics["confusion_matrix"]["matrix"])
+        assert matrix.shape == (3, 3)
+        # every ground-truth box is either matched to some class or missed (last column)
+        assert matrix[:2].sum() == sum(m["ground_truth"] for m in metrics["per_class"].values())
+        predictions = json.loads((d / "predictions.json").read_text())
+        assert predictions and {p["image_id"] for p in predictions} <= test_ids
+        assert {p["category_id"] for p in predictions} <= set(names)
+        assert all(len(p["bbox"]) == 4 and 0 <= p["score"] <= 1 for p in predictions)
+        with Image.open(d / "confusion_matrix.png") as png:
+            assert png.format == "PNG" and png.size[0] > 200 and png.size[1] > 200
+        summary = json.loads((demo_run / "results" / exp / "experiment_summary.json").read_text())
+        assert summary["test"]["mAP_50_95"] == metrics["mAP_50_95"]
+    table = pd.read_csv(demo_run / "results/comparison.csv")
+    assert {"test mAP50:95", "test AP50:95 person", "test AP50 crane hook", "test F1"} <= set(table.columns)

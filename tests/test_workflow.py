@@ -17,6 +17,7 @@ def test_dry_run_lists_every_stage(workflow_copy):
         "prepare_dataset": 4,
         "resolve_config": 4,
         "train": 4,
+        "evaluate": 4,
         "infer": 8,
         "summarize": 4,
         "aggregate": 1,

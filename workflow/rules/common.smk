@@ -44,12 +44,16 @@ RESOLVED_CONFIG = "results/{experiment}/config.yaml"
 DATASET_SPLIT_ANNOTATIONS = (
     "results/{experiment}/dataset/{split}/_annotations.coco.json"
 )
+TEST_ANNOTATIONS = DATASET_SPLIT_ANNOTATIONS.replace("{split}", "test")
 DATASET_STATS = "results/{experiment}/dataset_stats.json"
 PUBLISHED_WEIGHTS = str(cache_path(config["weights_dir"], "{model}"))
 CHECKPOINT = "results/{experiment}/training/checkpoint_best_total.pth"
 CLASS_INFO = "results/{experiment}/training/class_info.json"
 TRAINING_METRICS = "results/{experiment}/training/metrics.csv"
 TRAINING_SUMMARY = "results/{experiment}/training/training_summary.json"
+EVAL_METRICS = "results/{experiment}/evaluation/metrics.json"
+EVAL_PREDICTIONS = "results/{experiment}/evaluation/predictions.json"
+CONFUSION_MATRIX = "results/{experiment}/evaluation/confusion_matrix.png"
 DETECTED_VIDEO = "results/{experiment}/inference/detected_{video}.mp4"
 DETECTIONS = "results/{experiment}/inference/{video}_detections.json"
 SUMMARY = "results/{experiment}/experiment_summary.json"

@@ -4,6 +4,7 @@ rule summarize:
         dataset_stats=DATASET_STATS,
         training_summary=TRAINING_SUMMARY,
         metrics=TRAINING_METRICS,
+        evaluation=EVAL_METRICS,
         detections=experiment_detections,
     output:
         SUMMARY,

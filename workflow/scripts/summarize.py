@@ -19,6 +19,7 @@ def from_snakemake(smk):
             dataset_stats_path=smk.input.dataset_stats,
             training_summary_path=smk.input.training_summary,
             metrics_csv=smk.input.metrics,
+            evaluation_path=smk.input.evaluation,
             detection_paths=list(smk.input.detections),
         ),
         output=Path(smk.output[0]),
@@ -33,6 +34,7 @@ def run(args):
             dataset_stats_path=d / "dataset_stats.json",
             training_summary_path=d / "training" / "training_summary.json",
             metrics_csv=d / "training" / "metrics.csv",
+            evaluation_path=d / "evaluation" / "metrics.json",
             detection_paths=sorted((d / "inference").glob("*_detections.json")),
         )
     summary = build_summary(**args.inputs)

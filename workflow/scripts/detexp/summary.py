@@ -11,7 +11,7 @@ import yaml
 
 from .training import read_metrics
 
-SUMMARY_SCHEMA_VERSION = 1
+SUMMARY_SCHEMA_VERSION = 2  # 2: held-out test metrics (`test`)
 
 
 def _read_json(path: str | Path) -> Any:
@@ -63,6 +63,7 @@ def build_summary(
     dataset_stats_path: str | Path,
     training_summary_path: str | Path,
     metrics_csv: str | Path,
+    evaluation_path: str | Path,
     detection_paths: list[str | Path],
 ) -> dict[str, Any]:
     """Collect one experiment's config, data, training, metrics and per-video results."""
@@ -80,6 +81,7 @@ def build_summary(
         "dataset": {k: v for k, v in stats.items() if k != "train_frames"},
         "training": training,
         "validation": validation_metrics(metrics_csv, training.get("best_epoch"), classes),
+        "test": {k: v for k, v in _read_json(evaluation_path).items() if k != "schema_version"},
         "videos": {name: video_stats(_read_json(p)) for name, p in sorted(detections_by_video(detection_paths).items())},
     }
 
@@ -98,6 +100,16 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
         row[f"train frames {c}"] = train[c]["frames"]
     for c in classes:
         row[f"frame ratio {c}"] = ratio[c]
+    test = summary.get("test")
+    if test:
+        row["test mAP50:95"] = test["mAP_50_95"]
+        row["test mAP50"] = test["mAP_50"]
+        for c in classes:
+            row[f"test AP50:95 {c}"] = test["per_class"][c]["AP_50_95"]
+        for c in classes:
+            row[f"test AP50 {c}"] = test["per_class"][c]["AP_50"]
+        row["test F1"] = test["f1"]
+        row["test F1 threshold"] = test["best_f1_threshold"]
     row["val mAP50:95"] = val["mAP_50_95"]
     row["val mAP50"] = val["mAP_50"]
     for c in classes:

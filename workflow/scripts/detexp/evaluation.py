@@ -1,0 +1,238 @@
+"""Held-out evaluation: a trained model on the fixed test split, scored with a COCO evaluator.
+
+AP comes from faster-coco-eval (the COCO protocol, checked against pycocotools by the tests);
+precision, recall, F1 and the confusion matrix come from supervision's ConfusionMatrix at IoU 0.5.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+METRICS_SCHEMA_VERSION = 1
+IOU_THRESHOLD = 0.5  # for precision, recall, F1 and the confusion matrix (AP uses COCO's 0.5:0.95)
+# Confidence thresholds searched for the best overall F1.
+F1_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
+# Predictions kept for AP and for predictions.json: COCO evaluation needs the low-score tail.
+MIN_SCORE = 0.001
+
+
+class EvaluationError(ValueError):
+    """The test split or the model's classes do not fit together; the message says how."""
+
+
+def label_to_category(class_names: list[str], categories: list[dict[str, Any]], source: str) -> dict[int, int]:
+    """Map the model's 0-based labels to the test file's category ids, by class name."""
+    by_name = {c["name"]: int(c["id"]) for c in categories}
+    missing = [n for n in class_names if n not in by_name]
+    if missing:
+        raise EvaluationError(
+            f"{source}: no category named {', '.join(map(repr, missing))} - the model knows {class_names}, "
+            f"the file has {sorted(by_name)}"
+        )
+    return {label: by_name[name] for label, name in enumerate(class_names)}
+
+
+def coco_results(image_id: int, detections: Any, label_map: dict[int, int]) -> list[dict[str, Any]]:
+    """One image's detections in COCO results format ([x, y, w, h] boxes), background slot dropped."""
+    out = []
+    for (x1, y1, x2, y2), label, score in zip(detections.xyxy, detections.class_id, detections.confidence):
+        if int(label) not in label_map:
+            continue
+        out.append(
+            {
+                "image_id": int(image_id),
+                "category_id": label_map[int(label)],
+                "bbox": [round(float(x1), 2), round(float(y1), 2), round(float(x2 - x1), 2), round(float(y2 - y1), 2)],
+                "score": round(float(score), 5),
+            }
+        )
+    return out
+
+
+def predict_split(
+    checkpoint: str | Path, annotations: str | Path, batch_size: int = 8, log: Callable[[str], None] = print
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The model's class names and its predictions on every image of a COCO split."""
+    import cv2
+    import rfdetr
+
+    from .training import pick_device
+
+    annotations = Path(annotations)
+    gt = json.loads(annotations.read_text())
+    device = pick_device()
+    model = rfdetr.from_checkpoint(str(checkpoint), device=device)
+    class_names = list(model.class_names)
+    label_map = label_to_category(class_names, gt["categories"], str(annotations))
+    log(f"{annotations}: {len(gt['images'])} images, {len(gt['annotations'])} boxes; device {device}")
+    predictions: list[dict[str, Any]] = []
+    images = gt["images"]
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size]
+        frames = []
+        for image in batch:
+            path = annotations.parent / image["file_name"]
+            frame = cv2.imread(str(path))
+            if frame is None:
+                raise EvaluationError(f"{path}: cannot read this test image (listed in {annotations})")
+            frames.append(np.ascontiguousarray(frame[:, :, ::-1]))
+        results = model.predict(frames, threshold=MIN_SCORE)
+        for image, det in zip(batch, results if isinstance(results, list) else [results]):
+            predictions.extend(coco_results(image["id"], det, label_map))
+    return class_names, predictions
+
+
+def coco_ap(gt: dict[str, Any], predictions: list[dict[str, Any]]) -> dict[str, Any]:
+    """mAP@50 and mAP@50:95 overall and per category id (None where the split has no such box)."""
+    from faster_coco_eval import COCO, COCOeval_faster
+
+    cat_ids = [int(c["id"]) for c in gt["categories"]]
+    if not predictions:
+        return {"mAP_50_95": 0.0, "mAP_50": 0.0, "per_category": {c: {"AP_50_95": 0.0, "AP_50": 0.0} for c in cat_ids}}
+    coco_gt = COCO(gt)
+    coco_dt = coco_gt.loadRes(predictions)
+    evaluator = COCOeval_faster(coco_gt, coco_dt, "bbox", print_function=lambda *a, **k: None)
+    evaluator.evaluate()
+    evaluator.accumulate()
+    evaluator.summarize()
+    precision = np.asarray(evaluator.eval["precision"])  # [IoU 0.5:0.95, recall, category, area, maxDets]
+    order = list(evaluator.params.catIds)
+
+    def mean_ap(p: np.ndarray) -> float | None:
+        p = p[p > -1]
+        return float(p.mean()) if p.size else None
+
+    per_category = {}
+    for c in cat_ids:
+        k = order.index(c)
+        per_category[c] = {"AP_50_95": mean_ap(precision[:, :, k, 0, -1]), "AP_50": mean_ap(precision[0, :, k, 0, -1])}
+    return {"mAP_50_95": float(evaluator.stats[0]), "mAP_50": float(evaluator.stats[1]), "per_category": per_category}
+
+
+def _detections_per_image(gt: dict[str, Any], predictions: list[dict[str, Any]], cat_to_label: dict[int, int]):
+    """Ground truth and predictions as supervision Detections, one pair per image, in label space."""
+    import supervision as sv
+
+    def to_detections(items: list[dict[str, Any]], scored: bool):
+        if not items:
+            return sv.Detections.empty()
+        xywh = np.array([i["bbox"] for i in items], dtype=float)
+        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+        labels = np.array([cat_to_label[i["category_id"]] for i in items])
+        scores = np.array([i["score"] for i in items]) if scored else None
+        return sv.Detections(xyxy=xyxy, class_id=labels, confidence=scores)
+
+    truth: dict[int, list] = {img["id"]: [] for img in gt["images"]}
+    for a in gt["annotations"]:
+        if a["category_id"] in cat_to_label and not a.get("iscrowd", 0):
+            truth[a["image_id"]].append(a)
+    predicted: dict[int, list] = {img_id: [] for img_id in truth}
+    for p in predictions:
+        predicted[p["image_id"]].append(p)
+    ids = sorted(truth)
+    return [to_detections(predicted[i], True) for i in ids], [to_detections(truth[i], False) for i in ids]
+
+
+def counts_at(matrix: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """TP, FP and FN per class from a supervision confusion matrix (rows: truth, columns: predicted,
+    last row/column: background)."""
+    tp = np.diag(matrix)[:n_classes].astype(float)
+    fp = matrix[:, :n_classes].sum(axis=0) - tp
+    fn = matrix[:n_classes, :].sum(axis=1) - tp
+    return tp, fp, fn
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a / b) if b > 0 else 0.0
+
+
+def evaluate(gt: dict[str, Any], predictions: list[dict[str, Any]], class_names: list[str]) -> tuple[dict[str, Any], Any]:
+    """Every held-out metric, and supervision's confusion matrix at the best-F1 threshold."""
+    from supervision.metrics.detection import ConfusionMatrix
+
+    label_map = label_to_category(class_names, gt["categories"], "the test split")
+    cat_to_label = {c: label for label, c in label_map.items()}
+    ap = coco_ap(gt, predictions)
+    preds, truth = _detections_per_image(gt, predictions, cat_to_label)
+    n = len(class_names)
+    best = None
+    for threshold in F1_THRESHOLDS:
+        cm = ConfusionMatrix.from_detections(preds, truth, class_names, conf_threshold=threshold, iou_threshold=IOU_THRESHOLD)
+        tp, fp, fn = counts_at(cm.matrix, n)
+        f1 = _ratio(2 * tp.sum(), 2 * tp.sum() + fp.sum() + fn.sum())
+        if best is None or f1 > best[0]:
+            best = (f1, threshold, cm, tp, fp, fn)
+    f1, threshold, cm, tp, fp, fn = best
+    gt_counts = {c: 0 for c in class_names}
+    for a in gt["annotations"]:
+        if a["category_id"] in cat_to_label:
+            gt_counts[class_names[cat_to_label[a["category_id"]]]] += 1
+    per_class = {}
+    for label, name in enumerate(class_names):
+        cat = label_map[label]
+        per_class[name] = {
+            "category_id": cat,
+            "AP_50_95": ap["per_category"][cat]["AP_50_95"],
+            "AP_50": ap["per_category"][cat]["AP_50"],
+            "precision": _ratio(tp[label], tp[label] + fp[label]),
+            "recall": _ratio(tp[label], tp[label] + fn[label]),
+            "f1": _ratio(2 * tp[label], 2 * tp[label] + fp[label] + fn[label]),
+            "ground_truth": gt_counts[name],
+            "predicted": int(tp[label] + fp[label]),
+            "true_positives": int(tp[label]),
+        }
+    metrics = {
+        "schema_version": METRICS_SCHEMA_VERSION,
+        "images": len(gt["images"]),
+        "mAP_50_95": ap["mAP_50_95"],
+        "mAP_50": ap["mAP_50"],
+        "best_f1_threshold": threshold,
+        "f1": f1,
+        "precision": _ratio(tp.sum(), tp.sum() + fp.sum()),
+        "recall": _ratio(tp.sum(), tp.sum() + fn.sum()),
+        "iou_threshold": IOU_THRESHOLD,
+        "per_class": per_class,
+        "confusion_matrix": {
+            "labels": [*class_names, "background"],
+            "rows": "ground truth",
+            "columns": "predicted",
+            "matrix": cm.matrix.astype(int).tolist(),
+        },
+    }
+    return metrics, cm
+
+
+def run_evaluation(
+    checkpoint: str | Path,
+    annotations: str | Path,
+    metrics_path: str | Path,
+    predictions_path: str | Path,
+    confusion_png: str | Path,
+    batch_size: int = 8,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Predict on the test split and write metrics.json, predictions.json and the confusion matrix PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gt = json.loads(Path(annotations).read_text())
+    class_names, predictions = predict_split(checkpoint, annotations, batch_size, log)
+    metrics, cm = evaluate(gt, predictions, class_names)
+    metrics["checkpoint"] = str(checkpoint)
+    metrics["test_annotations"] = str(annotations)
+    figure = cm.plot(title=f"test split: confidence >= {metrics['best_f1_threshold']}, IoU {IOU_THRESHOLD}", fig_size=(6, 5))
+    figure.savefig(confusion_png, dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    Path(predictions_path).write_text(json.dumps(predictions) + "\n")
+    Path(metrics_path).write_text(json.dumps(metrics, indent=2) + "\n")
+    log(
+        f"test split: mAP50:95 {metrics['mAP_50_95']:.4f}, mAP50 {metrics['mAP_50']:.4f}, "
+        f"best F1 {metrics['f1']:.3f} at confidence {metrics['best_f1_threshold']}"
+    )
+    return metrics

@@ -1,0 +1,39 @@
+"""Evaluate a trained checkpoint on the fixed test split: COCO mAP, P/R/F1 at the best threshold,
+confusion matrix, and the raw predictions in COCO results format."""
+
+import argparse
+from pathlib import Path
+
+from detexp.cli import entry, log
+from detexp.evaluation import run_evaluation
+
+parser = argparse.ArgumentParser(description=__doc__)
+parser.add_argument("checkpoint", type=Path)
+parser.add_argument("annotations", type=Path, help="the test split's _annotations.coco.json (images beside it)")
+parser.add_argument("out_dir", type=Path, help="writes metrics.json, predictions.json, confusion_matrix.png")
+parser.add_argument("--batch-size", type=int, default=8)
+
+
+def from_snakemake(smk):
+    return argparse.Namespace(
+        checkpoint=Path(smk.input.checkpoint),
+        annotations=Path(smk.input.annotations),
+        metrics=Path(smk.output.metrics),
+        predictions=Path(smk.output.predictions),
+        confusion_matrix=Path(smk.output.confusion_matrix),
+        batch_size=smk.params.batch_size,
+    )
+
+
+def run(args):
+    if getattr(args, "out_dir", None) is not None:
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        args.metrics = args.out_dir / "metrics.json"
+        args.predictions = args.out_dir / "predictions.json"
+        args.confusion_matrix = args.out_dir / "confusion_matrix.png"
+    run_evaluation(
+        args.checkpoint, args.annotations, args.metrics, args.predictions, args.confusion_matrix, args.batch_size, log=log
+    )
+
+
+entry(globals(), parser, from_snakemake, run)
