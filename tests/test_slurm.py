@@ -26,7 +26,7 @@ OVERLAY = (
     "--slurm-init-seconds-before-status-checks", "2",
 )
 FIELDS = ("JobID", "Partition", "State", "ExitCode", "ReqTRES", "Constraints", "Comment", "SubmitLine")
-GPU_RULES = {"train", "infer"}
+GPU_RULES = {"train", "evaluate", "infer"}
 LOCAL_RULES = {"fetch_weights", "make_demo_project", "split_dataset", "resolve_config", "summarize", "aggregate"}
 
 
@@ -71,6 +71,7 @@ def test_every_contract_output_exists(slurm_run):
         "training/class_info.json",
         "training/metrics.csv",
         "training/training_summary.json",
+        "evaluation/metrics.json",
         "experiment_summary.json",
         *[f"inference/detected_{v}.mp4" for v in VIDEOS],
         *[f"inference/{v}_detections.json" for v in VIDEOS],
@@ -84,7 +85,7 @@ def test_every_contract_output_exists(slurm_run):
 def test_gpu_jobs_asked_for_the_h100_partition_gpu_and_constraint(cluster, slurm_run):
     _, output = slurm_run
     jobs = jobs_by_rule(cluster, submitted_jobs(output))
-    assert {rule: len(rows) for rule, rows in jobs.items()} == {"prepare_dataset": 1, "train": 1, "infer": 2}
+    assert {rule: len(rows) for rule, rows in jobs.items()} == {"prepare_dataset": 1, "train": 1, "evaluate": 1, "infer": 2}
     for rule in GPU_RULES:
         for row in jobs[rule]:
             assert row["State"] == "COMPLETED" and row["ExitCode"] == "0:0", row
