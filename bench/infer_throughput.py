@@ -1,9 +1,11 @@
 """Benchmark: the workflow's video inference against the naive per-frame loop, and the model alone.
 
 Interleaved over several repeats, on the same video, checkpoint and device:
-  - naive: decode a frame, predict it alone, annotate with supervision, write with OpenCV (mp4v);
-  - workflow: detexp.inference.run_inference (batched predict, annotation, H.264 output, JSON);
-  - model only: predict on frames already in memory, in the workflow's batch size (the ceiling).
+  - naive: load the model, then decode a frame, predict it alone, annotate with supervision, write
+    with OpenCV (mp4v);
+  - workflow: detexp.inference.run_inference (loading the model, decoding, batched prediction and annotation+H.264
+    encoding overlapped in threads; half precision and rfdetr's traced inference on a GPU; JSON);
+  - model only: the workflow's predictor on frames already in memory, in its batch size (the ceiling).
 Prints frames per second (median) for each and the ratios.
 Usage: python bench/infer_throughput.py CHECKPOINT [--video V] [--frames N] [--batch-size B]
 """
@@ -21,14 +23,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 from detexp.demo import write_demo_video  # noqa: E402
-from detexp.inference import annotate, batched, run_inference  # noqa: E402
+from detexp.inference import Predictor, annotate, batched, run_inference  # noqa: E402
 from detexp.training import pick_device  # noqa: E402
 from detexp.video import probe, read_frames  # noqa: E402
 
 
-def naive(model, video: Path, out: Path, threshold: float) -> int:
+def naive(checkpoint: Path, device: str, video: Path, out: Path, threshold: float) -> int:
+    """The obvious script: load the model, then decode, predict, annotate and write frame by frame."""
     import cv2
+    import rfdetr
 
+    model = rfdetr.from_checkpoint(str(checkpoint), device=device)
     info = probe(video)
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), info.fps, (info.width, info.height))
     n = 0
@@ -41,9 +46,9 @@ def naive(model, video: Path, out: Path, threshold: float) -> int:
     return n
 
 
-def model_only(model, frames: list[np.ndarray], batch_size: int, threshold: float) -> int:
+def model_only(predictor: Predictor, frames: list[np.ndarray], batch_size: int, threshold: float) -> int:
     for batch in batched(frames, batch_size):
-        model.predict(batch, threshold=threshold)
+        predictor(batch, threshold)
     return len(frames)
 
 
@@ -56,10 +61,9 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    import rfdetr
 
     device = pick_device()
-    model = rfdetr.from_checkpoint(str(args.checkpoint), device=device)
+    predictor = Predictor(args.checkpoint, device, args.batch_size, log=lambda m: None)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         video = args.video
@@ -67,18 +71,18 @@ def main() -> None:
             video = tmp / "bench.mp4"
             write_demo_video(video, "both", clip=7, frames=args.frames, width=640, height=480)
         frames = [np.ascontiguousarray(f[:, :, ::-1]) for f in read_frames(video)]
-        model_only(model, frames[: args.batch_size * 2], args.batch_size, args.threshold)  # warm-up
+        model_only(predictor, frames[: args.batch_size * 2], args.batch_size, args.threshold)  # warm-up
         rates: dict[str, list[float]] = {"naive loop": [], "workflow": [], "model only": []}
         for r in range(args.repeats):
             for label in rates:
                 start = time.perf_counter()
                 if label == "naive loop":
-                    n = naive(model, video, tmp / f"naive{r}.mp4", args.threshold)
+                    n = naive(args.checkpoint, device, video, tmp / f"naive{r}.mp4", args.threshold)
                 elif label == "workflow":
                     n = run_inference(video, args.checkpoint, tmp / f"wf{r}.mp4", tmp / f"wf{r}.json",
                                       args.threshold, args.batch_size, log=lambda m: None)["video"]["frame_count"]
                 else:
-                    n = model_only(model, frames, args.batch_size, args.threshold)
+                    n = model_only(predictor, frames, args.batch_size, args.threshold)
                 rates[label].append(n / (time.perf_counter() - start))
     med = {k: statistics.median(v) for k, v in rates.items()}
     info = probe(video) if args.video else None

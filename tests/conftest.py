@@ -61,3 +61,21 @@ def job_counts(output: str) -> dict[str, int]:
 @pytest.fixture
 def workflow_copy(tmp_path: Path) -> Path:
     return copy_workflow(tmp_path / "wf")
+
+
+DEMO = ("--configfile", "config/demo.yaml")
+# Threshold 0 keeps every query of the barely trained model, so the box checks have boxes to check.
+DEMO_RUN = (*DEMO, "--config", "inference={threshold: 0.0}")
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    """The whole demo workflow, really run once per session (real RF-DETR training and inference)."""
+    wf = copy_workflow(tmp_path_factory.mktemp("e2e"))
+    snakemake(wf, *DEMO_RUN, "--cores", "2")
+    return wf
+
+
+@pytest.fixture(scope="session")
+def demo_checkpoint(demo_run) -> Path:
+    return demo_run / "results/exp_person_100/training/checkpoint_best_total.pth"

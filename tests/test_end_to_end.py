@@ -1,6 +1,6 @@
 """The whole demo DAG with real RF-DETR training and inference, then reruns by dry run.
 
-One real run (about 4 minutes on 2 cores) serves every test in this module.
+One real run (about 4 minutes on 2 cores, the session fixture `demo_run`) serves every test here.
 """
 
 from __future__ import annotations
@@ -12,20 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import copy_workflow, job_counts, snakemake
+from conftest import DEMO, job_counts, snakemake
+from conftest import DEMO_RUN as RUN
 
 EXPERIMENTS = ["exp_person_25", "exp_person_50", "exp_person_75", "exp_person_100"]
 VIDEOS = ["crane_hook+human_short", "crane_hook_1_short"]
-DEMO = ("--configfile", "config/demo.yaml")
-# Threshold 0 keeps every query of the barely trained model, so the box checks have boxes to check.
-RUN = (*DEMO, "--config", "inference={threshold: 0.0}")
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory) -> Path:
-    wf = copy_workflow(tmp_path_factory.mktemp("e2e"))
-    snakemake(wf, *RUN, "--cores", "2")
-    return wf
 
 
 def test_every_contract_file_exists(demo_run):

@@ -17,6 +17,8 @@ rule infer:
     params:
         threshold=config["inference"]["threshold"],
         batch_size=config["inference"]["batch_size"],
+        frame_stride=config["inference"]["frame_stride"],
+        max_frames=config["inference"]["max_frames"],
         code=code_version("infer.py", "detexp/inference.py", "detexp/video.py"),
     script:
         "../scripts/infer.py"

@@ -13,6 +13,8 @@ parser.add_argument("out_video", type=Path)
 parser.add_argument("out_json", type=Path)
 parser.add_argument("--threshold", type=float, default=0.5)
 parser.add_argument("--batch-size", type=int, default=8)
+parser.add_argument("--frame-stride", type=int, default=1, help="detect on every Nth frame (the video keeps all)")
+parser.add_argument("--max-frames", type=int, help="stop after this many frames")
 
 
 def from_snakemake(smk):
@@ -23,11 +25,16 @@ def from_snakemake(smk):
         out_json=Path(smk.output.detections),
         threshold=smk.params.threshold,
         batch_size=smk.params.batch_size,
+        frame_stride=smk.params.frame_stride,
+        max_frames=smk.params.max_frames,
     )
 
 
 def run(args):
-    run_inference(args.video, args.checkpoint, args.out_video, args.out_json, args.threshold, args.batch_size, log=log)
+    run_inference(
+        args.video, args.checkpoint, args.out_video, args.out_json, args.threshold, args.batch_size,
+        args.frame_stride, args.max_frames, log=log,
+    )
 
 
 entry(globals(), parser, from_snakemake, run)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -12,7 +16,7 @@ import numpy as np
 
 from .video import H264Writer, VideoError, probe, read_frames
 
-DETECTIONS_SCHEMA_VERSION = 1
+DETECTIONS_SCHEMA_VERSION = 2  # 2: frame_stride, max_frames, header_frame_count, precision
 
 
 def batched(frames: Iterable[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
@@ -56,6 +60,132 @@ def annotate(frame_bgr: np.ndarray, detections: Any, class_names: list[str]) -> 
     return sv.LabelAnnotator(text_scale=0.3, text_padding=2).annotate(scene, detections, labels=labels)
 
 
+class Predictor:
+    """A trained checkpoint ready for batched prediction on RGB frames.
+
+    On a GPU it uses rfdetr's optimised inference path in half precision, traced for the batch size
+    (a short last batch is padded), falling back to untraced half precision, then to plain predict.
+    """
+
+    def __init__(self, checkpoint: str | Path, device: str, batch_size: int, log: Callable[[str], None] = print) -> None:
+        import rfdetr
+
+        self.model = rfdetr.from_checkpoint(str(checkpoint), device=device)
+        self.class_names = list(self.model.class_names)
+        self.batch_size = batch_size
+        self.traced = False
+        self.precision = "float32"
+        if device == "cuda":
+            import torch
+
+            for traced in (True, False):
+                try:
+                    self.model.inference(compile=traced, batch_size=batch_size, dtype=torch.float16)
+                except Exception as err:  # an rfdetr/torch version that cannot trace or cast: try the next way
+                    log(f"rfdetr inference(compile={traced}, float16) failed ({type(err).__name__}: {err}); falling back")
+                    self.model.remove_optimized_model()
+                    continue
+                self.traced, self.precision = traced, "float16"
+                break
+        log(f"predicting on {device}, {self.precision}{', traced for batch size %d' % batch_size if self.traced else ''}")
+
+    def __call__(self, rgb_frames: list[np.ndarray], threshold: float) -> list[Any]:
+        """Detections per frame, the head's background slot dropped."""
+        n = len(rgb_frames)
+        if self.traced and n < self.batch_size:
+            rgb_frames = rgb_frames + [rgb_frames[-1]] * (self.batch_size - n)
+        results = self.model.predict(rgb_frames, threshold=threshold, include_source_image=False)
+        if not isinstance(results, list):
+            results = [results]
+        return [det[det.class_id < len(self.class_names)] for det in results[:n]]
+
+
+_DONE = object()
+
+
+@dataclass
+class _Failure:
+    """An exception raised in a background thread, carried to the consuming one."""
+
+    error: BaseException
+
+
+def prefetch(items: Iterable[Any], depth: int) -> Iterator[Any]:
+    """Iterate `items` in a background thread through a bounded queue, re-raising its errors here.
+
+    Decoding the next frames while the model works on the current batch keeps the accelerator busy."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as err:  # handed to the consumer, raised there
+            buffer.put(_Failure(err))
+        buffer.put(_DONE)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+
+
+class BackgroundWriter:
+    """Annotates and encodes frames in a background thread, so encoding overlaps prediction."""
+
+    def __init__(self, writer: H264Writer, class_names: list[str], depth: int) -> None:
+        self._writer = writer
+        self._class_names = class_names
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if self._error is None:
+                try:
+                    frame, detections = item
+                    self._writer.write(annotate(frame, detections, self._class_names))
+                except BaseException as err:  # raised in the caller by put() or close()
+                    self._error = err
+
+    def put(self, frame: np.ndarray, detections: Any) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put((frame, detections))
+
+    def close(self) -> None:
+        self._queue.put(_DONE)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def _partial(path: Path) -> Path:
+    """Where an output is written until it is complete (same folder, same extension)."""
+    return path.with_name(f".partial.{path.name}")
+
+
 def run_inference(
     video_path: str | Path,
     checkpoint: str | Path,
@@ -63,52 +193,93 @@ def run_inference(
     out_json: str | Path,
     threshold: float,
     batch_size: int = 8,
+    frame_stride: int = 1,
+    max_frames: int | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Detect on every frame of a video; write the annotated video and the detection JSON."""
-    import rfdetr
-
+    """Detect on every `frame_stride`-th frame of a video (all of them by default, the first
+    `max_frames` at most); write the annotated video (every frame: those in between carry the boxes
+    of the last processed frame) and the detection JSON. Nothing is left behind on failure."""
     from .training import pick_device
 
+    if frame_stride < 1 or (max_frames is not None and max_frames < 1):
+        raise ValueError(f"frame_stride must be >= 1 and max_frames >= 1 or None, got {frame_stride}, {max_frames}")
+    out_video, out_json = Path(out_video), Path(out_json)
     info = probe(video_path)
     device = pick_device()
-    model = rfdetr.from_checkpoint(str(checkpoint), device=device)
-    class_names = list(model.class_names)
-    log(f"{video_path}: {info.width}x{info.height} at {info.fps:g} fps, {info.frame_count} frames in header; device {device}")
+    log(f"{video_path}: {info.width}x{info.height} at {info.fps:g} fps, {info.frame_count} frames in header")
+    predictor = Predictor(checkpoint, device, batch_size, log)
+    class_names = predictor.class_names
     frames_out: list[dict[str, Any]] = []
     totals: Counter[str] = Counter()
+    decoded = 0
+    partial_video, partial_json = _partial(out_video), _partial(out_json)
     start = time.perf_counter()
-    with H264Writer(out_video, info.fps, info.width, info.height) as writer:
-        for batch in batched(read_frames(video_path), batch_size):
-            rgb = [np.ascontiguousarray(f[:, :, ::-1]) for f in batch]
-            results = model.predict(rgb, threshold=threshold)
-            if not isinstance(results, list):
-                results = [results]
-            for frame, det in zip(batch, results):
-                det = det[det.class_id < len(class_names)]  # drop the head's background slot
-                record = frame_record(len(frames_out), info.fps, det, class_names, info.width, info.height)
-                totals.update(d["class_name"] for d in record["detections"])
-                frames_out.append(record)
-                writer.write(annotate(frame, det, class_names))
-    elapsed = time.perf_counter() - start
-    if not frames_out:
-        raise VideoError(f"{video_path}: no frames could be decoded")
-    result = {
-        "schema_version": DETECTIONS_SCHEMA_VERSION,
-        "video": {
-            "path": str(video_path),
-            "fps": info.fps,
-            "width": info.width,
-            "height": info.height,
-            "frame_count": len(frames_out),
-        },
-        "model": {"checkpoint": str(checkpoint), "variant": type(model).__name__, "device": device},
-        "threshold": threshold,
-        "class_names": class_names,
-        "totals": {c: totals.get(c, 0) for c in class_names},
-        "frames_per_s": round(len(frames_out) / elapsed, 3) if elapsed > 0 else None,
-        "frames": frames_out,
-    }
-    Path(out_json).write_text(json.dumps(result) + "\n")
-    log(f"{len(frames_out)} frames in {elapsed:.1f} s; detections per class: {result['totals']}")
+    try:
+        frames = enumerate(read_frames(video_path))
+        if max_frames is not None:
+            frames = islice(frames, max_frames)
+        with H264Writer(partial_video, info.fps, info.width, info.height) as writer:
+            background = BackgroundWriter(writer, class_names, depth=2 * batch_size)
+            last = None
+            # Hold decoded frames until a batch of frames to predict is full (or the hold is large).
+            held: list[tuple[int, np.ndarray]] = []
+
+            def flush() -> None:
+                nonlocal last
+                todo = [(i, f) for i, f in held if i % frame_stride == 0]
+                results = predictor([np.ascontiguousarray(f[:, :, ::-1]) for _, f in todo], threshold) if todo else []
+                by_index = {i: det for (i, _), det in zip(todo, results)}
+                for i, frame in held:
+                    if i in by_index:
+                        last = by_index[i]
+                        record = frame_record(i, info.fps, last, class_names, info.width, info.height)
+                        totals.update(d["class_name"] for d in record["detections"])
+                        frames_out.append(record)
+                    background.put(frame, last)
+                held.clear()
+
+            try:
+                for index, frame in prefetch(frames, depth=2 * batch_size):
+                    held.append((index, frame))
+                    decoded = index + 1
+                    if sum(1 for i, _ in held if i % frame_stride == 0) == batch_size or len(held) >= 4 * batch_size:
+                        flush()
+                flush()
+            finally:
+                background.close()  # before the writer closes: the encoder thread must be done with it
+        elapsed = time.perf_counter() - start
+        if decoded == 0:
+            raise VideoError(f"{video_path}: no frames could be decoded")
+        result = {
+            "schema_version": DETECTIONS_SCHEMA_VERSION,
+            "video": {
+                "path": str(video_path),
+                "fps": info.fps,
+                "width": info.width,
+                "height": info.height,
+                "frame_count": decoded,
+                "header_frame_count": info.frame_count,
+            },
+            "model": {
+                "checkpoint": str(checkpoint),
+                "variant": type(predictor.model).__name__,
+                "device": device,
+                "precision": predictor.precision,
+            },
+            "threshold": threshold,
+            "frame_stride": frame_stride,
+            "max_frames": max_frames,
+            "class_names": class_names,
+            "totals": {c: totals.get(c, 0) for c in class_names},
+            "frames_per_s": round(decoded / elapsed, 3) if elapsed > 0 else None,
+            "frames": frames_out,
+        }
+        partial_json.write_text(json.dumps(result) + "\n")
+        partial_video.replace(out_video)
+        partial_json.replace(out_json)
+    finally:
+        partial_video.unlink(missing_ok=True)
+        partial_json.unlink(missing_ok=True)
+    log(f"{decoded} frames ({len(frames_out)} processed) in {elapsed:.1f} s; detections per class: {result['totals']}")
     return result

@@ -1,0 +1,134 @@
+"""Video inference with a real (tiny, just trained) RF-DETR model on generated videos of several
+containers and codecs: frame counts, sizes, fps, H.264 output, frame_stride, max_frames, lying
+headers, bad files."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+
+from detexp.config import load_schema
+from detexp.demo import render_frame
+from detexp.inference import Predictor, run_inference
+from detexp.video import H264Writer, VideoError, probe
+
+FPS = 12.0
+
+
+def write_video(path: Path, frames: int, fourcc: str | None = None, size: tuple[int, int] = (160, 120)) -> Path:
+    """Synthetic crane hooks and people; H.264 through PyAV when fourcc is None, else OpenCV."""
+    import cv2
+
+    width, height = size
+    writer = H264Writer(path, FPS, width, height) if fourcc is None else cv2.VideoWriter(
+        str(path), cv2.VideoWriter_fourcc(*fourcc), FPS, (width, height)
+    )
+    for t in range(frames):
+        writer.write(render_frame(3, t, width, height, True, True, seed=1)[0])
+    writer.close() if fourcc is None else writer.release()
+    return path
+
+
+def decoded(path: Path) -> tuple[str, int, int, int, float]:
+    """Codec, frames, width, height and fps of a video, decoded with PyAV."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        return stream.codec_context.name, frames, stream.width, stream.height, float(stream.average_rate)
+
+
+def infer(checkpoint: Path, video: Path, tmp_path: Path, **kwargs) -> tuple[dict, Path, Path]:
+    out_video, out_json = tmp_path / f"detected_{video.stem}.mp4", tmp_path / f"{video.stem}_detections.json"
+    result = run_inference(video, checkpoint, out_video, out_json, threshold=0.0, batch_size=4, log=lambda m: None, **kwargs)
+    assert json.loads(out_json.read_text()) == json.loads(json.dumps(result))
+    jsonschema.validate(result, load_schema("detections.schema.yaml"))
+    return result, out_video, out_json
+
+
+@pytest.mark.parametrize(
+    "name, fourcc, size",
+    [
+        ("h264.mp4", None, (160, 120)),
+        ("mpeg4.avi", "XVID", (176, 144)),
+        ("mpeg4.mov", "mp4v", (128, 96)),
+        ("mpeg4.mkv", "XVID", (224, 128)),
+    ],
+)
+def test_every_container_gives_a_browser_playable_copy_of_the_same_shape(demo_checkpoint, tmp_path, name, fourcc, size):
+    source = write_video(tmp_path / name, 13, fourcc, size)
+    result, out_video, _ = infer(demo_checkpoint, source, tmp_path)
+    codec, frames, width, height, fps = decoded(out_video)
+    assert codec == "h264"
+    assert (frames, width, height) == (13, *size)
+    assert fps == pytest.approx(FPS)
+    assert result["video"]["frame_count"] == 13 and (result["video"]["width"], result["video"]["height"]) == size
+    assert [f["index"] for f in result["frames"]] == list(range(13))
+    boxes = np.array([d["xyxy"] for f in result["frames"] for d in f["detections"]])
+    assert len(boxes) > 0
+    assert (boxes >= 0).all() and (boxes[:, 2] <= size[0]).all() and (boxes[:, 3] <= size[1]).all()
+    assert not list(tmp_path.glob(".partial.*"))
+
+
+def test_frame_stride_and_max_frames(demo_checkpoint, tmp_path):
+    source = write_video(tmp_path / "long.mp4", 20)
+    result, out_video, _ = infer(demo_checkpoint, source, tmp_path, frame_stride=3, max_frames=11)
+    assert [f["index"] for f in result["frames"]] == [0, 3, 6, 9]
+    assert [f["timestamp_s"] for f in result["frames"]] == [round(i / FPS, 4) for i in (0, 3, 6, 9)]
+    assert result["video"]["frame_count"] == 11 and result["video"]["header_frame_count"] == 20
+    assert decoded(out_video)[1] == 11  # the annotated video keeps every frame read
+    assert sum(result["totals"].values()) == sum(len(f["detections"]) for f in result["frames"])
+
+
+def test_batched_pipeline_gives_each_frame_its_own_detections(demo_checkpoint, tmp_path):
+    """The overlapped, batched pipeline must not mix frames up: compare with one frame at a time."""
+    source = write_video(tmp_path / "order.mp4", 9)
+    result, _, _ = infer(demo_checkpoint, source, tmp_path)
+    from detexp.video import read_frames
+
+    single = Predictor(demo_checkpoint, "cpu", batch_size=1, log=lambda m: None)
+    for frame, record in zip(read_frames(source), result["frames"]):
+        alone = single([np.ascontiguousarray(frame[:, :, ::-1])], threshold=0.0)[0]
+        top = sorted(d["confidence"] for d in record["detections"])[-5:]
+        assert top == pytest.approx(sorted(alone.confidence.tolist())[-5:], abs=2e-3)
+
+
+def _lie_about_frame_count(avi: Path, claimed: int) -> None:
+    """Overwrite the AVI main header's total frames and the video stream header's length."""
+    data = bytearray(avi.read_bytes())
+    avih = data.index(b"avih")
+    struct.pack_into("<I", data, avih + 8 + 16, claimed)  # dwTotalFrames
+    strh = data.index(b"strh")
+    struct.pack_into("<I", data, strh + 8 + 32, claimed)  # dwLength
+    avi.write_bytes(bytes(data))
+
+
+def test_a_lying_frame_count_header_is_read_to_the_real_end(demo_checkpoint, tmp_path):
+    source = write_video(tmp_path / "liar.avi", 16, "XVID")
+    _lie_about_frame_count(source, 5)
+    assert probe(source).frame_count == 5  # the header lies
+    result, out_video, _ = infer(demo_checkpoint, source, tmp_path)
+    assert result["video"]["frame_count"] == 16 and result["video"]["header_frame_count"] == 5
+    assert decoded(out_video)[1] == 16
+
+
+def test_corrupt_and_empty_videos_fail_naming_the_file_and_leave_nothing(demo_checkpoint, tmp_path):
+    import cv2
+
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
+    empty = tmp_path / "empty.avi"
+    cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"XVID"), FPS, (64, 64)).release()
+    out = tmp_path / "out"
+    out.mkdir()
+    for bad, reason in ((corrupt, "cannot open the video"), (empty, "")):
+        with pytest.raises(VideoError, match=str(bad)) as err:
+            run_inference(bad, demo_checkpoint, out / "v.mp4", out / "v.json", 0.5, log=lambda m: None)
+        assert reason in str(err.value)
+        assert list(out.iterdir()) == []
