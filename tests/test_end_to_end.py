@@ -35,6 +35,7 @@ def test_every_contract_file_exists(demo_run):
             "evaluation/metrics.json",
             "evaluation/predictions.json",
             "evaluation/confusion_matrix.png",
+            "training_curves.png",
             "experiment_summary.json",
         ] + [f"inference/detected_{v}.mp4" for v in VIDEOS] + [f"inference/{v}_detections.json" for v in VIDEOS]:
             assert (d / rel).stat().st_size > 0, f"{exp}/{rel}"
@@ -151,6 +152,8 @@ def test_a_changed_fraction_reruns_only_that_experiment(demo_run):
             "infer": 2,
             "summarize": 1,
             "aggregate": 1,
+            "plot_comparison": 1,
+            "plot_video_strip": 2,
         }, out[-3000:]
         assert "exp_person_50" in out and "experiment=exp_person_25" not in out
     finally:
@@ -213,3 +216,53 @@ def test_held_out_evaluation_scores_the_test_split(demo_run):
         assert summary["test"]["mAP_50_95"] == metrics["mAP_50_95"]
     table = pd.read_csv(demo_run / "results/comparison.csv")
     assert {"test mAP50:95", "test AP50:95 person", "test AP50 crane hook", "test F1"} <= set(table.columns)
+
+
+def test_summaries_follow_their_schema_and_carry_job_costs(demo_run):
+    import jsonschema
+
+    from detexp.config import load_schema
+
+    schema = load_schema("experiment_summary.schema.yaml")
+    for exp in EXPERIMENTS:
+        summary = json.loads((demo_run / "results" / exp / "experiment_summary.json").read_text())
+        jsonschema.validate(summary, schema)
+        assert summary["jobs"]["train"]["wall_s"] > 1 and summary["jobs"]["train"]["max_rss_mb"] > 100
+        assert set(summary["jobs"]) == {"prepare_dataset", "train", "evaluate", *(f"infer {v}" for v in VIDEOS)}
+        assert summary["videos"]["crane_hook_1_short"]["processed_frames"] == 30
+
+
+def test_plots_and_html_comparison(demo_run):
+    from PIL import Image
+
+    plots = demo_run / "results/plots"
+    expected = {"ap_vs_fraction.png", "ap_vs_ratio.png", "training_curves.png", *(f"strip_{v}.png" for v in VIDEOS)}
+    assert {p.name for p in plots.iterdir()} == expected
+    for name in expected:
+        with Image.open(plots / name) as png:
+            assert png.format == "PNG" and png.size[0] >= 600 and png.size[1] >= 300, name
+    with Image.open(plots / f"strip_{VIDEOS[0]}.png") as strip:
+        assert strip.size[1] > 4 * 150  # one row per experiment
+    html = (demo_run / "results/comparison.html").read_text()
+    assert html.count("<tr") == 1 + len(EXPERIMENTS) and all(exp in html for exp in EXPERIMENTS)
+
+
+def test_tensorboard_shows_every_experiment_as_its_own_run(demo_run):
+    from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
+
+    runs = EventMultiplexer().AddRunsFromDirectory(str(demo_run / "results")).Reload().Runs()
+    names = {run.split("/")[0]: run for run in runs}
+    assert set(names) == set(EXPERIMENTS)
+    for exp, run in names.items():
+        assert run == f"{exp}/training/state"
+        assert runs[run]["scalars"], exp
+
+
+def test_the_snakemake_report_holds_the_comparison_and_every_plot(demo_run, tmp_path):
+    report = tmp_path / "report.html"
+    snakemake(demo_run, *RUN, "--report", str(report))
+    html = report.read_text()
+    assert len(html) > 100_000
+    for text in ("Comparison", "Experiments", "Test videos", "ap_vs_fraction.png", "comparison.html", "confusion_matrix.png"):
+        assert text in html, text
+    assert all(exp in html for exp in EXPERIMENTS)

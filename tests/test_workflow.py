@@ -21,6 +21,8 @@ def test_dry_run_lists_every_stage(workflow_copy):
         "infer": 8,
         "summarize": 4,
         "aggregate": 1,
+        "plot_comparison": 1,
+        "plot_video_strip": 2,
     }
     # a video name with '+' is a valid wildcard value
     assert "results/exp_person_25/inference/detected_crane_hook+human_short.mp4" in out

@@ -16,6 +16,7 @@ from detexp.config import (
     sorted_dict,
     validate_config,
 )
+from detexp import layout
 from detexp.dataset import DatasetError, detect_format, project_sources
 from detexp.demo import DEMO_PROJECT_DIR, DEMO_VIDEOS
 from detexp.weights import cache_path
@@ -38,27 +39,32 @@ PROJECT_DIR = config["project_dir"]
 ENV = "../../environment.yml"
 
 
-# ---- path patterns: the workflow's contract, defined once --------------------------------------
-SPLITS = "results/splits.json"
-RESOLVED_CONFIG = "results/{experiment}/config.yaml"
-DATASET_SPLIT_ANNOTATIONS = (
-    "results/{experiment}/dataset/{split}/_annotations.coco.json"
-)
+# ---- path patterns: the workflow's contract, defined once in detexp/layout.py -----------------
+SPLITS = layout.SPLITS
+RESOLVED_CONFIG = layout.experiment_pattern(layout.RESOLVED_CONFIG)
+DATASET_SPLIT_ANNOTATIONS = layout.experiment_pattern(layout.DATASET_SPLIT_ANNOTATIONS)
 TEST_ANNOTATIONS = DATASET_SPLIT_ANNOTATIONS.replace("{split}", "test")
-DATASET_STATS = "results/{experiment}/dataset_stats.json"
+DATASET_STATS = layout.experiment_pattern(layout.DATASET_STATS)
 PUBLISHED_WEIGHTS = str(cache_path(config["weights_dir"], "{model}"))
-CHECKPOINT = "results/{experiment}/training/checkpoint_best_total.pth"
-CLASS_INFO = "results/{experiment}/training/class_info.json"
-TRAINING_METRICS = "results/{experiment}/training/metrics.csv"
-TRAINING_SUMMARY = "results/{experiment}/training/training_summary.json"
-EVAL_METRICS = "results/{experiment}/evaluation/metrics.json"
-EVAL_PREDICTIONS = "results/{experiment}/evaluation/predictions.json"
-CONFUSION_MATRIX = "results/{experiment}/evaluation/confusion_matrix.png"
-DETECTED_VIDEO = "results/{experiment}/inference/detected_{video}.mp4"
-DETECTIONS = "results/{experiment}/inference/{video}_detections.json"
-SUMMARY = "results/{experiment}/experiment_summary.json"
-COMPARISON_CSV = "results/comparison.csv"
-COMPARISON_MD = "results/comparison.md"
+CHECKPOINT = layout.experiment_pattern(layout.CHECKPOINT)
+CLASS_INFO = layout.experiment_pattern(layout.CLASS_INFO)
+TRAINING_METRICS = layout.experiment_pattern(layout.TRAINING_METRICS)
+TRAINING_SUMMARY = layout.experiment_pattern(layout.TRAINING_SUMMARY)
+EVAL_METRICS = layout.experiment_pattern(layout.EVAL_METRICS)
+EVAL_PREDICTIONS = layout.experiment_pattern(layout.EVAL_PREDICTIONS)
+CONFUSION_MATRIX = layout.experiment_pattern(layout.CONFUSION_MATRIX)
+DETECTED_VIDEO = layout.experiment_pattern(layout.DETECTED_VIDEO)
+DETECTIONS = layout.experiment_pattern(layout.DETECTIONS)
+TRAINING_CURVES = layout.experiment_pattern(layout.TRAINING_CURVES)
+SUMMARY = layout.experiment_pattern(layout.SUMMARY)
+COMPARISON_CSV = layout.COMPARISON_CSV
+COMPARISON_MD = layout.COMPARISON_MD
+COMPARISON_HTML = layout.COMPARISON_HTML
+PLOT_AP_VS_FRACTION = layout.PLOT_AP_VS_FRACTION
+PLOT_AP_VS_RATIO = layout.PLOT_AP_VS_RATIO
+PLOT_TRAINING_CURVES = layout.PLOT_TRAINING_CURVES
+PLOT_VIDEO_STRIP = layout.PLOT_VIDEO_STRIP
+BENCHMARKS = layout.BENCHMARKS
 
 
 # ---- test videos: wildcard value = file stem ---------------------------------------------------
@@ -120,7 +126,15 @@ def code_version(*names):
 
 
 def all_outputs():
-    return [COMPARISON_CSV, COMPARISON_MD]
+    return [
+        COMPARISON_CSV,
+        COMPARISON_MD,
+        COMPARISON_HTML,
+        PLOT_AP_VS_FRACTION,
+        PLOT_AP_VS_RATIO,
+        PLOT_TRAINING_CURVES,
+        *expand(PLOT_VIDEO_STRIP, video=VIDEOS),
+    ]
 
 
 def project_dir(wildcards):
@@ -178,6 +192,33 @@ def experiment_summaries(wildcards):
     return expand(SUMMARY, experiment=EXPERIMENTS)
 
 
+def experiment_training_metrics(wildcards):
+    return expand(TRAINING_METRICS, experiment=EXPERIMENTS)
+
+
+def video_of_every_experiment(wildcards):
+    return expand(DETECTED_VIDEO, experiment=EXPERIMENTS, video=wildcards.video)
+
+
+def experiment_benchmarks(wildcards):
+    """The benchmark files of one experiment's jobs, named by job. Read if present, not declared
+    as inputs: a deleted benchmark file must never rerun a training."""
+    paths = {
+        job: pattern.format(experiment=wildcards.experiment)
+        for job, pattern in BENCHMARKS.items()
+        if "{video}" not in pattern
+    }
+    paths.update(
+        {
+            f"infer {video}": BENCHMARKS["infer"].format(
+                experiment=wildcards.experiment, video=video
+            )
+            for video in VIDEOS
+        }
+    )
+    return paths
+
+
 # Cheap bookkeeping jobs run where Snakemake runs instead of waiting for a queue slot.
 localrules:
     fetch_weights,
@@ -186,3 +227,5 @@ localrules:
     resolve_config,
     summarize,
     aggregate,
+    plot_comparison,
+    plot_video_strip,

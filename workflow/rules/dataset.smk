@@ -34,7 +34,7 @@ rule prepare_dataset:
     log:
         "logs/prepare_dataset/{experiment}.log",
     benchmark:
-        "benchmarks/prepare_dataset/{experiment}.tsv"
+        BENCHMARKS["prepare_dataset"]
     conda:
         ENV
     params:

@@ -5,11 +5,17 @@ rule evaluate:
     output:
         metrics=EVAL_METRICS,
         predictions=EVAL_PREDICTIONS,
-        confusion_matrix=CONFUSION_MATRIX,
+        confusion_matrix=report(
+            CONFUSION_MATRIX,
+            caption="../report/confusion_matrix.rst",
+            category="Experiments",
+            subcategory="{experiment}",
+            labels={"experiment": "{experiment}", "figure": "confusion matrix"},
+        ),
     log:
         "logs/evaluate/{experiment}.log",
     benchmark:
-        "benchmarks/evaluate/{experiment}.tsv"
+        BENCHMARKS["evaluate"]
     conda:
         ENV
     threads: 2

@@ -8,7 +8,7 @@ rule infer:
     log:
         "logs/infer/{experiment}/{video}.log",
     benchmark:
-        "benchmarks/infer/{experiment}/{video}.tsv"
+        BENCHMARKS["infer"]
     conda:
         ENV
     threads: 2

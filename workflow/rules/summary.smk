@@ -7,13 +7,21 @@ rule summarize:
         evaluation=EVAL_METRICS,
         detections=experiment_detections,
     output:
-        SUMMARY,
+        summary=SUMMARY,
+        curves=report(
+            TRAINING_CURVES,
+            caption="../report/experiment_curves.rst",
+            category="Experiments",
+            subcategory="{experiment}",
+            labels={"experiment": "{experiment}", "figure": "training curves"},
+        ),
     log:
         "logs/summarize/{experiment}.log",
     conda:
         ENV
     params:
-        code=code_version("summarize.py", "detexp/summary.py"),
+        benchmarks=experiment_benchmarks,
+        code=code_version("summarize.py", "detexp/summary.py", "detexp/plots.py"),
     script:
         "../scripts/summarize.py"
 
@@ -24,6 +32,12 @@ rule aggregate:
     output:
         csv=COMPARISON_CSV,
         md=COMPARISON_MD,
+        html=report(
+            COMPARISON_HTML,
+            caption="../report/comparison.rst",
+            category="Comparison",
+            labels={"table": "all experiments"},
+        ),
     log:
         "logs/aggregate.log",
     conda:
@@ -32,3 +46,57 @@ rule aggregate:
         code=code_version("aggregate.py", "detexp/summary.py"),
     script:
         "../scripts/aggregate.py"
+
+
+rule plot_comparison:
+    input:
+        summaries=experiment_summaries,
+        metrics=experiment_training_metrics,
+    output:
+        ap_vs_fraction=report(
+            PLOT_AP_VS_FRACTION,
+            caption="../report/ap_vs_fraction.rst",
+            category="Comparison",
+            labels={"figure": "AP against the sampled fraction"},
+        ),
+        ap_vs_ratio=report(
+            PLOT_AP_VS_RATIO,
+            caption="../report/ap_vs_ratio.rst",
+            category="Comparison",
+            labels={"figure": "AP against the achieved ratio"},
+        ),
+        training_curves=report(
+            PLOT_TRAINING_CURVES,
+            caption="../report/training_curves.rst",
+            category="Comparison",
+            labels={"figure": "training curves, all experiments"},
+        ),
+    log:
+        "logs/plot_comparison.log",
+    conda:
+        ENV
+    params:
+        code=code_version("plot_comparison.py", "detexp/plots.py"),
+    script:
+        "../scripts/plot_comparison.py"
+
+
+rule plot_video_strip:
+    input:
+        video_of_every_experiment,
+    output:
+        report(
+            PLOT_VIDEO_STRIP,
+            caption="../report/video_strip.rst",
+            category="Test videos",
+            labels={"video": "{video}"},
+        ),
+    log:
+        "logs/plot_video_strip/{video}.log",
+    conda:
+        ENV
+    params:
+        experiments=list(EXPERIMENTS),
+        code=code_version("plot_video_strip.py", "detexp/plots.py", "detexp/video.py"),
+    script:
+        "../scripts/plot_video_strip.py"

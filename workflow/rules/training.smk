@@ -28,7 +28,7 @@ rule train:
     log:
         "logs/train/{experiment}.log",
     benchmark:
-        "benchmarks/train/{experiment}.tsv"
+        BENCHMARKS["train"]
     conda:
         ENV
     threads: 8

@@ -1,4 +1,4 @@
-"""Compare experiments: one row per experiment summary, as CSV and Markdown."""
+"""Compare experiments: one row per experiment summary, as CSV, Markdown and HTML."""
 
 import argparse
 from pathlib import Path
@@ -10,14 +10,17 @@ parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("summaries", nargs="+", type=Path, help="experiment_summary.json files")
 parser.add_argument("--csv", type=Path, required=True)
 parser.add_argument("--md", type=Path, required=True)
+parser.add_argument("--html", type=Path, required=True)
 
 
 def from_snakemake(smk):
-    return argparse.Namespace(summaries=list(smk.input), csv=Path(smk.output.csv), md=Path(smk.output.md))
+    return argparse.Namespace(
+        summaries=list(smk.input), csv=Path(smk.output.csv), md=Path(smk.output.md), html=Path(smk.output.html)
+    )
 
 
 def run(args):
-    write_comparison(args.summaries, args.csv, args.md)
+    write_comparison(args.summaries, args.csv, args.md, args.html)
 
 
 entry(globals(), parser, from_snakemake, run)

@@ -1,15 +1,18 @@
-"""Collect one experiment's config, dataset, training, metrics and video results into one JSON."""
+"""Collect one experiment's config, dataset, training, test metrics, video results and job costs
+into one JSON (schema: workflow/schemas/experiment_summary.schema.yaml), and plot its training curves."""
 
 import argparse
 import json
 from pathlib import Path
 
+from detexp import layout
 from detexp.cli import entry
+from detexp.plots import plot_training_curves
 from detexp.summary import build_summary
+from detexp.training import read_metrics
 
 parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("experiment_dir", type=Path, help="results/<experiment>")
-parser.add_argument("output", type=Path)
+parser.add_argument("experiment_dir", type=Path, help="results/<experiment>; writes its experiment_summary.json")
 
 
 def from_snakemake(smk):
@@ -21,8 +24,10 @@ def from_snakemake(smk):
             metrics_csv=smk.input.metrics,
             evaluation_path=smk.input.evaluation,
             detection_paths=list(smk.input.detections),
+            benchmark_paths=dict(smk.params.benchmarks),
         ),
-        output=Path(smk.output[0]),
+        output=Path(smk.output.summary),
+        curves=Path(smk.output.curves),
     )
 
 
@@ -30,15 +35,17 @@ def run(args):
     if getattr(args, "inputs", None) is None:
         d = args.experiment_dir
         args.inputs = dict(
-            config_path=d / "config.yaml",
-            dataset_stats_path=d / "dataset_stats.json",
-            training_summary_path=d / "training" / "training_summary.json",
-            metrics_csv=d / "training" / "metrics.csv",
-            evaluation_path=d / "evaluation" / "metrics.json",
-            detection_paths=sorted((d / "inference").glob("*_detections.json")),
+            config_path=d / layout.RESOLVED_CONFIG,
+            dataset_stats_path=d / layout.DATASET_STATS,
+            training_summary_path=d / layout.TRAINING_SUMMARY,
+            metrics_csv=d / layout.TRAINING_METRICS,
+            evaluation_path=d / layout.EVAL_METRICS,
+            detection_paths=sorted((d / Path(layout.DETECTIONS).parent).glob("*" + layout.DETECTIONS_SUFFIX)),
         )
+        args.output, args.curves = d / layout.SUMMARY, d / layout.TRAINING_CURVES
     summary = build_summary(**args.inputs)
     args.output.write_text(json.dumps(summary, indent=1) + "\n")
+    plot_training_curves({summary["experiment"]: read_metrics(Path(args.inputs["metrics_csv"]))}, args.curves)
 
 
 entry(globals(), parser, from_snakemake, run)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 
+from .config import load_schema
+from .layout import DETECTIONS_SUFFIX
 from .training import read_metrics
 
 SUMMARY_SCHEMA_VERSION = 2  # 2: held-out test metrics (`test`)
@@ -39,6 +43,27 @@ def validation_metrics(metrics_csv: str | Path, best_epoch: int | None, classes:
     }
 
 
+def job_benchmark(path: str | Path) -> dict[str, float | None] | None:
+    """Wall time, peak memory and CPU time of one job from its Snakemake benchmark file (last
+    attempt), or None if there is none."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    with open(path) as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    if not rows:
+        return None
+    row = rows[-1]
+
+    def number(key: str) -> float | None:
+        try:
+            return round(float(row[key]), 3)
+        except (KeyError, TypeError, ValueError):  # "-" or a column this Snakemake does not write
+            return None
+
+    return {"wall_s": number("s"), "max_rss_mb": number("max_rss"), "cpu_time_s": number("cpu_time")}
+
+
 def video_stats(detections: dict[str, Any]) -> dict[str, Any]:
     """What one test video's detection JSON says, in a few numbers."""
     confidences: dict[str, list[float]] = {c: [] for c in detections["class_names"]}
@@ -47,6 +72,7 @@ def video_stats(detections: dict[str, Any]) -> dict[str, Any]:
             confidences[det["class_name"]].append(det["confidence"])
     return {
         "frames": detections["video"]["frame_count"],
+        "processed_frames": len(detections["frames"]),
         "detections": detections["totals"],
         "mean_confidence": {c: (round(sum(v) / len(v), 4) if v else None) for c, v in confidences.items()},
         "frames_per_s": detections.get("frames_per_s"),
@@ -55,7 +81,7 @@ def video_stats(detections: dict[str, Any]) -> dict[str, Any]:
 
 def detections_by_video(paths: list[str | Path]) -> dict[str, Path]:
     """Video name -> detection JSON, from `<video>_detections.json` file names."""
-    return {Path(p).name.removesuffix("_detections.json"): Path(p) for p in paths}
+    return {Path(p).name.removesuffix(DETECTIONS_SUFFIX): Path(p) for p in paths}
 
 
 def build_summary(
@@ -65,15 +91,17 @@ def build_summary(
     metrics_csv: str | Path,
     evaluation_path: str | Path,
     detection_paths: list[str | Path],
+    benchmark_paths: dict[str, str | Path] | None = None,
 ) -> dict[str, Any]:
-    """Collect one experiment's config, data, training, metrics and per-video results."""
+    """Collect one experiment's config, data, training, metrics, per-video results and job costs;
+    checked against workflow/schemas/experiment_summary.schema.yaml."""
     with open(config_path) as f:
         config = yaml.safe_load(f)
     stats = _read_json(dataset_stats_path)
     training = _read_json(training_summary_path)
     experiment = config["experiment"]
     classes = config["classes"]
-    return {
+    summary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "experiment": experiment["name"],
         "description": experiment["description"],
@@ -83,7 +111,10 @@ def build_summary(
         "validation": validation_metrics(metrics_csv, training.get("best_epoch"), classes),
         "test": {k: v for k, v in _read_json(evaluation_path).items() if k != "schema_version"},
         "videos": {name: video_stats(_read_json(p)) for name, p in sorted(detections_by_video(detection_paths).items())},
+        "jobs": {job: job_benchmark(p) for job, p in sorted((benchmark_paths or {}).items())},
     }
+    jsonschema.validate(summary, load_schema("experiment_summary.schema.yaml"))
+    return summary
 
 
 def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
@@ -133,9 +164,27 @@ def comparison_table(summaries: list[dict[str, Any]]):
     return df.sort_values(fraction_cols + ["experiment"], kind="stable").reset_index(drop=True)
 
 
-def write_comparison(summary_paths: list[str | Path], out_csv: str | Path, out_md: str | Path) -> Any:
-    """Write the comparison as CSV and as a Markdown table."""
+def comparison_html(df: Any, title: str = "Comparison of experiments") -> str:
+    """A standalone HTML page with the comparison table (what the Snakemake report shows)."""
+    table = df.to_html(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}", border=0, classes="comparison")
+    style = (
+        "body{font-family:sans-serif;margin:1em}table.comparison{border-collapse:collapse;font-size:13px}"
+        "table.comparison th,table.comparison td{border:1px solid #ccc;padding:3px 6px;text-align:right}"
+        "table.comparison th{background:#eef;position:sticky;top:0}"
+        "table.comparison td:first-child,table.comparison td:nth-child(2){text-align:left}"
+    )
+    return (
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title><style>{style}</style></head>"
+        f"<body><h1>{title}</h1>\n{table}\n</body></html>\n"
+    )
+
+
+def write_comparison(
+    summary_paths: list[str | Path], out_csv: str | Path, out_md: str | Path, out_html: str | Path
+) -> Any:
+    """Write the comparison as CSV, as a Markdown table and as an HTML page."""
     df = comparison_table([_read_json(p) for p in summary_paths])
     df.to_csv(out_csv, index=False)
     Path(out_md).write_text(df.to_markdown(index=False, floatfmt=".4g") + "\n")
+    Path(out_html).write_text(comparison_html(df))
     return df

@@ -1,0 +1,165 @@
+"""Summaries, the comparison, the collector and the plots, on hand-made experiment summaries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from conftest import SCRIPTS
+from detexp import layout
+from detexp.collect import collect, render
+from detexp.plots import plot_ap_against, plot_training_curves, varied_classes
+from detexp.summary import comparison_html, comparison_table, job_benchmark
+
+CLASSES = ["crane hook", "person"]
+
+
+def summary(name: str, person: float, ap_person: float | None, ap_hook: float = 0.5, with_test: bool = True) -> dict:
+    """A minimal experiment summary with the fields the comparison and the plots read."""
+    per_class = {
+        c: {"category_id": i + 1, "AP_50_95": ap, "AP_50": None if ap is None else min(1.0, ap + 0.2)}
+        for i, (c, ap) in enumerate(zip(CLASSES, [ap_hook, ap_person]))
+    }
+    return {
+        "schema_version": 2,
+        "experiment": name,
+        "description": f"person at {person:g}",
+        "config": {"classes": CLASSES, "experiment": {"frame_sample_fractions": {"crane hook": 1.0, "person": person}}},
+        "dataset": {
+            "splits": {"train": {"classes": {"crane hook": {"frames": 40}, "person": {"frames": int(40 * person)}}}},
+            "achieved_ratio": {"frames": {"crane hook": 1.0, "person": person * 0.9}},
+        },
+        "training": {"best_epoch": 3, "epochs_run": 5, "wall_time_s": 12.5},
+        "validation": {"mAP_50_95": 0.3, "mAP_50": 0.5, "per_class_AP_50_95": {c: 0.3 for c in CLASSES}},
+        "test": (
+            {"mAP_50_95": 0.4, "mAP_50": 0.6, "f1": 0.5, "best_f1_threshold": 0.35, "per_class": per_class}
+            if with_test
+            else None
+        ),
+        "videos": {"clip": {"detections": {"crane hook": 3, "person": 4}}},
+    }
+
+
+SUMMARIES = [summary("exp_b", 0.5, 0.4), summary("exp_d", 1.0, 0.6), summary("exp_a", 0.25, 0.2), summary("exp_c", 0.75, None)]
+
+
+def test_the_comparison_is_ordered_by_fraction_and_keeps_missing_values_empty():
+    table = comparison_table(SUMMARIES)
+    assert list(table["experiment"]) == ["exp_a", "exp_b", "exp_c", "exp_d"]
+    assert list(table["fraction person"]) == [0.25, 0.5, 0.75, 1.0]
+    assert list(table["train frames person"]) == [10, 20, 30, 40]
+    assert table["test AP50:95 person"].tolist()[:2] == [0.2, 0.4] and pd.isna(table["test AP50:95 person"][2])
+    assert table["clip: person detections"].tolist() == [4, 4, 4, 4]
+    html = comparison_html(table)
+    assert html.count("<tr") == 5 and "exp_c" in html and "<td>-</td>" in html
+
+
+def test_the_plots_are_valid_pngs_of_the_expected_size(tmp_path):
+    assert varied_classes(SUMMARIES) == ["person"]
+    for axis in ("fraction", "ratio"):
+        out = tmp_path / f"{axis}.png"
+        plot_ap_against(SUMMARIES, axis, out)
+        with Image.open(out) as png:
+            assert png.format == "PNG" and 600 <= png.size[0] <= 900 and 400 <= png.size[1] <= 650
+            assert len(set(np.asarray(png.convert("L")).ravel().tolist())) > 10  # something was drawn
+    curves = {"exp_a": [{"epoch": 0, "train/loss": 3.0, "val/mAP_50_95": 0.1}, {"epoch": 1, "train/loss": 2.0, "val/mAP_50_95": 0.2}]}
+    plot_training_curves(curves, tmp_path / "curves.png")
+    with Image.open(tmp_path / "curves.png") as png:
+        assert png.format == "PNG" and png.size[0] > 900
+
+
+def test_replicated_runs_get_error_bars(tmp_path):
+    """Two runs at the same fraction are drawn once, at their mean (error bar: their sample standard deviation)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [summary("r1", 0.5, 0.2), summary("r2", 0.5, 0.4), summary("r3", 1.0, 0.6)]
+    captured = {}
+    original = plt.Axes.errorbar
+
+    def spy(self, x, y, yerr=None, **kw):
+        captured[kw["label"]] = (list(x), list(y), None if yerr is None else list(yerr))
+        return original(self, x, y, yerr=yerr, **kw)
+
+    plt.Axes.errorbar = spy
+    try:
+        plot_ap_against(runs, "fraction", tmp_path / "bars.png")
+    finally:
+        plt.Axes.errorbar = original
+    x, y, err = captured["person AP50:95"]
+    assert x == [0.5, 1.0] and y == pytest.approx([0.3, 0.6]) and err == pytest.approx([0.1 * 2**0.5, 0.0])
+
+
+def write_results(root: Path) -> Path:
+    """A partial run: two finished experiments, one training, one with only its config, one not started."""
+    results = root / "results"
+    for s in (SUMMARIES[0], SUMMARIES[1]):
+        d = results / s["experiment"]
+        d.mkdir(parents=True)
+        (d / layout.SUMMARY).write_text(json.dumps(s))
+    training = results / "exp_c"
+    (training / "training/state").mkdir(parents=True)
+    (training / layout.RESOLVED_CONFIG).write_text(
+        "experiment: {frame_sample_fractions: {crane hook: 1.0, person: 0.75}}\n"
+    )
+    (training / layout.DATASET_STATS).write_text("{}")
+    (training / layout.TRAINING_STATE_METRICS).write_text("epoch,step,train/loss\n0,4,3.1\n1,9,2.5\n")
+    (results / "exp_e").mkdir()
+    (results / "exp_e" / layout.RESOLVED_CONFIG).write_text("experiment: {frame_sample_fractions: {crane hook: 1.0, person: 0.1}}\n")
+    experiments = root / "config/experiments"
+    experiments.mkdir(parents=True)
+    for name, person in (("exp_a", 0.25), ("exp_b", 0.5), ("exp_c", 0.75), ("exp_d", 1.0), ("exp_e", 0.1)):
+        (experiments / f"{name}.yaml").write_text(f"name: {name}\nframe_sample_fractions: {{person: {person}}}\n")
+    return results
+
+
+def test_the_collector_marks_unfinished_experiments(tmp_path):
+    results = write_results(tmp_path)
+    table = collect(results, tmp_path / "config/experiments")
+    assert list(table["experiment"]) == ["exp_e", "exp_a", "exp_b", "exp_c", "exp_d"]
+    status = dict(zip(table["experiment"], table["status"]))
+    assert status == {
+        "exp_e": "configured",
+        "exp_a": "not started",
+        "exp_b": "complete",
+        "exp_c": "training (2 epoch(s) logged)",
+        "exp_d": "complete",
+    }
+    assert table.loc[table["experiment"] == "exp_b", "test mAP50:95"].item() == 0.4
+    assert pd.isna(table.loc[table["experiment"] == "exp_c", "test mAP50:95"].item())
+
+
+def test_the_collector_command_prints_four_formats(tmp_path):
+    results = write_results(tmp_path)
+    outputs = {}
+    for fmt in ("table", "markdown", "csv", "json"):
+        proc = subprocess.run(
+            [sys.executable, str(SCRIPTS / "collect_results.py"), str(results), "--format", fmt],
+            cwd=tmp_path, capture_output=True, text=True, check=True,
+        )
+        outputs[fmt] = proc.stdout
+    rows = json.loads(outputs["json"])
+    assert [r["experiment"] for r in rows] == ["exp_e", "exp_a", "exp_b", "exp_c", "exp_d"]
+    assert rows[2]["test mAP50:95"] == 0.4 and rows[3]["test mAP50:95"] is None
+    csv_rows = outputs["csv"].strip().splitlines()
+    assert csv_rows[0].startswith("experiment,status,") and len(csv_rows) == 6
+    assert outputs["markdown"].splitlines()[1].startswith("|:") and "| exp_c " in outputs["markdown"]
+    assert "training (2 epoch(s) logged)" in outputs["table"] and "exp_a" in outputs["table"]
+    assert render(pd.DataFrame(), "json") == "[]\n"
+
+
+def test_job_benchmarks_are_read_from_snakemake_files(tmp_path):
+    tsv = tmp_path / "b.tsv"
+    tsv.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+                   "12.5\t0:00:12\t812.4\t900\t-\t-\t1\t2\t95\t11.9\n")
+    assert job_benchmark(tsv) == {"wall_s": 12.5, "max_rss_mb": 812.4, "cpu_time_s": 11.9}
+    assert job_benchmark(tmp_path / "missing.tsv") is None
