@@ -5,8 +5,10 @@ One real run (about 4 minutes on 2 cores, the session fixture `demo_run`) serves
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
@@ -266,3 +268,64 @@ def test_the_snakemake_report_holds_the_comparison_and_every_plot(demo_run, tmp_
     for text in ("Comparison", "Experiments", "Test videos", "ap_vs_fraction.png", "comparison.html", "confusion_matrix.png"):
         assert text in html, text
     assert all(exp in html for exp in EXPERIMENTS)
+
+
+def _region_matches_image(screenshot: Path, box: dict, original: Path) -> float:
+    """Correlation of grey levels between a screenshot region and an image scaled to it (1: the same picture)."""
+    from PIL import Image
+
+    with Image.open(screenshot) as shot, Image.open(original) as image:
+        region = shot.convert("L").crop((round(box["x"]), round(box["y"]), round(box["x"] + box["w"]), round(box["y"] + box["h"])))
+        # compared at a quarter of the size: the browser may place the image at half-pixel offsets
+        small = (region.size[0] // 4, region.size[1] // 4)
+        a = np.asarray(region.resize(small, Image.BOX), float)
+        b = np.asarray(image.convert("L").resize(region.size).resize(small, Image.BOX), float)
+        return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+def test_the_report_shows_the_table_and_the_headline_plot_in_a_real_browser(demo_run, tmp_path):
+    """The report in headless Chromium: no errors, and a reader who opens Comparison sees the table
+    and the headline figure (checked on screenshots, which are kept next to the report)."""
+    from browser import Browser, BrowserUnavailable
+
+    report = tmp_path / "report.html"
+    snakemake(demo_run, *RUN, "--report", str(report))
+    try:
+        browser = Browser()
+    except BrowserUnavailable as why:
+        pytest.skip(f"no headless browser: {why}")
+    show = """(label) => {
+        const row = [...document.querySelectorAll('tr')].find(r => r.innerText.includes(label));
+        row.querySelector('a[iconname=eye]').click();
+        return true;
+    }"""
+    rect = "(e => { const r = e.getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height}; })"
+    with browser:
+        browser.load(report.as_uri())
+        assert "Class-imbalance study with RF-DETR" in browser.js("document.body.innerText")
+        browser.click_text("Comparison")
+        browser.wait_for("document.body.innerText.includes('AP against the sampled fraction')")
+        # the table: the comparison page in the report's viewer, with every experiment in it
+        browser.js(f"({show})('comparison table')")
+        src = browser.wait_for("(document.querySelector('iframe') || {}).src")
+        header, data = src.split(",", 1)
+        page = base64.b64decode(data).decode() if header.endswith(";base64") else unquote(data)
+        assert all(exp in page for exp in EXPERIMENTS)
+        table_box = browser.js(f"{rect}(document.querySelector('iframe'))")
+        assert table_box["w"] > 600 and table_box["h"] > 300
+        shot = browser.screenshot(tmp_path / "report_table.png")
+        from PIL import Image
+
+        with Image.open(shot) as image:
+            region = np.asarray(image.convert("L").crop((int(table_box["x"]), int(table_box["y"]), int(table_box["x"] + table_box["w"]), int(table_box["y"] + 200))))
+        assert (region < 100).mean() > 0.01, "no dark table text in the screenshot"
+        # the headline figure, shown as an image whose pixels are the plot's
+        browser.js(f"({show})('AP against the sampled fraction')")
+        browser.wait_for("[...document.querySelectorAll('img')].some(i => i.naturalWidth > 300)")
+        img = "[...document.querySelectorAll('img')].find(i => i.naturalWidth > 300)"
+        box = browser.js(f"{rect}({img})")
+        assert box["w"] > 300 and box["y"] + box["h"] <= 1000
+        shot = browser.screenshot(tmp_path / "report_plot.png")
+        assert _region_matches_image(shot, box, demo_run / "results/plots/ap_vs_fraction.png") > 0.9
+        assert _region_matches_image(shot, box, demo_run / "results/plots/training_curves.png") < 0.6  # it tells plots apart
+        assert browser.errors == []

@@ -132,3 +132,18 @@ def test_corrupt_and_empty_videos_fail_naming_the_file_and_leave_nothing(demo_ch
             run_inference(bad, demo_checkpoint, out / "v.mp4", out / "v.json", 0.5, log=lambda m: None)
         assert reason in str(err.value)
         assert list(out.iterdir()) == []
+
+
+def test_the_inference_benchmark_runs(demo_checkpoint):
+    """Smoke test on a tiny video only: the figures belong in BENCHMARKS.md."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench/infer_throughput.py"), str(demo_checkpoint), "--frames", "12", "--repeats", "1", "--batch-size", "4"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "ratio workflow / naive loop:" in proc.stdout and "workflow / model only:" in proc.stdout

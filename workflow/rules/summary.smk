@@ -36,7 +36,7 @@ rule aggregate:
             COMPARISON_HTML,
             caption="../report/comparison.rst",
             category="Comparison",
-            labels={"table": "all experiments"},
+            labels={"result": "comparison table"},
         ),
     log:
         "logs/aggregate.log",
@@ -57,19 +57,19 @@ rule plot_comparison:
             PLOT_AP_VS_FRACTION,
             caption="../report/ap_vs_fraction.rst",
             category="Comparison",
-            labels={"figure": "AP against the sampled fraction"},
+            labels={"result": "AP against the sampled fraction"},
         ),
         ap_vs_ratio=report(
             PLOT_AP_VS_RATIO,
             caption="../report/ap_vs_ratio.rst",
             category="Comparison",
-            labels={"figure": "AP against the achieved ratio"},
+            labels={"result": "AP against the achieved ratio"},
         ),
         training_curves=report(
             PLOT_TRAINING_CURVES,
             caption="../report/training_curves.rst",
             category="Comparison",
-            labels={"figure": "training curves, all experiments"},
+            labels={"result": "training curves, all experiments"},
         ),
     log:
         "logs/plot_comparison.log",
