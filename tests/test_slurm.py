@@ -77,7 +77,8 @@ def test_every_contract_output_exists(slurm_run):
         *[f"inference/{v}_detections.json" for v in VIDEOS],
     ]:
         assert (d / rel).stat().st_size > 0, rel
-    assert (wf / "results/comparison.csv").read_text().count(EXPERIMENT) == 1
+    rows = (wf / "results/comparison.csv").read_text().splitlines()[1:]
+    assert len(rows) == 1 and rows[0].startswith(f"{EXPERIMENT},")
     summary = json.loads((d / "training/training_summary.json").read_text())
     assert summary["epochs_run"] == 1
 

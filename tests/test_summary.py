@@ -151,7 +151,7 @@ def test_the_collector_command_prints_four_formats(tmp_path):
     assert [r["experiment"] for r in rows] == ["exp_e", "exp_a", "exp_b", "exp_c", "exp_d"]
     assert rows[2]["test mAP50:95"] == 0.4 and rows[3]["test mAP50:95"] is None
     csv_rows = outputs["csv"].strip().splitlines()
-    assert csv_rows[0].startswith("experiment,status,") and len(csv_rows) == 6
+    assert csv_rows[0].startswith("run,status,experiment,replicate,seed,") and len(csv_rows) == 6
     assert outputs["markdown"].splitlines()[1].startswith("|:") and "| exp_c " in outputs["markdown"]
     assert "training (2 epoch(s) logged)" in outputs["table"] and "exp_a" in outputs["table"]
     assert render(pd.DataFrame(), "json") == "[]\n"
@@ -163,3 +163,28 @@ def test_job_benchmarks_are_read_from_snakemake_files(tmp_path):
                    "12.5\t0:00:12\t812.4\t900\t-\t-\t1\t2\t95\t11.9\n")
     assert job_benchmark(tsv) == {"wall_s": 12.5, "max_rss_mb": 812.4, "cpu_time_s": 11.9}
     assert job_benchmark(tmp_path / "missing.tsv") is None
+
+
+def test_statistics_over_replicates():
+    """Three replicates with person AP 0.2, 0.4, 0.6: mean 0.4, sd 0.2, 95% CI 0.4 +- t(0.975, 2) * 0.2 / sqrt(3)."""
+    from detexp.summary import replicate_statistics
+
+    runs = []
+    for i, ap in enumerate([0.2, 0.4, 0.6]):
+        s = summary("exp_a", 0.5, ap)
+        s["run"] = {"id": f"exp_a__rep{i}" if i else "exp_a", "swept": {"training.epochs": 10}, "replicate": i, "seed": 42 + i}
+        runs.append(s)
+    single = summary("exp_b", 1.0, 0.7)
+    single["run"] = {"id": "exp_b", "swept": {"training.epochs": 10}, "replicate": 0, "seed": 42}
+    table = comparison_table([runs[2], single, runs[0], runs[1]])
+    assert list(table["run"]) == ["exp_a", "exp_a__rep1", "exp_a__rep2", "exp_b"]
+    assert list(table["training.epochs"]) == [10, 10, 10, 10] and list(table["replicate"]) == [0, 1, 2, 0]
+    stats = replicate_statistics(table)
+    a = stats[stats["experiment"] == "exp_a"].iloc[0]
+    assert a["replicates"] == 3
+    assert a["test AP50:95 person mean"] == pytest.approx(0.4)
+    assert a["test AP50:95 person std"] == pytest.approx(0.2)
+    half = 4.302652729911275 * 0.2 / 3**0.5
+    assert (a["test AP50:95 person ci95 low"], a["test AP50:95 person ci95 high"]) == pytest.approx((0.4 - half, 0.4 + half))
+    b = stats[stats["experiment"] == "exp_b"].iloc[0]
+    assert b["replicates"] == 1 and b["test AP50:95 person mean"] == pytest.approx(0.7) and pd.isna(b["test AP50:95 person std"])

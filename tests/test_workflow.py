@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from conftest import job_counts, snakemake
@@ -109,3 +111,45 @@ def test_an_offline_fetch_fails_naming_the_file_to_place_by_hand(workflow_copy):
     assert "curl -L -o rf-detr-nano-coco.pth https://storage.googleapis.com/rfdetr/nano_coco/checkpoint_best_regular.pth" in proc.stdout
     assert f"copy it to\n    {(workflow_copy / target).resolve()}" in proc.stdout
     assert not (workflow_copy / target).exists()
+
+
+def test_a_command_line_sweep_is_typed_and_crossed_with_every_experiment(workflow_copy):
+    sweep = ("--config", "sweep={training.epochs: [1, 2], training.lr: [1e-4, 5e-5]}", "experiments=[exp_person_25, exp_person_100]")
+    out = snakemake(workflow_copy, "-n", *DEMO, *sweep).stdout
+    assert job_counts(out)["train"] == 8 and job_counts(out)["infer"] == 16
+    target = "results/exp_person_25__epochs-2__lr-5e-05/config.yaml"
+    assert target in out
+    snakemake(workflow_copy, *DEMO, *sweep, "--cores", "1", "--", target)
+    resolved = yaml.safe_load((workflow_copy / target).read_text())
+    assert resolved["training"]["epochs"] == 2 and resolved["training"]["lr"] == 5e-05
+    assert resolved["run"] == {"id": "exp_person_25__epochs-2__lr-5e-05", "swept": {"training.epochs": 2, "training.lr": 5e-05}, "replicate": 0, "seed": 42}
+    assert "sweep" not in resolved
+
+
+def test_adding_a_sweep_value_or_a_replicate_adds_only_the_new_runs(workflow_copy):
+    base = ("--config", "sweep={training.epochs: [1, 2]}", "experiments=[exp_person_25]")
+    datasets = ["results/exp_person_25__epochs-1/dataset_stats.json", "results/exp_person_25__epochs-2/dataset_stats.json"]
+    configs = [d.replace("dataset_stats.json", "config.yaml") for d in datasets]
+    snakemake(workflow_copy, *DEMO, *base, "--cores", "2", "--", *datasets, *configs)
+    grown = ("--config", "sweep={training.epochs: [1, 2, 3]}", "experiments=[exp_person_25]", "replicates=2")
+    out = snakemake(workflow_copy, "-n", *DEMO, *grown, "--", *datasets, *configs).stdout
+    assert job_counts(out) == {}, out[-2000:]  # the finished runs stay finished
+    out = snakemake(workflow_copy, "-n", *DEMO, *grown).stdout
+    assert job_counts(out)["prepare_dataset"] == 4 and job_counts(out)["resolve_config"] == 4  # 6 runs, 2 done
+
+
+def test_replicates_draw_different_training_frames(workflow_copy):
+    args = ("--config", "replicates=2", "experiments=[exp_person_25]")
+    stats = ["results/exp_person_25/dataset_stats.json", "results/exp_person_25__rep1/dataset_stats.json"]
+    snakemake(workflow_copy, *DEMO, *args, "--cores", "2", "--", *stats)
+    first, second = (json.loads((workflow_copy / s).read_text()) for s in stats)
+    assert (first["seed"], second["seed"]) == (42, 43)
+    assert first["nominal_fractions"] == second["nominal_fractions"]
+    assert set(first["train_frames"]) != set(second["train_frames"])  # same sampling rule, another draw
+    assert first["splits"]["test"] == second["splits"]["test"]  # the held-out split is the study's
+
+
+def test_a_bad_sweep_fails_the_dry_run(workflow_copy):
+    proc = snakemake(workflow_copy, "-n", *DEMO, "--config", "sweep={training.epoch: [1, 2]}", check=False)
+    assert proc.returncode != 0
+    assert "sweep: unknown or study-wide key 'training.epoch'" in proc.stdout

@@ -12,13 +12,13 @@ from detexp.config import (
     ConfigError,
     code_digest,
     load_experiments,
-    resolved_experiment_config,
     sorted_dict,
     validate_config,
 )
 from detexp import layout
 from detexp.dataset import DatasetError, detect_format, project_sources
 from detexp.demo import DEMO_PROJECT_DIR, DEMO_VIDEOS
+from detexp.runs import expand_runs, resolved_run_config
 from detexp.weights import cache_path
 
 
@@ -31,6 +31,8 @@ try:
     config.clear()
     config.update(_validated)
     EXPERIMENTS = load_experiments(config)
+    # The {experiment} wildcard names runs: experiments x sweep values x replicates.
+    RUNS = expand_runs(config, EXPERIMENTS)
 except ConfigError as err:
     _fail(err)
 
@@ -60,6 +62,7 @@ SUMMARY = layout.experiment_pattern(layout.SUMMARY)
 COMPARISON_CSV = layout.COMPARISON_CSV
 COMPARISON_MD = layout.COMPARISON_MD
 COMPARISON_HTML = layout.COMPARISON_HTML
+COMPARISON_REPLICATES = layout.COMPARISON_REPLICATES
 PLOT_AP_VS_FRACTION = layout.PLOT_AP_VS_FRACTION
 PLOT_AP_VS_RATIO = layout.PLOT_AP_VS_RATIO
 PLOT_TRAINING_CURVES = layout.PLOT_TRAINING_CURVES
@@ -113,7 +116,7 @@ else:
 
 
 wildcard_constraints:
-    experiment="|".join(map(re.escape, EXPERIMENTS)),
+    experiment="|".join(map(re.escape, RUNS)),
     video="|".join(map(re.escape, VIDEOS)) or "^$",
     split="train|valid|test",
     model="|".join(MODEL_VARIANTS),
@@ -130,6 +133,7 @@ def all_outputs():
         COMPARISON_CSV,
         COMPARISON_MD,
         COMPARISON_HTML,
+        COMPARISON_REPLICATES,
         PLOT_AP_VS_FRACTION,
         PLOT_AP_VS_RATIO,
         PLOT_TRAINING_CURVES,
@@ -154,11 +158,12 @@ def pretrain_weights(wildcards):
     """The checkpoint training starts from, as an input: the fetched published one for `auto`
     (ancient: its content is fixed by its checksum, so a re-fetch never reruns a training).
     """
-    source = config["training"]["pretrain_weights"]
+    training = RUNS[wildcards.experiment].config["training"]
+    source = training["pretrain_weights"]
     if source is None:
         return []
     if source == "auto":
-        return ancient(PUBLISHED_WEIGHTS.format(model=config["training"]["model"]))
+        return ancient(PUBLISHED_WEIGHTS.format(model=training["model"]))
     return source
 
 
@@ -171,17 +176,33 @@ def video_path(wildcards):
 
 
 def experiment_fractions(wildcards):
-    return sorted_dict(EXPERIMENTS[wildcards.experiment].fractions_for(CLASSES))
+    return sorted_dict(RUNS[wildcards.experiment].experiment.fractions_for(CLASSES))
 
 
 def experiment_background_fraction(wildcards):
-    return EXPERIMENTS[wildcards.experiment].background_fraction
+    return RUNS[wildcards.experiment].experiment.background_fraction
+
+
+def run_seed(wildcards):
+    """The run's seed: the study's, plus the replicate number."""
+    return RUNS[wildcards.experiment].seed
+
+
+def run_training(wildcards):
+    return sorted_dict(RUNS[wildcards.experiment].config["training"])
+
+
+def run_inference_setting(name):
+    """A param function giving one `inference` setting of the run (it may be swept)."""
+
+    def setting(wildcards):
+        return RUNS[wildcards.experiment].config["inference"][name]
+
+    return setting
 
 
 def experiment_config(wildcards):
-    return sorted_dict(
-        resolved_experiment_config(config, EXPERIMENTS[wildcards.experiment])
-    )
+    return sorted_dict(resolved_run_config(RUNS[wildcards.experiment]))
 
 
 def experiment_detections(wildcards):
@@ -189,15 +210,15 @@ def experiment_detections(wildcards):
 
 
 def experiment_summaries(wildcards):
-    return expand(SUMMARY, experiment=EXPERIMENTS)
+    return expand(SUMMARY, experiment=RUNS)
 
 
 def experiment_training_metrics(wildcards):
-    return expand(TRAINING_METRICS, experiment=EXPERIMENTS)
+    return expand(TRAINING_METRICS, experiment=RUNS)
 
 
 def video_of_every_experiment(wildcards):
-    return expand(DETECTED_VIDEO, experiment=EXPERIMENTS, video=wildcards.video)
+    return expand(DETECTED_VIDEO, experiment=RUNS, video=wildcards.video)
 
 
 def experiment_benchmarks(wildcards):

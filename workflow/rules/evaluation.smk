@@ -22,7 +22,7 @@ rule evaluate:
     resources:
         gpu=1,
     params:
-        batch_size=config["inference"]["batch_size"],
+        batch_size=run_inference_setting("batch_size"),
         code=code_version("evaluate.py", "detexp/evaluation.py"),
     script:
         "../scripts/evaluate.py"

@@ -15,10 +15,10 @@ rule infer:
     resources:
         gpu=1,
     params:
-        threshold=config["inference"]["threshold"],
-        batch_size=config["inference"]["batch_size"],
-        frame_stride=config["inference"]["frame_stride"],
-        max_frames=config["inference"]["max_frames"],
+        threshold=run_inference_setting("threshold"),
+        batch_size=run_inference_setting("batch_size"),
+        frame_stride=run_inference_setting("frame_stride"),
+        max_frames=run_inference_setting("max_frames"),
         code=code_version("infer.py", "detexp/inference.py", "detexp/video.py"),
     script:
         "../scripts/infer.py"

@@ -38,6 +38,7 @@ rule aggregate:
             category="Comparison",
             labels={"result": "comparison table"},
         ),
+        replicates=COMPARISON_REPLICATES,
     log:
         "logs/aggregate.log",
     conda:
@@ -96,7 +97,7 @@ rule plot_video_strip:
     conda:
         ENV
     params:
-        experiments=list(EXPERIMENTS),
+        experiments=list(RUNS),
         code=code_version("plot_video_strip.py", "detexp/plots.py", "detexp/video.py"),
     script:
         "../scripts/plot_video_strip.py"

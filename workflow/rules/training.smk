@@ -38,8 +38,8 @@ rule train:
         dataset_dir=dataset_dir,
         output_dir=training_dir,
         classes=CLASSES,
-        training=sorted_dict(config["training"]),
-        seed=config["seed"],
+        training=run_training,
+        seed=run_seed,
         code=code_version("train.py", "detexp/training.py"),
     script:
         "../scripts/train.py"

@@ -11,16 +11,21 @@ parser.add_argument("summaries", nargs="+", type=Path, help="experiment_summary.
 parser.add_argument("--csv", type=Path, required=True)
 parser.add_argument("--md", type=Path, required=True)
 parser.add_argument("--html", type=Path, required=True)
+parser.add_argument("--replicates", type=Path, required=True, help="CSV: mean, std and 95%% CI over replicates")
 
 
 def from_snakemake(smk):
     return argparse.Namespace(
-        summaries=list(smk.input), csv=Path(smk.output.csv), md=Path(smk.output.md), html=Path(smk.output.html)
+        summaries=list(smk.input),
+        csv=Path(smk.output.csv),
+        md=Path(smk.output.md),
+        html=Path(smk.output.html),
+        replicates=Path(smk.output.replicates),
     )
 
 
 def run(args):
-    write_comparison(args.summaries, args.csv, args.md, args.html)
+    write_comparison(args.summaries, args.csv, args.md, args.html, args.replicates)
 
 
 entry(globals(), parser, from_snakemake, run)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from detexp.cli import entry
 from detexp.plots import plot_ap_against, plot_training_curves
+from detexp.summary import run_info
 from detexp.training import read_metrics
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -32,7 +33,7 @@ def run(args):
     summaries = [json.loads(p.read_text()) for p in args.summaries]
     plot_ap_against(summaries, "fraction", args.outputs["ap_vs_fraction"])
     plot_ap_against(summaries, "ratio", args.outputs["ap_vs_ratio"])
-    curves = {s["experiment"]: read_metrics(m) for s, m in zip(summaries, args.metrics)}
+    curves = {run_info(s)["id"]: read_metrics(m) for s, m in zip(summaries, args.metrics)}
     plot_training_curves(curves, args.outputs["training_curves"])
 
 

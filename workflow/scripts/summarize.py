@@ -45,7 +45,7 @@ def run(args):
         args.output, args.curves = d / layout.SUMMARY, d / layout.TRAINING_CURVES
     summary = build_summary(**args.inputs)
     args.output.write_text(json.dumps(summary, indent=1) + "\n")
-    plot_training_curves({summary["experiment"]: read_metrics(Path(args.inputs["metrics_csv"]))}, args.curves)
+    plot_training_curves({summary["run"]["id"]: read_metrics(Path(args.inputs["metrics_csv"]))}, args.curves)
 
 
 entry(globals(), parser, from_snakemake, run)

@@ -49,6 +49,14 @@ def expected_experiments(experiments_dir: Path | None) -> list[str]:
     return sorted(p.stem for p in experiments_dir.glob("*.yaml"))
 
 
+def _experiment_name(experiment_dir: Path, run_id: str) -> str:
+    """The experiment a run belongs to, from its resolved config (else the folder name)."""
+    resolved = experiment_dir / layout.RESOLVED_CONFIG
+    if resolved.is_file():
+        return yaml.safe_load(resolved.read_text()).get("experiment", {}).get("name", run_id)
+    return run_id
+
+
 def _fractions(experiment_dir: Path, experiments_dir: Path | None, name: str) -> dict[str, float]:
     """The sampled fractions of an unfinished experiment, from its resolved config or its file."""
     resolved = experiment_dir / layout.RESOLVED_CONFIG
@@ -76,7 +84,7 @@ def collect(results_dir: str | Path, experiments_dir: str | Path | None = None):
             summaries.append(json.loads(path.read_text()))
         else:
             status = experiment_status(results_dir / name)
-            row: dict[str, Any] = {"experiment": name, "status": status}
+            row: dict[str, Any] = {"run": name, "status": status, "experiment": _experiment_name(results_dir / name, name)}
             for cls, value in _fractions(results_dir / name, experiments_dir, name).items():
                 row[f"fraction {cls}"] = value
             unfinished.append(row)
@@ -88,7 +96,7 @@ def collect(results_dir: str | Path, experiments_dir: str | Path | None = None):
         fraction_cols = [c for c in table.columns if c.startswith("fraction ")]
         # An experiment file that leaves a class out keeps all of its frames (fraction 1.0).
         table[fraction_cols] = table[fraction_cols].fillna(1.0)
-        table = table.sort_values(fraction_cols + ["experiment"], kind="stable", na_position="last").reset_index(drop=True)
+        table = table.sort_values(fraction_cols + ["experiment", "run"], kind="stable", na_position="last").reset_index(drop=True)
     return table
 
 

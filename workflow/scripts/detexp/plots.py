@@ -51,18 +51,26 @@ def plot_ap_against(summaries: list[dict[str, Any]], axis: str, out: str | Path)
     varied = varied_classes(summaries) or classes[:1]
     x_cls = varied[0]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    xs = np.array(_x_values(summaries, axis, x_cls), dtype=float)
-    for i, cls in enumerate(classes):
-        for metric, style in (("AP_50_95", "-o"), ("AP_50", "--s")):
-            ys = np.array([np.nan if (v := class_ap(s, cls, metric)) is None else v for s in summaries], dtype=float)
-            if np.isnan(ys).all():
-                continue
-            points = sorted({x for x in xs})
-            groups = [ys[(xs == x) & ~np.isnan(ys)] for x in points]
-            mean = [g.mean() if g.size else np.nan for g in groups]
-            err = [g.std(ddof=1) if g.size > 1 else 0.0 for g in groups]  # sample standard deviation
-            label = f"{cls} {'AP50:95' if metric == 'AP_50_95' else 'AP50'}"
-            ax.errorbar(points, mean, yerr=err if any(err) else None, fmt=style, color=f"C{i}", label=label, capsize=3)
+    # One set of lines per sweep point; replicates of one point share its x values (error bars).
+    points_of: dict[str, list[dict[str, Any]]] = {}
+    for s in summaries:
+        swept = (s.get("run") or {}).get("swept") or {}
+        points_of.setdefault(", ".join(f"{k}={v}" for k, v in swept.items()), []).append(s)
+    styles = {"AP_50_95": "-o", "AP_50": "--s"}
+    for j, (point, group) in enumerate(points_of.items()):
+        xs = np.array(_x_values(group, axis, x_cls), dtype=float)
+        for i, cls in enumerate(classes):
+            for metric, style in styles.items():
+                ys = np.array([np.nan if (v := class_ap(s, cls, metric)) is None else v for s in group], dtype=float)
+                if np.isnan(ys).all():
+                    continue
+                points = sorted(set(xs))
+                values = [ys[(xs == x) & ~np.isnan(ys)] for x in points]
+                mean = [v.mean() if v.size else np.nan for v in values]
+                err = [v.std(ddof=1) if v.size > 1 else 0.0 for v in values]  # sample standard deviation
+                label = f"{cls} {'AP50:95' if metric == 'AP_50_95' else 'AP50'}" + (f" ({point})" if point else "")
+                color = f"C{(i + j * len(classes)) % 10}"
+                ax.errorbar(points, mean, yerr=err if any(err) else None, fmt=style, color=color, label=label, capsize=3)
     source = "test split" if summaries[0].get("test") else "validation"
     what = "sampled fraction" if axis == "fraction" else "achieved frame ratio"
     ax.set_xlabel(f"{what} of '{x_cls}' training frames" + (" (all varied classes: " + ", ".join(varied) + ")" if len(varied) > 1 else ""))

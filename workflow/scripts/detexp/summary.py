@@ -104,6 +104,7 @@ def build_summary(
     summary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "experiment": experiment["name"],
+        "run": config.get("run") or {"id": experiment["name"], "swept": {}, "replicate": 0, "seed": config["seed"]},
         "description": experiment["description"],
         "config": config,
         "dataset": {k: v for k, v in stats.items() if k != "train_frames"},
@@ -117,6 +118,11 @@ def build_summary(
     return summary
 
 
+def run_info(summary: dict[str, Any]) -> dict[str, Any]:
+    """Which run a summary belongs to (summaries without one are single runs of their experiment)."""
+    return summary.get("run") or {"id": summary["experiment"], "swept": {}, "replicate": 0, "seed": None}
+
+
 def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
     """The flat row of one experiment in the comparison table."""
     classes = summary["config"]["classes"]
@@ -124,7 +130,13 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
     train = summary["dataset"]["splits"]["train"]["classes"]
     ratio = summary["dataset"]["achieved_ratio"]["frames"]
     val = summary["validation"]
-    row: dict[str, Any] = {"experiment": summary["experiment"], "description": summary["description"]}
+    run = run_info(summary)
+    row: dict[str, Any] = {"run": run["id"], "experiment": summary["experiment"]}
+    for key, value in run["swept"].items():
+        row[key] = value
+    row["replicate"] = run["replicate"]
+    row["seed"] = run["seed"]
+    row["description"] = summary["description"]
     for c in classes:
         row[f"fraction {c}"] = fractions[c]
     for c in classes:
@@ -161,7 +173,39 @@ def comparison_table(summaries: list[dict[str, Any]]):
     rows = [comparison_row(s) for s in summaries]
     df = pd.DataFrame(rows)
     fraction_cols = [c for c in df.columns if c.startswith("fraction ")]
-    return df.sort_values(fraction_cols + ["experiment"], kind="stable").reset_index(drop=True)
+    swept = sorted({k for s in summaries for k in run_info(s)["swept"]})
+    return df.sort_values(fraction_cols + ["experiment", *swept, "replicate"], kind="stable").reset_index(drop=True)
+
+
+METRIC_PREFIXES = ("test ", "val ")
+
+
+def replicate_statistics(table: Any) -> Any:
+    """Per experiment and sweep point over its replicates: n, and mean, sample standard deviation and
+    95% confidence interval (Student's t) of every test and validation metric."""
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
+    swept = [c for c in table.columns if "." in c]
+    keys = ["experiment", *swept, *[c for c in table.columns if c.startswith("fraction ")]]
+    metrics = [c for c in table.columns if c.startswith(METRIC_PREFIXES) and c != "test F1 threshold"]
+    rows = []
+    for group, frame in table.groupby(keys, sort=False, dropna=False):
+        row = dict(zip(keys, group if isinstance(group, tuple) else (group,)))
+        row["replicates"] = len(frame)
+        for metric in metrics:
+            values = pd.to_numeric(frame[metric], errors="coerce").dropna().to_numpy(float)
+            n = len(values)
+            mean = values.mean() if n else np.nan
+            std = values.std(ddof=1) if n > 1 else np.nan
+            half = stats.t.ppf(0.975, n - 1) * std / np.sqrt(n) if n > 1 else np.nan
+            row[f"{metric} mean"] = mean
+            row[f"{metric} std"] = std
+            row[f"{metric} ci95 low"] = mean - half
+            row[f"{metric} ci95 high"] = mean + half
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def comparison_html(df: Any, title: str = "Comparison of experiments") -> str:
@@ -180,10 +224,16 @@ def comparison_html(df: Any, title: str = "Comparison of experiments") -> str:
 
 
 def write_comparison(
-    summary_paths: list[str | Path], out_csv: str | Path, out_md: str | Path, out_html: str | Path
+    summary_paths: list[str | Path],
+    out_csv: str | Path,
+    out_md: str | Path,
+    out_html: str | Path,
+    out_replicates_csv: str | Path,
 ) -> Any:
-    """Write the comparison as CSV, as a Markdown table and as an HTML page."""
+    """Write the comparison as CSV, as a Markdown table and as an HTML page, and the statistics over
+    replicates as CSV."""
     df = comparison_table([_read_json(p) for p in summary_paths])
+    replicate_statistics(df).to_csv(out_replicates_csv, index=False)
     df.to_csv(out_csv, index=False)
     Path(out_md).write_text(df.to_markdown(index=False, floatfmt=".4g") + "\n")
     Path(out_html).write_text(comparison_html(df))

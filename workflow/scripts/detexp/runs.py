@@ -1,0 +1,162 @@
+"""Runs: every experiment crossed with the `sweep` values and repeated `replicates` times.
+
+A run is what the `{experiment}` wildcard names: its id is the experiment's name, followed by the
+swept values and the replicate number where there are any (`exp_person_25__epochs-50__rep1`), so
+adding a sweep value or a replicate adds runs and leaves the existing ones (ids, settings, outputs)
+untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import (
+    CONFIG_SOURCE,
+    ConfigError,
+    Experiment,
+    coerce_to_schema,
+    load_schema,
+    resolved_experiment_config,
+    validate_config,
+)
+
+# Only per-run settings can be swept: the split and the classes are shared by the whole study.
+SWEEPABLE_SECTIONS = ("training", "inference")
+SAFE = re.compile(r"[^A-Za-z0-9.+-]")
+# Keys that say how to expand runs: not part of any one run's settings.
+EXPANSION_KEYS = ("sweep", "sweep_mode", "replicates")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run: an experiment, the swept settings it uses, and its replicate and seed."""
+
+    id: str
+    experiment: Experiment
+    swept: dict[str, Any] = field(default_factory=dict)
+    replicate: int = 0
+    seed: int = 42
+    config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def _schema_at(schema: dict[str, Any], dotted: str) -> dict[str, Any] | None:
+    """The sub-schema of a dotted key, or None if the schema has no such key."""
+    node = schema
+    for part in dotted.split("."):
+        props = node.get("properties", {})
+        if part in props:
+            node = props[part]
+        elif isinstance(node.get("additionalProperties"), dict) or node.get("type") == "object" and "properties" not in node:
+            node = node.get("additionalProperties") if isinstance(node.get("additionalProperties"), dict) else {}
+        else:
+            return None
+    return node
+
+
+def sweep_keys(config: dict[str, Any]) -> list[str]:
+    """Check the swept keys: known, per-run and non-empty; return them in the order given."""
+    schema = load_schema("config.schema.yaml")
+    sweep = config.get("sweep") or {}
+    allowed = sorted(
+        f"{section}.{key}" for section in SWEEPABLE_SECTIONS for key in schema["properties"][section]["properties"]
+    )
+    for key, values in sweep.items():
+        section = key.split(".", 1)[0]
+        if section not in SWEEPABLE_SECTIONS or "." not in key or _schema_at(schema, key) is None:
+            raise ConfigError(
+                f"{CONFIG_SOURCE}: sweep: unknown or study-wide key {key!r} - allowed: {', '.join(allowed)} "
+                "(and training.extra.<rfdetr train() argument>)"
+            )
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{CONFIG_SOURCE}: sweep: {key}: give a non-empty list of values, got {values!r}")
+        if len(set(map(repr, values))) != len(values):
+            raise ConfigError(f"{CONFIG_SOURCE}: sweep: {key}: a value is listed twice in {values!r}")
+    return list(sweep)
+
+
+def coerce_sweep(config: dict[str, Any]) -> dict[str, list[Any]]:
+    """Swept values with the types the schema asks for (command-line values arrive as strings)."""
+    schema = load_schema("config.schema.yaml")
+    return {key: [coerce_to_schema(v, _schema_at(schema, key) or {}) for v in values] for key, values in (config.get("sweep") or {}).items()}
+
+
+def combinations(sweep: dict[str, list[Any]], mode: str) -> list[dict[str, Any]]:
+    """Every combination of the swept values (`cross`), or the i-th values together (`zip`)."""
+    if not sweep:
+        return [{}]
+    keys = list(sweep)
+    if mode == "zip":
+        lengths = {k: len(v) for k, v in sweep.items()}
+        if len(set(lengths.values())) > 1:
+            raise ConfigError(f"{CONFIG_SOURCE}: sweep_mode zip needs lists of one length, got {lengths}")
+        return [dict(zip(keys, values)) for values in zip(*sweep.values())]
+    return [dict(zip(keys, values)) for values in itertools.product(*sweep.values())]
+
+
+def _label(key: str, keys: list[str]) -> str:
+    """The short name of a swept key in run ids: its last part, unless another key ends the same."""
+    last = key.rsplit(".", 1)[-1]
+    return last if sum(k.rsplit(".", 1)[-1] == last for k in keys) == 1 else key
+
+
+def _value(value: Any) -> str:
+    return SAFE.sub("_", value if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value))
+
+
+def run_id(experiment: str, swept: dict[str, Any], keys: list[str], replicate: int) -> str:
+    """`<experiment>[__<key>-<value>...][__rep<i>]`: readable and safe as a file name."""
+    parts = [experiment, *(f"{_label(k, keys)}-{_value(swept[k])}" for k in keys)]
+    if replicate:
+        parts.append(f"rep{replicate}")
+    return "__".join(parts)
+
+
+def apply(config: dict[str, Any], swept: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the config with the dotted keys set."""
+    result = copy.deepcopy(config)
+    for key, value in swept.items():
+        node = result
+        *path, last = key.split(".")
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return result
+
+
+def expand_runs(config: dict[str, Any], experiments: dict[str, Experiment]) -> dict[str, Run]:
+    """All runs of the study by id; every swept combination is validated like a config of its own."""
+    keys = sweep_keys(config)
+    sweep = coerce_sweep(config)
+    base = {k: v for k, v in config.items() if k not in EXPANSION_KEYS}
+    settings = []
+    for swept in combinations(sweep, config.get("sweep_mode", "cross")):
+        try:
+            resolved = {k: v for k, v in validate_config(apply(base, swept)).items() if k not in EXPANSION_KEYS}
+        except ConfigError as err:
+            values = ", ".join(f"{k}={v!r}" for k, v in swept.items())
+            raise ConfigError(f"{err} (with the sweep values {values})") from None
+        settings.append((swept, resolved))
+    runs: dict[str, Run] = {}
+    for name, experiment in experiments.items():
+        for swept, resolved in settings:
+            for replicate in range(config.get("replicates", 1)):
+                rid = run_id(name, swept, keys, replicate)
+                if rid in runs or (rid != name and rid in experiments):
+                    raise ConfigError(
+                        f"{CONFIG_SOURCE}: sweep: two runs would share the id {rid!r} "
+                        "(values that differ only in characters unsafe in file names, or an experiment file of that name)"
+                    )
+                seed = resolved["seed"] + replicate
+                runs[rid] = Run(rid, experiment, dict(swept), replicate, seed, {**resolved, "seed": seed})
+    return runs
+
+
+def resolved_run_config(run: Run) -> dict[str, Any]:
+    """The fully resolved settings of one run, as written to results/<run>/config.yaml."""
+    resolved = resolved_experiment_config(run.config, run.experiment)
+    resolved["run"] = {"id": run.id, "swept": dict(run.swept), "replicate": run.replicate, "seed": run.seed}
+    return resolved
