@@ -1,10 +1,10 @@
 """Benchmark: how long `snakemake -n` takes to build the DAG as a study grows.
 
-Writes N experiment files (person fractions spread over (0, 1]) into a copy of the workflow with the
-demo config, then times a dry run (the demo project is generated first, so the DAG is the real one:
-prepare, resolve, train, evaluate, infer per video, summarize per experiment). Repeats each size and
-prints the median, with `snakemake -n` on 4 experiments as the baseline.
-Usage: python bench/dry_run_scale.py [--sizes 4 36 1000] [--repeats 3]
+Each case is E experiment files (person fractions spread over (0, 1]) x S values of a
+`training.epochs` sweep x R replicates, in a copy of the workflow with the demo config; the demo
+project is generated first, so the DAG is the real one (prepare, resolve, train, evaluate, infer per
+video, summarize per run). Cases run interleaved, repeated; prints the medians against the first.
+Usage: python bench/dry_run_scale.py [--cases 4x1x1 4x3x3 4x25x10] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -40,10 +40,13 @@ def write_experiments(folder: Path, n: int) -> None:
         )
 
 
-def dry_run(workdir: Path, experiments_dir: Path) -> tuple[float, int]:
+def dry_run(workdir: Path, experiments_dir: Path, sweep_values: int, replicates: int) -> tuple[float, int]:
+    config = [f"experiments_dir={experiments_dir}", f"replicates={replicates}"]
+    if sweep_values > 1:
+        config.append("sweep={training.epochs: [%s]}" % ", ".join(str(e + 1) for e in range(sweep_values)))
     start = time.perf_counter()
     proc = subprocess.run(
-        [SNAKEMAKE, "-n", "--quiet", "rules", "--configfile", "config/demo.yaml", "--config", f"experiments_dir={experiments_dir}"],
+        [SNAKEMAKE, "-n", "--quiet", "rules", "--configfile", "config/demo.yaml", "--config", *config],
         cwd=workdir, capture_output=True, text=True,
     )
     elapsed = time.perf_counter() - start
@@ -56,28 +59,29 @@ def dry_run(workdir: Path, experiments_dir: Path) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[4, 36, 1000])
+    parser.add_argument("--cases", nargs="+", default=["4x1x1", "4x3x3", "4x25x10"], help="EXPERIMENTSxSWEEP_VALUESxREPLICATES")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    cases = {case: tuple(int(v) for v in case.split("x")) for case in args.cases}
     with tempfile.TemporaryDirectory() as tmp:
         wf = Path(tmp)
         copy_workflow(wf)
         subprocess.run([SNAKEMAKE, "--configfile", "config/demo.yaml", "--cores", "1", "make_demo_project"],
                        cwd=wf, capture_output=True, check=True)
-        folders = {n: wf / f"experiments_{n}" for n in args.sizes}
-        for n, folder in folders.items():
-            write_experiments(folder, n)
-        times: dict[int, list[float]] = {n: [] for n in args.sizes}
-        jobs: dict[int, int] = {}
-        for _ in range(args.repeats):  # interleaved: every size once per round
-            for n, folder in folders.items():
-                elapsed, jobs[n] = dry_run(wf, folder)
-                times[n].append(elapsed)
-    base = statistics.median(times[args.sizes[0]])
+        for n in {e for e, _, _ in cases.values()}:
+            write_experiments(wf / f"experiments_{n}", n)
+        times: dict[str, list[float]] = {case: [] for case in cases}
+        jobs: dict[str, int] = {}
+        for _ in range(args.repeats):  # interleaved: every case once per round
+            for case, (n, values, replicates) in cases.items():
+                elapsed, jobs[case] = dry_run(wf, wf / f"experiments_{n}", values, replicates)
+                times[case].append(elapsed)
+    first = statistics.median(times[args.cases[0]])
     print(f"snakemake -n, demo config, {args.repeats} repeats (median)")
-    for n in args.sizes:
-        med = statistics.median(times[n])
-        print(f"  {n:>5} experiments  {jobs[n]:>6} jobs  {med:6.1f} s  ({med / base:.1f}x the {args.sizes[0]}-experiment run)")
+    for case, (n, values, replicates) in cases.items():
+        med = statistics.median(times[case])
+        runs = n * values * replicates
+        print(f"  {case:>9}: {runs:>5} runs  {jobs[case]:>6} jobs  {med:6.1f} s  ({med / first:.1f}x {args.cases[0]})")
 
 
 if __name__ == "__main__":

@@ -156,6 +156,7 @@ def test_a_changed_fraction_reruns_only_that_experiment(demo_run):
             "aggregate": 1,
             "plot_comparison": 1,
             "plot_video_strip": 2,
+            "compare_pairs": 1,
         }, out[-3000:]
         assert "exp_person_50" in out and "experiment=exp_person_25" not in out
     finally:
@@ -329,3 +330,14 @@ def test_the_report_shows_the_table_and_the_headline_plot_in_a_real_browser(demo
         assert _region_matches_image(shot, box, demo_run / "results/plots/ap_vs_fraction.png") > 0.9
         assert _region_matches_image(shot, box, demo_run / "results/plots/training_curves.png") < 0.6  # it tells plots apart
         assert browser.errors == []
+
+
+def test_paired_comparison_against_the_full_fraction_experiment(demo_run):
+    stats = pd.read_csv(demo_run / "results/comparison_stats.csv")
+    assert len(stats) == 3 * 2 * 2  # 3 experiments against exp_person_100, 2 classes, 2 metrics
+    assert set(stats["reference run"]) == {"exp_person_100"}
+    assert set(stats["run"]) == {"exp_person_25", "exp_person_50", "exp_person_75"}
+    assert (stats["bootstrap samples"] <= 200).all() and (stats["ci95 low"] <= stats["ci95 high"]).all()
+    assert (stats["difference"] == stats["AP"] - stats["reference AP"]).all()
+    replicates = pd.read_csv(demo_run / "results/comparison_replicates.csv")
+    assert list(replicates["replicates"]) == [1, 1, 1, 1]

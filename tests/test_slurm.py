@@ -86,7 +86,7 @@ def test_every_contract_output_exists(slurm_run):
 def test_gpu_jobs_asked_for_the_h100_partition_gpu_and_constraint(cluster, slurm_run):
     _, output = slurm_run
     jobs = jobs_by_rule(cluster, submitted_jobs(output))
-    assert {rule: len(rows) for rule, rows in jobs.items()} == {"prepare_dataset": 1, "train": 1, "evaluate": 1, "infer": 2}
+    assert {rule: len(rows) for rule, rows in jobs.items()} == {"prepare_dataset": 1, "train": 1, "evaluate": 1, "infer": 2, "compare_pairs": 1}
     for rule in GPU_RULES:
         for row in jobs[rule]:
             assert row["State"] == "COMPLETED" and row["ExitCode"] == "0:0", row
@@ -103,10 +103,11 @@ def test_gpu_jobs_asked_for_the_h100_partition_gpu_and_constraint(cluster, slurm
 def test_cpu_jobs_asked_for_no_gpu_and_bookkeeping_stayed_local(cluster, slurm_run):
     _, output = slurm_run
     jobs = jobs_by_rule(cluster, submitted_jobs(output))
-    (prepare,) = jobs["prepare_dataset"]
-    assert prepare["Partition"] == "cpu" and prepare["State"] == "COMPLETED"
-    assert "gpu" not in prepare["ReqTRES"] and "--gpus" not in prepare["SubmitLine"]
-    assert prepare["Constraints"] == ""
+    for rule in ("prepare_dataset", "compare_pairs"):
+        (job,) = jobs[rule]
+        assert job["Partition"] == "cpu" and job["State"] == "COMPLETED", job
+        assert "gpu" not in job["ReqTRES"] and "--gpus" not in job["SubmitLine"]
+        assert job["Constraints"] == ""
     assert not LOCAL_RULES & set(jobs)
 
 

@@ -45,8 +45,8 @@ def test_prepare_dataset_benchmark_runs():
 def test_dry_run_scale_benchmark_runs():
     """Smoke test only (two small sizes): the figures belong in BENCHMARKS.md."""
     proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "dry_run_scale.py"), "--sizes", "2", "6", "--repeats", "1"],
+        [sys.executable, str(REPO / "bench" / "dry_run_scale.py"), "--cases", "2x1x1", "2x2x2", "--repeats", "1"],
         capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert "6 experiments      48 jobs" in proc.stdout, proc.stdout  # 7 per experiment, 6 study-wide
+    assert "2x2x2:     8 runs      63 jobs" in proc.stdout, proc.stdout  # 7 per run, 7 study-wide

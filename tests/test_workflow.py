@@ -25,6 +25,7 @@ def test_dry_run_lists_every_stage(workflow_copy):
         "aggregate": 1,
         "plot_comparison": 1,
         "plot_video_strip": 2,
+        "compare_pairs": 1,
     }
     # a video name with '+' is a valid wildcard value
     assert "results/exp_person_25/inference/detected_crane_hook+human_short.mp4" in out

@@ -18,7 +18,7 @@ from detexp.config import (
 from detexp import layout
 from detexp.dataset import DatasetError, detect_format, project_sources
 from detexp.demo import DEMO_PROJECT_DIR, DEMO_VIDEOS
-from detexp.runs import expand_runs, resolved_run_config
+from detexp.runs import expand_runs, reference_pairs, resolved_run_config, run_pairs
 from detexp.weights import cache_path
 
 
@@ -33,6 +33,7 @@ try:
     EXPERIMENTS = load_experiments(config)
     # The {experiment} wildcard names runs: experiments x sweep values x replicates.
     RUNS = expand_runs(config, EXPERIMENTS)
+    PAIRS = run_pairs(RUNS, reference_pairs(config, EXPERIMENTS))
 except ConfigError as err:
     _fail(err)
 
@@ -63,6 +64,7 @@ COMPARISON_CSV = layout.COMPARISON_CSV
 COMPARISON_MD = layout.COMPARISON_MD
 COMPARISON_HTML = layout.COMPARISON_HTML
 COMPARISON_REPLICATES = layout.COMPARISON_REPLICATES
+COMPARISON_STATS = layout.COMPARISON_STATS
 PLOT_AP_VS_FRACTION = layout.PLOT_AP_VS_FRACTION
 PLOT_AP_VS_RATIO = layout.PLOT_AP_VS_RATIO
 PLOT_TRAINING_CURVES = layout.PLOT_TRAINING_CURVES
@@ -134,6 +136,7 @@ def all_outputs():
         COMPARISON_MD,
         COMPARISON_HTML,
         COMPARISON_REPLICATES,
+        COMPARISON_STATS,
         PLOT_AP_VS_FRACTION,
         PLOT_AP_VS_RATIO,
         PLOT_TRAINING_CURVES,
@@ -211,6 +214,17 @@ def experiment_detections(wildcards):
 
 def experiment_summaries(wildcards):
     return expand(SUMMARY, experiment=RUNS)
+
+
+def compared_predictions(wildcards):
+    """The test-split predictions of every run in a compared pair."""
+    runs = sorted({rid for pair in PAIRS for rid in pair})
+    return expand(EVAL_PREDICTIONS, experiment=runs)
+
+
+def shared_test_split(wildcards):
+    """The test split is the study's: any run's copy of it will do (the first run's)."""
+    return TEST_ANNOTATIONS.format(experiment=next(iter(RUNS)))
 
 
 def experiment_training_metrics(wildcards):

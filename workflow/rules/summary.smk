@@ -101,3 +101,26 @@ rule plot_video_strip:
         code=code_version("plot_video_strip.py", "detexp/plots.py", "detexp/video.py"),
     script:
         "../scripts/plot_video_strip.py"
+
+
+rule compare_pairs:
+    input:
+        predictions=compared_predictions,
+        test_annotations=shared_test_split,
+    output:
+        COMPARISON_STATS,
+    log:
+        "logs/compare_pairs.log",
+    benchmark:
+        "benchmarks/compare_pairs.tsv"
+    conda:
+        ENV
+    params:
+        pairs=[list(pair) for pair in PAIRS],
+        samples=config["statistics"]["bootstrap_samples"],
+        seed=config["seed"],
+        code=code_version(
+            "compare_pairs.py", "detexp/bootstrap.py", "detexp/evaluation.py"
+        ),
+    script:
+        "../scripts/compare_pairs.py"

@@ -160,3 +160,36 @@ def resolved_run_config(run: Run) -> dict[str, Any]:
     resolved = resolved_experiment_config(run.config, run.experiment)
     resolved["run"] = {"id": run.id, "swept": dict(run.swept), "replicate": run.replicate, "seed": run.seed}
     return resolved
+
+
+def reference_pairs(config: dict[str, Any], experiments: dict[str, Experiment]) -> list[tuple[str, str]]:
+    """[reference, other] experiment names: `statistics.pairs`, else every experiment against the one
+    with every fraction at 1.0 (none if there is not exactly one such experiment)."""
+    pairs = (config.get("statistics") or {}).get("pairs")
+    if pairs is not None:
+        for pair in pairs:
+            unknown = [name for name in pair if name not in experiments]
+            if unknown:
+                raise ConfigError(
+                    f"{CONFIG_SOURCE}: statistics.pairs: {pair}: no experiment {', '.join(map(repr, unknown))} - "
+                    f"known: {', '.join(experiments)}"
+                )
+        return [(a, b) for a, b in pairs]
+    full = [n for n, e in experiments.items() if all(v == 1.0 for v in e.fractions_for(config["classes"]).values())]
+    if len(full) != 1:
+        return []
+    return [(full[0], name) for name in experiments if name != full[0]]
+
+
+def run_pairs(runs: dict[str, Run], experiment_pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Run ids to compare: each run of the other experiment with the reference experiment's run at
+    the same sweep point and replicate."""
+    by_point = {(r.experiment.name, tuple(sorted(r.swept.items())), r.replicate): rid for rid, r in runs.items()}
+    pairs = []
+    for reference, other in experiment_pairs:
+        for rid, run in runs.items():
+            if run.experiment.name == other:
+                ref = by_point.get((reference, tuple(sorted(run.swept.items())), run.replicate))
+                if ref is not None:
+                    pairs.append((ref, rid))
+    return pairs

@@ -1,0 +1,74 @@
+"""The paired bootstrap over test images, and which runs are compared with which."""
+
+from __future__ import annotations
+
+import pytest
+
+from detexp.bootstrap import compare_runs, paired_bootstrap
+from detexp.config import ConfigError, Experiment, validate_config
+from detexp.runs import expand_runs, reference_pairs, run_pairs
+
+IMAGES = [{"id": i + 1, "file_name": f"{i}.jpg", "width": 100, "height": 100} for i in range(24)]
+GT = {
+    "images": IMAGES,
+    "categories": [{"id": 3, "name": "person"}, {"id": 7, "name": "crane hook"}],
+    "annotations": [
+        {"id": i + 1, "image_id": img["id"], "category_id": 3, "bbox": [10, 10, 30, 30], "area": 900, "iscrowd": 0}
+        for i, img in enumerate(IMAGES)
+    ]
+    + [{"id": 100, "image_id": 1, "category_id": 7, "bbox": [60, 60, 20, 20], "area": 400, "iscrowd": 0}],
+}
+
+
+def perfect() -> list[dict]:
+    return [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9} for a in GT["annotations"]]
+
+
+def worse() -> list[dict]:
+    """Person boxes missed on every third image (a confident box elsewhere instead); hooks perfect."""
+    out = []
+    for a in GT["annotations"]:
+        box = a["bbox"] if a["category_id"] == 7 or a["image_id"] % 3 else [60, 10, 30, 30]
+        out.append({"image_id": a["image_id"], "category_id": a["category_id"], "bbox": box, "score": 0.95 if box != a["bbox"] else 0.8})
+    return out
+
+
+def test_a_strictly_better_model_has_an_interval_above_zero():
+    result = paired_bootstrap(GT, worse(), perfect(), samples=300, seed=1)
+    person = result[3]["AP_50_95"]
+    assert person["other"] == pytest.approx(1.0) and person["reference"] < 0.8
+    assert person["difference"] == pytest.approx(1.0 - person["reference"])
+    assert 0 < person["ci95_low"] <= person["difference"] <= person["ci95_high"]
+    assert person["samples"] == 300
+    # crane hook: one box, in image 1 only; samples without it are left out, both runs are perfect on it
+    hook = result[7]["AP_50"]
+    assert hook["difference"] == pytest.approx(0.0) and hook["ci95_low"] == hook["ci95_high"] == pytest.approx(0.0)
+    assert 150 < hook["samples"] < 300  # about 1 - (23/24)^24 = 64% of samples contain image 1
+
+
+def test_identical_predictions_differ_by_exactly_zero_and_the_table_says_so():
+    table = compare_runs(GT, {"a": perfect(), "b": perfect()}, [("a", "b")], samples=50, seed=0)
+    assert list(table["class"]) == ["person", "person", "crane hook", "crane hook"]
+    assert (table["difference"] == 0).all() and not table["interval excludes 0"].any()
+    better = compare_runs(GT, {"a": worse(), "b": perfect()}, [("a", "b")], samples=200, seed=0)
+    row = better[(better["class"] == "person") & (better["metric"] == "AP_50_95")].iloc[0]
+    assert row["run"] == "b" and row["reference run"] == "a" and bool(row["interval excludes 0"])
+
+
+def test_each_run_is_paired_with_the_full_fraction_run_of_its_sweep_point_and_replicate():
+    experiments = {
+        "exp_25": Experiment("exp_25", "", {"person": 0.25}, "a.yaml"),
+        "exp_100": Experiment("exp_100", "", {}, "b.yaml"),
+    }
+    cfg = validate_config({"project_dir": "p", "classes": ["crane hook", "person"], "training": {"model": "nano", "image_size": 64},
+                           "sweep": {"training.epochs": [1, 2]}, "replicates": 2})
+    pairs = run_pairs(expand_runs(cfg, experiments), reference_pairs(cfg, experiments))
+    assert pairs == [
+        ("exp_100__epochs-1", "exp_25__epochs-1"),
+        ("exp_100__epochs-1__rep1", "exp_25__epochs-1__rep1"),
+        ("exp_100__epochs-2", "exp_25__epochs-2"),
+        ("exp_100__epochs-2__rep1", "exp_25__epochs-2__rep1"),
+    ]
+    cfg["statistics"]["pairs"] = [["exp_25", "exp_10"]]
+    with pytest.raises(ConfigError, match="statistics.pairs: \\['exp_25', 'exp_10'\\]: no experiment 'exp_10'"):
+        reference_pairs(cfg, experiments)

@@ -1,0 +1,46 @@
+"""Paired bootstrap over test images: per-class AP differences between runs, with 95% intervals."""
+
+import argparse
+import json
+from pathlib import Path
+
+from detexp.bootstrap import compare_runs
+from detexp.cli import entry, log
+
+parser = argparse.ArgumentParser(description=__doc__)
+parser.add_argument("test_annotations", type=Path, help="the test split's _annotations.coco.json")
+parser.add_argument("out_csv", type=Path)
+parser.add_argument("--pair", nargs=2, action="append", required=True, metavar=("REFERENCE_DIR", "OTHER_DIR"),
+                    help="results/<run> folders (their evaluation/predictions.json); repeat for more pairs")
+parser.add_argument("--samples", type=int, default=1000)
+parser.add_argument("--seed", type=int, default=42)
+
+
+def from_snakemake(smk):
+    from detexp.layout import EVAL_PREDICTIONS
+
+    predictions = {Path(p).parents[len(Path(EVAL_PREDICTIONS).parts) - 1].name: Path(p) for p in smk.input.predictions}
+    return argparse.Namespace(
+        test_annotations=Path(smk.input.test_annotations),
+        out_csv=Path(smk.output[0]),
+        pairs=[tuple(p) for p in smk.params.pairs],
+        predictions=predictions,
+        samples=smk.params.samples,
+        seed=smk.params.seed,
+    )
+
+
+def run(args):
+    if getattr(args, "pairs", None) is None:
+        from detexp.layout import EVAL_PREDICTIONS
+
+        args.pairs = [(Path(a).name, Path(b).name) for a, b in args.pair]
+        args.predictions = {Path(d).name: Path(d) / EVAL_PREDICTIONS for pair in args.pair for d in pair}
+    gt = json.loads(args.test_annotations.read_text())
+    predictions = {rid: json.loads(Path(path).read_text()) for rid, path in args.predictions.items()}
+    table = compare_runs(gt, predictions, args.pairs, args.samples, args.seed)
+    table.to_csv(args.out_csv, index=False)
+    log(f"{len(args.pairs)} pair(s), {args.samples} bootstrap samples of {len(gt['images'])} test images")
+
+
+entry(globals(), parser, from_snakemake, run)
