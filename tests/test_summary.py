@@ -135,6 +135,9 @@ def test_the_collector_marks_unfinished_experiments(tmp_path):
         "exp_d": "complete",
     }
     assert table.loc[table["experiment"] == "exp_b", "test mAP50:95"].item() == 0.4
+    # a sweep's run folder counts for its experiment file
+    (results / "exp_a__epochs-5").mkdir()
+    assert "exp_a" not in set(collect(results, tmp_path / "config/experiments")["run"])
     assert pd.isna(table.loc[table["experiment"] == "exp_c", "test mAP50:95"].item())
 
 

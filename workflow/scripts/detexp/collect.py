@@ -76,7 +76,10 @@ def collect(results_dir: str | Path, experiments_dir: str | Path | None = None):
     results_dir = Path(results_dir)
     experiments_dir = Path(experiments_dir) if experiments_dir else None
     found = sorted(p.name for p in results_dir.iterdir() if p.is_dir() and p.name != "plots") if results_dir.is_dir() else []
-    names = sorted(set(found) | set(expected_experiments(experiments_dir)))
+    # An experiment file counts as not started only if no run folder belongs to it (runs of a sweep
+    # or replicates are named <experiment>__...).
+    waiting = [e for e in expected_experiments(experiments_dir) if not any(f == e or f.startswith(e + "__") for f in found)]
+    names = sorted(set(found) | set(waiting))
     summaries, unfinished = [], []
     for name in names:
         path = layout.experiment_file(results_dir, name, layout.SUMMARY)
