@@ -334,6 +334,7 @@ def test_the_report_shows_the_table_and_the_headline_plot_in_a_real_browser(demo
 
 def test_paired_comparison_against_the_full_fraction_experiment(demo_run):
     stats = pd.read_csv(demo_run / "results/comparison_stats.csv")
+    assert "exp_person_25" in (demo_run / "results/comparison_stats.html").read_text()
     assert len(stats) == 3 * 2 * 2  # 3 experiments against exp_person_100, 2 classes, 2 metrics
     assert set(stats["reference run"]) == {"exp_person_100"}
     assert set(stats["run"]) == {"exp_person_25", "exp_person_50", "exp_person_75"}

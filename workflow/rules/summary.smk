@@ -108,7 +108,13 @@ rule compare_pairs:
         predictions=compared_predictions,
         test_annotations=shared_test_split,
     output:
-        COMPARISON_STATS,
+        csv=COMPARISON_STATS,
+        html=report(
+            COMPARISON_STATS_HTML,
+            caption="../report/comparison_stats.rst",
+            category="Comparison",
+            labels={"result": "paired bootstrap against the reference"},
+        ),
     log:
         "logs/compare_pairs.log",
     benchmark:

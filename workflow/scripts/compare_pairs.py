@@ -6,10 +6,11 @@ from pathlib import Path
 
 from detexp.bootstrap import compare_runs
 from detexp.cli import entry, log
+from detexp.summary import comparison_html
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("test_annotations", type=Path, help="the test split's _annotations.coco.json")
-parser.add_argument("out_csv", type=Path)
+parser.add_argument("out_csv", type=Path, help="also writes the table as HTML beside it (.html)")
 parser.add_argument("--pair", nargs=2, action="append", required=True, metavar=("REFERENCE_DIR", "OTHER_DIR"),
                     help="results/<run> folders (their evaluation/predictions.json); repeat for more pairs")
 parser.add_argument("--samples", type=int, default=1000)
@@ -22,7 +23,8 @@ def from_snakemake(smk):
     predictions = {Path(p).parents[len(Path(EVAL_PREDICTIONS).parts) - 1].name: Path(p) for p in smk.input.predictions}
     return argparse.Namespace(
         test_annotations=Path(smk.input.test_annotations),
-        out_csv=Path(smk.output[0]),
+        out_csv=Path(smk.output.csv),
+        out_html=Path(smk.output.html),
         pairs=[tuple(p) for p in smk.params.pairs],
         predictions=predictions,
         samples=smk.params.samples,
@@ -40,6 +42,8 @@ def run(args):
     predictions = {rid: json.loads(Path(path).read_text()) for rid, path in args.predictions.items()}
     table = compare_runs(gt, predictions, args.pairs, args.samples, args.seed)
     table.to_csv(args.out_csv, index=False)
+    out_html = getattr(args, "out_html", None) or args.out_csv.with_suffix(".html")
+    out_html.write_text(comparison_html(table, "Paired bootstrap over test images: AP difference to the reference run"))
     log(f"{len(args.pairs)} pair(s), {args.samples} bootstrap samples of {len(gt['images'])} test images")
 
 
