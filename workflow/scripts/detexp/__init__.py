@@ -1,4 +1,5 @@
-"""The workflow's core: config validation, datasets, RF-DETR training and inference, summaries.
+"""The workflow's core: config validation, runs, datasets, RF-DETR training, evaluation and inference,
+summaries, plots and statistics.
 
 Plain Python, importable and testable without Snakemake; the entry scripts beside this package
 only translate Snakemake's `snakemake` object (or command-line arguments) into calls here.
