@@ -233,8 +233,13 @@ def experiment_training_metrics(wildcards):
     return expand(TRAINING_METRICS, experiment=RUNS)
 
 
+# A video strip shows one row per run, so it stays readable: replicate 0 only, at most this many.
+STRIP_MAX_ROWS = 12
+STRIP_RUNS = [rid for rid, run in RUNS.items() if run.replicate == 0][:STRIP_MAX_ROWS]
+
+
 def video_of_every_experiment(wildcards):
-    return expand(DETECTED_VIDEO, experiment=RUNS, video=wildcards.video)
+    return expand(DETECTED_VIDEO, experiment=STRIP_RUNS, video=wildcards.video)
 
 
 def experiment_benchmarks(wildcards):

@@ -97,7 +97,7 @@ rule plot_video_strip:
     conda:
         ENV
     params:
-        experiments=list(RUNS),
+        experiments=STRIP_RUNS,
         code=code_version("plot_video_strip.py", "detexp/plots.py", "detexp/video.py"),
     script:
         "../scripts/plot_video_strip.py"
