@@ -50,8 +50,9 @@ def _schema_at(schema: dict[str, Any], dotted: str) -> dict[str, Any] | None:
         props = node.get("properties", {})
         if part in props:
             node = props[part]
-        elif isinstance(node.get("additionalProperties"), dict) or node.get("type") == "object" and "properties" not in node:
-            node = node.get("additionalProperties") if isinstance(node.get("additionalProperties"), dict) else {}
+        elif node.get("type") == "object" and not props:  # a free-form mapping such as training.extra
+            extra = node.get("additionalProperties")
+            node = extra if isinstance(extra, dict) else {}
         else:
             return None
     return node
