@@ -99,6 +99,22 @@ def test_batched_pipeline_gives_each_frame_its_own_detections(demo_checkpoint, t
         assert top == pytest.approx(sorted(alone.confidence.tolist())[-5:], abs=2e-3)
 
 
+def test_the_traced_path_pads_a_short_last_batch_and_predicts_the_same(demo_checkpoint):
+    """rfdetr's optimised path (used on GPUs, in fp16 there) is traced for one batch size; a short
+    batch is padded and the padding dropped. Checked here in fp32 on the CPU."""
+    frames = [np.ascontiguousarray(render_frame(5, t, 160, 120, True, True, seed=2)[0][:, :, ::-1]) for t in range(3)]
+    messages: list[str] = []
+    traced = Predictor(demo_checkpoint, "cpu", batch_size=4, log=messages.append, optimize=True)
+    assert traced.traced and traced.precision == "float32" and "traced for batch size 4" in messages[-1]
+    plain = Predictor(demo_checkpoint, "cpu", batch_size=4, log=lambda m: None)
+    assert not plain.traced
+    got, want = traced(frames, 0.0), plain(frames, 0.0)
+    assert len(got) == 3
+    for a, b in zip(got, want):
+        assert len(a) == len(b)
+        assert np.sort(a.confidence)[-10:] == pytest.approx(np.sort(b.confidence)[-10:], abs=1e-4)
+
+
 def _lie_about_frame_count(avi: Path, claimed: int) -> None:
     """Overwrite the AVI main header's total frames and the video stream header's length."""
     data = bytearray(avi.read_bytes())

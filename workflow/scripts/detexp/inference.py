@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -67,7 +68,15 @@ class Predictor:
     (a short last batch is padded), falling back to untraced half precision, then to plain predict.
     """
 
-    def __init__(self, checkpoint: str | Path, device: str, batch_size: int, log: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        checkpoint: str | Path,
+        device: str,
+        batch_size: int,
+        log: Callable[[str], None] = print,
+        optimize: bool | None = None,
+    ) -> None:
+        """`optimize`: use rfdetr's optimised path (default: on a GPU only; half precision only there)."""
         import rfdetr
 
         self.model = rfdetr.from_checkpoint(str(checkpoint), device=device)
@@ -75,17 +84,19 @@ class Predictor:
         self.batch_size = batch_size
         self.traced = False
         self.precision = "float32"
-        if device == "cuda":
+        if device == "cuda" if optimize is None else optimize:
             import torch
 
+            dtype = torch.float16 if device == "cuda" else torch.float32
             for traced in (True, False):
                 try:
-                    self.model.inference(compile=traced, batch_size=batch_size, dtype=torch.float16)
+                    self.model.inference(compile=traced, batch_size=batch_size, dtype=dtype)
                 except Exception as err:  # an rfdetr/torch version that cannot trace or cast: try the next way
-                    log(f"rfdetr inference(compile={traced}, float16) failed ({type(err).__name__}: {err}); falling back")
-                    self.model.remove_optimized_model()
+                    log(f"rfdetr inference(compile={traced}, {dtype}) failed ({type(err).__name__}: {err}); falling back")
+                    with contextlib.suppress(Exception):
+                        self.model.remove_optimized_model()
                     continue
-                self.traced, self.precision = traced, "float16"
+                self.traced, self.precision = traced, str(dtype).removeprefix("torch.")
                 break
         log(f"predicting on {device}, {self.precision}{', traced for batch size %d' % batch_size if self.traced else ''}")
 
