@@ -49,23 +49,22 @@ def expected_experiments(experiments_dir: Path | None) -> list[str]:
     return sorted(p.stem for p in experiments_dir.glob("*.yaml"))
 
 
-def _experiment_name(experiment_dir: Path, run_id: str) -> str:
-    """The experiment a run belongs to, from its resolved config (else the folder name)."""
+def _unfinished_row(experiment_dir: Path, experiments_dir: Path | None, run_id: str) -> dict[str, Any]:
+    """What is known of a run without a summary: its status, experiment and sampled fractions (from
+    its resolved config, else from the experiment file of that name)."""
+    row: dict[str, Any] = {"run": run_id, "status": experiment_status(experiment_dir), "experiment": run_id}
     resolved = experiment_dir / layout.RESOLVED_CONFIG
+    source = experiments_dir / f"{run_id}.yaml" if experiments_dir else None
     if resolved.is_file():
-        return yaml.safe_load(resolved.read_text()).get("experiment", {}).get("name", run_id)
-    return run_id
-
-
-def _fractions(experiment_dir: Path, experiments_dir: Path | None, name: str) -> dict[str, float]:
-    """The sampled fractions of an unfinished experiment, from its resolved config or its file."""
-    resolved = experiment_dir / layout.RESOLVED_CONFIG
-    if resolved.is_file():
-        return yaml.safe_load(resolved.read_text())["experiment"]["frame_sample_fractions"]
-    source = experiments_dir / f"{name}.yaml" if experiments_dir else None
-    if source is not None and source.is_file():
-        return dict(yaml.safe_load(source.read_text()).get("frame_sample_fractions", {}))
-    return {}
+        experiment = yaml.safe_load(resolved.read_text()).get("experiment", {})
+        row["experiment"] = experiment.get("name", run_id)
+        fractions = experiment.get("frame_sample_fractions", {})
+    elif source is not None and source.is_file():
+        fractions = yaml.safe_load(source.read_text()).get("frame_sample_fractions", {})
+    else:
+        fractions = {}
+    row.update({f"fraction {cls}": value for cls, value in fractions.items()})
+    return row
 
 
 def collect(results_dir: str | Path, experiments_dir: str | Path | None = None):
@@ -86,11 +85,7 @@ def collect(results_dir: str | Path, experiments_dir: str | Path | None = None):
         if path.is_file():
             summaries.append(json.loads(path.read_text()))
         else:
-            status = experiment_status(results_dir / name)
-            row: dict[str, Any] = {"run": name, "status": status, "experiment": _experiment_name(results_dir / name, name)}
-            for cls, value in _fractions(results_dir / name, experiments_dir, name).items():
-                row[f"fraction {cls}"] = value
-            unfinished.append(row)
+            unfinished.append(_unfinished_row(results_dir / name, experiments_dir, name))
     table = comparison_table(summaries) if summaries else pd.DataFrame()
     if not table.empty:
         table.insert(1, "status", "complete")

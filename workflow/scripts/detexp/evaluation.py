@@ -54,16 +54,20 @@ def coco_results(image_id: int, detections: Any, label_map: dict[int, int]) -> l
 
 
 def predict_split(
-    checkpoint: str | Path, annotations: str | Path, batch_size: int = 8, log: Callable[[str], None] = print
+    checkpoint: str | Path,
+    annotations: str | Path,
+    gt: dict[str, Any],
+    batch_size: int = 8,
+    log: Callable[[str], None] = print,
 ) -> tuple[list[str], list[dict[str, Any]]]:
-    """The model's class names and its predictions on every image of a COCO split."""
+    """The model's class names and its predictions on every image of a COCO split (`gt`, read from
+    `annotations`, beside which its images lie)."""
     import cv2
     import rfdetr
 
     from .training import pick_device
 
     annotations = Path(annotations)
-    gt = json.loads(annotations.read_text())
     device = pick_device()
     model = rfdetr.from_checkpoint(str(checkpoint), device=device)
     class_names = list(model.class_names)
@@ -222,7 +226,7 @@ def run_evaluation(
     import matplotlib.pyplot as plt
 
     gt = json.loads(Path(annotations).read_text())
-    class_names, predictions = predict_split(checkpoint, annotations, batch_size, log)
+    class_names, predictions = predict_split(checkpoint, annotations, gt, batch_size, log)
     metrics, cm = evaluate(gt, predictions, class_names)
     metrics["checkpoint"] = str(checkpoint)
     metrics["test_annotations"] = str(annotations)

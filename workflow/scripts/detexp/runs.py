@@ -58,31 +58,29 @@ def _schema_at(schema: dict[str, Any], dotted: str) -> dict[str, Any] | None:
     return node
 
 
-def sweep_keys(config: dict[str, Any]) -> list[str]:
-    """Check the swept keys: known, per-run and non-empty; return them in the order given."""
+def checked_sweep(config: dict[str, Any]) -> dict[str, list[Any]]:
+    """The sweep with known, per-run keys and non-empty lists of distinct values, typed as the schema
+    asks (command-line values arrive as strings), in the order given."""
     schema = load_schema("config.schema.yaml")
-    sweep = config.get("sweep") or {}
     allowed = sorted(
         f"{section}.{key}" for section in SWEEPABLE_SECTIONS for key in schema["properties"][section]["properties"]
     )
-    for key, values in sweep.items():
+    sweep = {}
+    for key, values in (config.get("sweep") or {}).items():
         section = key.split(".", 1)[0]
-        if section not in SWEEPABLE_SECTIONS or "." not in key or _schema_at(schema, key) is None:
+        key_schema = _schema_at(schema, key) if section in SWEEPABLE_SECTIONS and "." in key else None
+        if key_schema is None:
             raise ConfigError(
                 f"{CONFIG_SOURCE}: sweep: unknown or study-wide key {key!r} - allowed: {', '.join(allowed)} "
                 "(and training.extra.<rfdetr train() argument>)"
             )
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{CONFIG_SOURCE}: sweep: {key}: give a non-empty list of values, got {values!r}")
-        if len(set(map(repr, values))) != len(values):
+        typed = [coerce_to_schema(v, key_schema) for v in values]
+        if len(set(map(repr, typed))) != len(typed):
             raise ConfigError(f"{CONFIG_SOURCE}: sweep: {key}: a value is listed twice in {values!r}")
-    return list(sweep)
-
-
-def coerce_sweep(config: dict[str, Any]) -> dict[str, list[Any]]:
-    """Swept values with the types the schema asks for (command-line values arrive as strings)."""
-    schema = load_schema("config.schema.yaml")
-    return {key: [coerce_to_schema(v, _schema_at(schema, key) or {}) for v in values] for key, values in (config.get("sweep") or {}).items()}
+        sweep[key] = typed
+    return sweep
 
 
 def combinations(sweep: dict[str, list[Any]], mode: str) -> list[dict[str, Any]]:
@@ -129,12 +127,16 @@ def apply(config: dict[str, Any], swept: dict[str, Any]) -> dict[str, Any]:
 
 
 def expand_runs(config: dict[str, Any], experiments: dict[str, Experiment]) -> dict[str, Run]:
-    """All runs of the study by id; every swept combination is validated like a config of its own."""
-    keys = sweep_keys(config)
-    sweep = coerce_sweep(config)
-    base = {k: v for k, v in config.items() if k not in EXPANSION_KEYS}
+    """All runs of the study by id, from a validated config; every swept combination is validated
+    like a config of its own."""
+    sweep = checked_sweep(config)
+    keys = list(sweep)
+    base = {k: v for k, v in config.items() if k not in EXPANSION_KEYS}  # validated already
     settings = []
     for swept in combinations(sweep, config.get("sweep_mode", "cross")):
+        if not swept:
+            settings.append((swept, base))
+            continue
         try:
             resolved = {k: v for k, v in validate_config(apply(base, swept)).items() if k not in EXPANSION_KEYS}
         except ConfigError as err:

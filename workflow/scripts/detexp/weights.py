@@ -121,8 +121,9 @@ def fetch(model: str, dest: str | Path, log: Callable[[str], None] = print) -> P
     rfdetr_cached = Path(get_model_cache_dir()) / weights.registry_name
     if rfdetr_cached.is_file() and file_md5(rfdetr_cached) == weights.md5:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(rfdetr_cached, dest.with_name(dest.name + ".partial"))
-        os.replace(dest.with_name(dest.name + ".partial"), dest)
+        partial = dest.with_name(dest.name + ".partial")
+        shutil.copyfile(rfdetr_cached, partial)
+        os.replace(partial, dest)
         log(f"{dest}: copied from rfdetr's cache {rfdetr_cached}, MD5 verified")
         return weights
     download(weights.url, weights.md5, dest, log)
