@@ -7,7 +7,7 @@ Interleaved over several repeats, on the same video, checkpoint and device:
     encoding overlapped in threads; half precision and rfdetr's traced inference on a GPU; JSON);
   - model only: the workflow's predictor on frames already in memory, in its batch size (the ceiling).
 Prints frames per second (median) for each and the ratios.
-Usage: python bench/infer_throughput.py CHECKPOINT [--video V] [--frames N] [--batch-size B]
+Usage: python bench/infer_throughput.py CHECKPOINT [--video V] [--frames N] [--batch-size B] [--precision P]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 from detexp.demo import write_demo_video  # noqa: E402
-from detexp.inference import Predictor, annotate, batched, run_inference  # noqa: E402
+from detexp.inference import PRECISIONS, Predictor, annotate, batched, run_inference  # noqa: E402
 from detexp.training import pick_device  # noqa: E402
 from detexp.video import probe, read_frames  # noqa: E402
 
@@ -60,10 +60,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="the workflow's inference.precision")
     args = parser.parse_args()
 
     device = pick_device()
-    predictor = Predictor(args.checkpoint, device, args.batch_size, log=lambda m: None)
+    predictor = Predictor(args.checkpoint, device, args.batch_size, log=lambda m: None, precision=args.precision)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         video = args.video
@@ -80,14 +81,16 @@ def main() -> None:
                     n = naive(args.checkpoint, device, video, tmp / f"naive{r}.mp4", args.threshold)
                 elif label == "workflow":
                     n = run_inference(video, args.checkpoint, tmp / f"wf{r}.mp4", tmp / f"wf{r}.json",
-                                      args.threshold, args.batch_size, log=lambda m: None)["video"]["frame_count"]
+                                      args.threshold, args.batch_size, log=lambda m: None,
+                                      precision=args.precision)["video"]["frame_count"]
                 else:
                     n = model_only(predictor, frames, args.batch_size, args.threshold)
                 rates[label].append(n / (time.perf_counter() - start))
     med = {k: statistics.median(v) for k, v in rates.items()}
     info = probe(video) if args.video else None
     size = f"{info.width}x{info.height}" if info else "640x480"
-    print(f"device {device}, {len(frames)} frames of {size}, batch {args.batch_size}, {args.repeats} repeats (median)")
+    print(f"device {device}, {predictor.precision}, {len(frames)} frames of {size}, batch {args.batch_size}, "
+          f"{args.repeats} repeats (median)")
     for label, value in med.items():
         print(f"  {label:<12} {value:8.1f} frames/s")
     print(f"  ratio workflow / naive loop: {med['workflow'] / med['naive loop']:.2f}x")

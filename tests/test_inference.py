@@ -14,7 +14,7 @@ import pytest
 
 from detexp.config import load_schema
 from detexp.demo import render_frame
-from detexp.inference import Predictor, run_inference
+from detexp.inference import PRECISIONS, Predictor, run_inference
 from detexp.video import H264Writer, VideoError, probe
 
 FPS = 12.0
@@ -99,20 +99,80 @@ def test_batched_pipeline_gives_each_frame_its_own_detections(demo_checkpoint, t
         assert top == pytest.approx(sorted(alone.confidence.tolist())[-5:], abs=2e-3)
 
 
+def _frames(n: int) -> list[np.ndarray]:
+    return [np.ascontiguousarray(render_frame(5, t, 160, 120, True, True, seed=2)[0][:, :, ::-1]) for t in range(n)]
+
+
+def _top(detections, k: int = 10) -> np.ndarray:
+    return np.sort(detections.confidence)[-k:]
+
+
 def test_the_traced_path_pads_a_short_last_batch_and_predicts_the_same(demo_checkpoint):
     """rfdetr's optimised path (used on GPUs, in fp16 there) is traced for one batch size; a short
     batch is padded and the padding dropped. Checked here in fp32 on the CPU."""
-    frames = [np.ascontiguousarray(render_frame(5, t, 160, 120, True, True, seed=2)[0][:, :, ::-1]) for t in range(3)]
+    frames = _frames(3)
     messages: list[str] = []
-    traced = Predictor(demo_checkpoint, "cpu", batch_size=4, log=messages.append, optimize=True)
+    traced = Predictor(demo_checkpoint, "cpu", batch_size=4, log=messages.append, precision="float32")
     assert traced.traced and traced.precision == "float32" and "traced for batch size 4" in messages[-1]
     plain = Predictor(demo_checkpoint, "cpu", batch_size=4, log=lambda m: None)
-    assert not plain.traced
+    assert not plain.traced and plain.precision == "float32"
     got, want = traced(frames, 0.0), plain(frames, 0.0)
     assert len(got) == 3
     for a, b in zip(got, want):
         assert len(a) == len(b)
-        assert np.sort(a.confidence)[-10:] == pytest.approx(np.sort(b.confidence)[-10:], abs=1e-4)
+        assert _top(a) == pytest.approx(_top(b), abs=1e-4)
+
+
+def test_half_precision_traced_path_predicts_what_float32_does(demo_checkpoint):
+    """The GPU default (traced float16, short batch padded), run on the CPU: the same detections as
+    plain float32 predict, to half-precision rounding. (A barely trained model scores every query
+    about alike, so rounding may flip a query between a class and background: compared robustly.)"""
+    frames = _frames(3)
+    half = Predictor(demo_checkpoint, "cpu", batch_size=4, log=lambda m: None, precision="float16")
+    assert half.traced and half.precision == "float16"
+    plain = Predictor(demo_checkpoint, "cpu", batch_size=4, log=lambda m: None)
+    got, want = half(frames, 0.0), plain(frames, 0.0)
+    assert len(got) == 3
+    for a, b in zip(got, want):
+        assert abs(len(a) - len(b)) <= 3 and a.xyxy.dtype == b.xyxy.dtype == np.float32
+        assert np.median(np.abs(_top(a, 20) / _top(b, 20) - 1)) < 0.02
+        # each of the five best boxes, in pixels, is one float32 found within half a pixel
+        for box in a.xyxy[np.argsort(a.confidence)[-5:]]:
+            assert np.abs(b.xyxy - box).max(axis=1).min() < 0.5
+
+
+def test_a_failing_trace_falls_back_to_untraced_then_to_plain_predict(demo_checkpoint, monkeypatch):
+    import rfdetr.detr
+    import torch
+
+    def no_trace(*args, **kwargs):
+        raise RuntimeError("tracing unsupported here")
+
+    frames = _frames(2)
+    want = Predictor(demo_checkpoint, "cpu", batch_size=4, log=lambda m: None)(frames, 0.0)
+    monkeypatch.setattr(torch.jit, "trace", no_trace)
+    messages: list[str] = []
+    untraced = Predictor(demo_checkpoint, "cpu", batch_size=4, log=messages.append, precision="float16")
+    assert not untraced.traced and untraced.precision == "float16"
+    assert "inference(compile=True, float16) failed (RuntimeError: tracing unsupported here)" in messages[0]
+    assert messages[-1] == "predicting on cpu, float16"
+    assert [_top(d) for d in untraced(frames, 0.0)] == [pytest.approx(_top(d), rel=0.02, abs=2e-4) for d in want]
+
+    def no_inference(self, *args, **kwargs):
+        raise TypeError("unexpected keyword argument 'dtype'")
+
+    monkeypatch.setattr(rfdetr.detr.RFDETR, "inference", no_inference)
+    messages.clear()
+    plain = Predictor(demo_checkpoint, "cpu", batch_size=4, log=messages.append, precision="float16")
+    assert not plain.traced and plain.precision == "float32" and len(messages) == 3
+    assert messages[-1] == "predicting on cpu, float32"
+    assert [_top(d) for d in plain(frames, 0.0)] == [pytest.approx(_top(d), abs=1e-6) for d in want]
+
+
+def test_an_unknown_precision_is_refused_naming_the_choices(demo_checkpoint):
+    with pytest.raises(ValueError, match="auto, float32, float16, bfloat16, got 'half'"):
+        Predictor(demo_checkpoint, "cpu", batch_size=1, precision="half")
+    assert load_schema("config.schema.yaml")["properties"]["inference"]["properties"]["precision"]["enum"] == list(PRECISIONS)
 
 
 def _lie_about_frame_count(avi: Path, claimed: int) -> None:

@@ -19,6 +19,7 @@ rule infer:
         batch_size=run_inference_setting("batch_size"),
         frame_stride=run_inference_setting("frame_stride"),
         max_frames=run_inference_setting("max_frames"),
+        precision=run_inference_setting("precision"),
         code=code_version("infer.py", "detexp/inference.py", "detexp/video.py"),
     script:
         "../scripts/infer.py"

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from detexp.cli import entry, log
-from detexp.inference import run_inference
+from detexp.inference import PRECISIONS, run_inference
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("checkpoint", type=Path)
@@ -15,6 +15,7 @@ parser.add_argument("--threshold", type=float, default=0.5)
 parser.add_argument("--batch-size", type=int, default=8)
 parser.add_argument("--frame-stride", type=int, default=1, help="detect on every Nth frame (the video keeps all)")
 parser.add_argument("--max-frames", type=int, help="stop after this many frames")
+parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: float16 on a GPU, plain float32 on a CPU")
 
 
 def from_snakemake(smk):
@@ -27,13 +28,14 @@ def from_snakemake(smk):
         batch_size=smk.params.batch_size,
         frame_stride=smk.params.frame_stride,
         max_frames=smk.params.max_frames,
+        precision=smk.params.precision,
     )
 
 
 def run(args):
     run_inference(
         args.video, args.checkpoint, args.out_video, args.out_json, args.threshold, args.batch_size,
-        args.frame_stride, args.max_frames, log=log,
+        args.frame_stride, args.max_frames, log=log, precision=args.precision,
     )
 
 

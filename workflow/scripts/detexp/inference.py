@@ -61,11 +61,16 @@ def annotate(frame_bgr: np.ndarray, detections: Any, class_names: list[str]) -> 
     return sv.LabelAnnotator(text_scale=0.3, text_padding=2).annotate(scene, detections, labels=labels)
 
 
+PRECISIONS = ("auto", "float32", "float16", "bfloat16")
+
+
 class Predictor:
     """A trained checkpoint ready for batched prediction on RGB frames.
 
-    On a GPU it uses rfdetr's optimised inference path in half precision, traced for the batch size
-    (a short last batch is padded), falling back to untraced half precision, then to plain predict.
+    `precision` "auto" runs a GPU in half precision through rfdetr's optimised inference path, traced
+    for the batch size (a short last batch is padded), and a CPU through plain predict. A named
+    precision takes the optimised path on any device. Should tracing fail, the optimised path runs
+    untraced; should that fail too, plain predict in float32 (each fallback is logged).
     """
 
     def __init__(
@@ -74,29 +79,31 @@ class Predictor:
         device: str,
         batch_size: int,
         log: Callable[[str], None] = print,
-        optimize: bool | None = None,
+        precision: str = "auto",
     ) -> None:
-        """`optimize`: use rfdetr's optimised path (default: on a GPU only; half precision only there)."""
         import rfdetr
+        import torch
 
+        if precision not in PRECISIONS:
+            raise ValueError(f"inference precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.model = rfdetr.from_checkpoint(str(checkpoint), device=device)
         self.class_names = list(self.model.class_names)
         self.batch_size = batch_size
         self.traced = False
         self.precision = "float32"
-        if device == "cuda" if optimize is None else optimize:
-            import torch
-
-            dtype = torch.float16 if device == "cuda" else torch.float32
+        if precision == "auto":
+            precision = "float16" if device == "cuda" else None
+        if precision is not None:
+            dtype = getattr(torch, precision)
             for traced in (True, False):
                 try:
                     self.model.inference(compile=traced, batch_size=batch_size, dtype=dtype)
                 except Exception as err:  # an rfdetr/torch version that cannot trace or cast: try the next way
-                    log(f"rfdetr inference(compile={traced}, {dtype}) failed ({type(err).__name__}: {err}); falling back")
+                    log(f"rfdetr inference(compile={traced}, {precision}) failed ({type(err).__name__}: {err}); falling back")
                     with contextlib.suppress(Exception):
                         self.model.remove_optimized_model()
                     continue
-                self.traced, self.precision = traced, str(dtype).removeprefix("torch.")
+                self.traced, self.precision = traced, precision
                 break
         log(f"predicting on {device}, {self.precision}{', traced for batch size %d' % batch_size if self.traced else ''}")
 
@@ -207,6 +214,7 @@ def run_inference(
     frame_stride: int = 1,
     max_frames: int | None = None,
     log: Callable[[str], None] = print,
+    precision: str = "auto",
 ) -> dict[str, Any]:
     """Detect on every `frame_stride`-th frame of a video (all of them by default, the first
     `max_frames` at most); write the annotated video (every frame: those in between carry the boxes
@@ -219,7 +227,7 @@ def run_inference(
     info = probe(video_path)
     device = pick_device()
     log(f"{video_path}: {info.width}x{info.height} at {info.fps:g} fps, {info.frame_count} frames in header")
-    predictor = Predictor(checkpoint, device, batch_size, log)
+    predictor = Predictor(checkpoint, device, batch_size, log, precision)
     class_names = predictor.class_names
     frames_out: list[dict[str, Any]] = []
     totals: Counter[str] = Counter()
