@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The GPU checks in one run: training step vs bare rfdetr train(), then video inference throughput.
+# The GPU checks in one run: training step vs bare rfdetr train(), then video inference throughput
+# (half precision, the default on a GPU, with its agreement with float32; then float32).
 # Expects rfdetr and its missing dependencies as wheels in .whl/ (see BENCHMARKS.md); results in $OUT.
 set -o pipefail
 OUT=${OUT:-/tmp/gpu_check}
@@ -16,4 +17,7 @@ python3 bench/train_step.py --model nano --resolution 384 --epochs 3 --clips 30 
 if [ -f /tmp/bench_ckpt.pth ]; then
   python3 bench/infer_throughput.py /tmp/bench_ckpt.pth --frames 300 --repeats 3 --batch-size 16 2>&1 \
     | grep -v -i "warn" | tee "$OUT/infer_throughput.txt"
+  # the same in full precision, to see what half precision buys
+  python3 bench/infer_throughput.py /tmp/bench_ckpt.pth --frames 300 --repeats 2 --batch-size 16 --precision float32 2>&1 \
+    | grep -v -i "warn" | tee "$OUT/infer_throughput_float32.txt"
 fi

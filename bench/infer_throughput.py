@@ -6,7 +6,8 @@ Interleaved over several repeats, on the same video, checkpoint and device:
   - workflow: detexp.inference.run_inference (loading the model, decoding, batched prediction and annotation+H.264
     encoding overlapped in threads; half precision and rfdetr's traced inference on a GPU; JSON);
   - model only: the workflow's predictor on frames already in memory, in its batch size (the ceiling).
-Prints frames per second (median) for each and the ratios.
+Prints frames per second (median) for each and the ratios, and how closely the workflow's predictor
+(half precision on a GPU) agrees with float32 on the first frames.
 Usage: python bench/infer_throughput.py CHECKPOINT [--video V] [--frames N] [--batch-size B] [--precision P]
 """
 
@@ -52,6 +53,18 @@ def model_only(predictor: Predictor, frames: list[np.ndarray], batch_size: int, 
     return len(frames)
 
 
+def agreement(predictor: Predictor, reference: Predictor, frames: list[np.ndarray]) -> str:
+    """Median relative difference of the 20 best confidences per frame, and the largest distance (px)
+    from one of the 5 best boxes to its nearest float32 box, at threshold 0."""
+    confidence, shift = [], []
+    for batch in batched(frames, predictor.batch_size):
+        for a, b in zip(predictor(batch, 0.0), reference(batch, 0.0)):
+            top_a, top_b = np.sort(a.confidence)[-20:], np.sort(b.confidence)[-20:]
+            confidence.append(float(np.median(np.abs(top_a / top_b - 1))))
+            shift += [float(np.abs(b.xyxy - box).max(axis=1).min()) for box in a.xyxy[np.argsort(a.confidence)[-5:]]]
+    return f"confidence {100 * statistics.median(confidence):.2f}% (median), boxes within {max(shift):.2f} px"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", type=Path)
@@ -95,6 +108,8 @@ def main() -> None:
         print(f"  {label:<12} {value:8.1f} frames/s")
     print(f"  ratio workflow / naive loop: {med['workflow'] / med['naive loop']:.2f}x")
     print(f"  workflow / model only: {100 * med['workflow'] / med['model only']:.0f}%")
+    reference = Predictor(args.checkpoint, device, args.batch_size, log=lambda m: None, precision="float32")
+    print(f"  {predictor.precision} vs float32 on {2 * args.batch_size} frames: {agreement(predictor, reference, frames[: 2 * args.batch_size])}")
 
 
 if __name__ == "__main__":

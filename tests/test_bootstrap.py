@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from detexp.bootstrap import compare_runs, paired_bootstrap
 from detexp.config import ConfigError, Experiment, validate_config
+from detexp.evaluation import ResampledAP, coco_ap
 from detexp.runs import expand_runs, reference_pairs, run_pairs
+
+# the benchmark's split generator and its alternative (a fresh evaluation per resample) are the reference here
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from bootstrap_resample import resampled_anew, synthetic_split  # noqa: E402
 
 IMAGES = [{"id": i + 1, "file_name": f"{i}.jpg", "width": 100, "height": 100} for i in range(24)]
 GT = {
@@ -72,3 +81,45 @@ def test_each_run_is_paired_with_the_full_fraction_run_of_its_sweep_point_and_re
     cfg["statistics"]["pairs"] = [["exp_25", "exp_10"]]
     with pytest.raises(ConfigError, match="statistics.pairs: \\['exp_25', 'exp_10'\\]: no experiment 'exp_10'"):
         reference_pairs(cfg, experiments)
+
+
+def same_ap(got: dict, want: dict) -> int:
+    """Assert equal per-category APs (None where no box of the class was there); returns the Nones."""
+    assert got.keys() == want.keys()
+    nones = 0
+    for cat in want:
+        assert got[cat].keys() == want[cat].keys() == {"AP_50_95", "AP_50"}
+        for metric, value in want[cat].items():
+            if value is None:
+                nones += 1
+                assert got[cat][metric] is None
+            else:
+                assert got[cat][metric] == pytest.approx(value, abs=1e-12)
+    return nones
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_resampled_ap_from_per_image_results_equals_a_fresh_evaluation(seed):
+    gt, predictions = synthetic_split(seed)
+    resampled = ResampledAP(gt, predictions)
+    everything = resampled.image_positions([img["id"] for img in gt["images"]])
+    full = resampled.per_category(everything)
+    assert same_ap(full, coco_ap(gt, predictions)["per_category"]) == 0
+    assert 0.1 < full[1]["AP_50_95"] < full[1]["AP_50"] < 0.95  # neither trivial nor perfect
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        picks = rng.integers(0, len(gt["images"]), size=len(gt["images"]))
+        same_ap(resampled.per_category(everything[picks]), resampled_anew(gt, predictions, picks.tolist()))
+    # a resample without the rare class's images: None for it, as from scratch
+    rare = {a["image_id"] for a in gt["annotations"] if a["category_id"] == 5}
+    without = np.array([i for i, img in enumerate(gt["images"]) if img["id"] not in rare][:10])
+    assert same_ap(resampled.per_category(everything[without]), resampled_anew(gt, predictions, without.tolist())) == 2
+
+
+def test_a_run_without_predictions_scores_zero_where_there_are_boxes():
+    gt, _ = synthetic_split(0)
+    empty = ResampledAP(gt, [])
+    everything = empty.image_positions([img["id"] for img in gt["images"]])
+    assert empty.per_category(everything)[1] == {"AP_50_95": 0.0, "AP_50": 0.0}
+    no_boxes = [i for i, img in enumerate(gt["images"]) if not any(a["image_id"] == img["id"] for a in gt["annotations"])]
+    assert empty.per_category(everything[no_boxes[:2]])[1] == {"AP_50_95": None, "AP_50": None}

@@ -223,3 +223,5 @@ def test_the_inference_benchmark_runs(demo_checkpoint):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "ratio workflow / naive loop:" in proc.stdout and "workflow / model only:" in proc.stdout
+    # on the CPU the workflow predicts in plain float32: exactly what the traced float32 path gives
+    assert "float32 vs float32 on 8 frames: confidence 0.00% (median), boxes within 0.00 px" in proc.stdout, proc.stdout

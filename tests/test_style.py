@@ -50,3 +50,13 @@ def test_dry_run_scale_benchmark_runs():
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "2x2x2:     8 runs      63 jobs" in proc.stdout, proc.stdout  # 7 per run, 7 study-wide
+
+
+def test_bootstrap_resample_benchmark_runs():
+    """Smoke test only (a tiny split): the figures belong in BENCHMARKS.md."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "bootstrap_resample.py"), "--images", "30", "--samples", "3", "--repeats", "1"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.stdout.startswith("30 images,") and "ratio anew / per image:" in proc.stdout, proc.stdout

@@ -11,30 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .evaluation import coco_ap
-
-
-def _resample(gt: dict[str, Any], by_image: dict[int, list[dict[str, Any]]], picks: np.ndarray):
-    """A test set made of the picked images (repeats renamed apart) and one run's predictions on it."""
-    images, annotations, predictions = [], [], []
-    gt_by_image: dict[int, list[dict[str, Any]]] = {}
-    for a in gt["annotations"]:
-        gt_by_image.setdefault(a["image_id"], []).append(a)
-    for new_id, index in enumerate(picks, start=1):
-        image = gt["images"][index]
-        images.append({**image, "id": new_id})
-        for a in gt_by_image.get(image["id"], []):
-            annotations.append({**a, "id": len(annotations) + 1, "image_id": new_id})
-        for p in by_image.get(image["id"], []):
-            predictions.append({**p, "image_id": new_id})
-    return {"images": images, "annotations": annotations, "categories": gt["categories"]}, predictions
-
-
-def _by_image(predictions: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
-    grouped: dict[int, list[dict[str, Any]]] = {}
-    for p in predictions:
-        grouped.setdefault(p["image_id"], []).append(p)
-    return grouped
+from .evaluation import ResampledAP
 
 
 def paired_bootstrap(
@@ -47,20 +24,16 @@ def paired_bootstrap(
     """Per category id and metric (AP_50_95, AP_50): the AP difference other - reference on the whole
     test split, and its 95% bootstrap interval over test images."""
     rng = np.random.default_rng(seed)
-    ref_by_image, other_by_image = _by_image(reference), _by_image(other)
-    n = len(gt["images"])
-    full = {
-        "reference": coco_ap(gt, reference)["per_category"],
-        "other": coco_ap(gt, other)["per_category"],
-    }
+    runs = {"reference": ResampledAP(gt, reference), "other": ResampledAP(gt, other)}
+    everything = runs["reference"].image_positions([img["id"] for img in gt["images"]])
+    n = len(everything)
+    full = {name: run.per_category(everything) for name, run in runs.items()}
     cats = [int(c["id"]) for c in gt["categories"]]
     diffs: dict[int, dict[str, list[float]]] = {c: {"AP_50_95": [], "AP_50": []} for c in cats}
     for _ in range(samples):
-        picks = rng.integers(0, n, size=n)
-        sample_gt, sample_ref = _resample(gt, ref_by_image, picks)
-        _, sample_other = _resample(gt, other_by_image, picks)
-        ref_ap = coco_ap(sample_gt, sample_ref)["per_category"]
-        other_ap = coco_ap(sample_gt, sample_other)["per_category"]
+        picks = everything[rng.integers(0, n, size=n)]
+        ref_ap = runs["reference"].per_category(picks)
+        other_ap = runs["other"].per_category(picks)
         for c in cats:
             for metric in ("AP_50_95", "AP_50"):
                 a, b = ref_ap[c][metric], other_ap[c][metric]

@@ -6,6 +6,7 @@ precision, recall, F1 and the confusion matrix come from supervision's Confusion
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any, Callable
@@ -90,31 +91,82 @@ def predict_split(
     return class_names, predictions
 
 
-def coco_ap(gt: dict[str, Any], predictions: list[dict[str, Any]]) -> dict[str, Any]:
-    """mAP@50 and mAP@50:95 overall and per category id (None where the split has no such box)."""
-    from faster_coco_eval import COCO, COCOeval_faster
-
-    cat_ids = [int(c["id"]) for c in gt["categories"]]
-    if not predictions:
-        return {"mAP_50_95": 0.0, "mAP_50": 0.0, "per_category": {c: {"AP_50_95": 0.0, "AP_50": 0.0} for c in cat_ids}}
-    coco_gt = COCO(gt)
-    coco_dt = coco_gt.loadRes(predictions)
-    evaluator = COCOeval_faster(coco_gt, coco_dt, "bbox", print_function=lambda *a, **k: None)
-    evaluator.evaluate()
-    evaluator.accumulate()
-    evaluator.summarize()
-    precision = np.asarray(evaluator.eval["precision"])  # [IoU 0.5:0.95, recall, category, area, maxDets]
-    order = list(evaluator.params.catIds)
+def _per_category_ap(precision: np.ndarray, order: list[int], cat_ids: list[int]) -> dict[int, dict[str, float | None]]:
+    """AP@50:95 and AP@50 per category id from COCO's precision array [IoU, recall, category,
+    area, maxDets] (all areas, most detections); None where no box of the category was there."""
 
     def mean_ap(p: np.ndarray) -> float | None:
         p = p[p > -1]
         return float(p.mean()) if p.size else None
 
-    per_category = {}
-    for c in cat_ids:
-        k = order.index(c)
-        per_category[c] = {"AP_50_95": mean_ap(precision[:, :, k, 0, -1]), "AP_50": mean_ap(precision[0, :, k, 0, -1])}
+    return {
+        c: {"AP_50_95": mean_ap(precision[:, :, order.index(c), 0, -1]), "AP_50": mean_ap(precision[0, :, order.index(c), 0, -1])}
+        for c in cat_ids
+    }
+
+
+def _evaluator(gt: dict[str, Any], predictions: list[dict[str, Any]], per_image: bool = False):
+    """faster-coco-eval's bbox evaluator on `gt`, evaluated (per image and kept, if `per_image`)."""
+    from faster_coco_eval import COCO, COCOeval_faster
+
+    coco_gt = COCO(gt)
+    evaluator = COCOeval_faster(
+        coco_gt, coco_gt.loadRes(predictions), "bbox", separate_eval=per_image, print_function=lambda *a, **k: None
+    )
+    if per_image:  # resamples are read for all box sizes at COCO's 100 detections only: a quarter of the work
+        params = evaluator.params
+        assert params.areaRngLbl[0] == "all", params.areaRngLbl
+        params.areaRng, params.areaRngLbl, params.maxDets = params.areaRng[:1], params.areaRngLbl[:1], params.maxDets[-1:]
+    evaluator.evaluate()
+    return evaluator
+
+
+def coco_ap(gt: dict[str, Any], predictions: list[dict[str, Any]]) -> dict[str, Any]:
+    """mAP@50 and mAP@50:95 overall and per category id (None where the split has no such box)."""
+    cat_ids = [int(c["id"]) for c in gt["categories"]]
+    if not predictions:
+        return {"mAP_50_95": 0.0, "mAP_50": 0.0, "per_category": {c: {"AP_50_95": 0.0, "AP_50": 0.0} for c in cat_ids}}
+    evaluator = _evaluator(gt, predictions)
+    evaluator.accumulate()
+    evaluator.summarize()
+    per_category = _per_category_ap(np.asarray(evaluator.eval["precision"]), list(evaluator.params.catIds), cat_ids)
     return {"mAP_50_95": float(evaluator.stats[0]), "mAP_50": float(evaluator.stats[1]), "per_category": per_category}
+
+
+class ResampledAP:
+    """One run's COCO evaluation done once per test image, so that its per-category AP on any
+    resample of the test images (repeats count twice) is a single accumulate.
+
+    faster-coco-eval keeps its per-image results in a list laid out [category][area][image]; a
+    resample picks those of its images (with repeats) and accumulates them in C++. Equal to a fresh
+    evaluation of the resampled set with repeats renamed apart (checked by the tests)."""
+
+    def __init__(self, gt: dict[str, Any], predictions: list[dict[str, Any]]) -> None:
+        import faster_coco_eval.faster_eval_api_cpp as coco_cpp
+
+        self._accumulate = coco_cpp.COCOevalAccumulate
+        evaluator = _evaluator(gt, predictions, per_image=True)
+        self._params = evaluator._paramsEval
+        self._per_image = evaluator._evalImgs_cpp
+        self._image_index = {int(i): n for n, i in enumerate(self._params.imgIds)}
+        self._cat_ids = [int(c["id"]) for c in gt["categories"]]
+        self._blocks = len(self._params.catIds) * len(self._params.areaRng)
+        if len(self._per_image) != self._blocks * len(self._image_index):
+            raise RuntimeError(f"faster-coco-eval's per-image results are not laid out as expected ({len(self._per_image)} entries)")
+
+    def image_positions(self, image_ids: list[int]) -> np.ndarray:
+        """Positions of test image ids in this evaluation (the same for every run on one split)."""
+        return np.array([self._image_index[int(i)] for i in image_ids])
+
+    def per_category(self, positions: np.ndarray) -> dict[int, dict[str, float | None]]:
+        """AP@50:95 and AP@50 per category id on the test images at `positions` (repeats allowed)."""
+        n_images = len(self._image_index)
+        per_image = self._per_image
+        picked = [per_image[b * n_images + i] for b in range(self._blocks) for i in positions.tolist()]
+        params = copy.copy(self._params)
+        params.imgIds = list(range(len(positions)))
+        precision = np.asarray(self._accumulate(params, picked)["precision"])
+        return _per_category_ap(precision, list(self._params.catIds), self._cat_ids)
 
 
 def _detections_per_image(gt: dict[str, Any], predictions: list[dict[str, Any]], cat_to_label: dict[int, int]):
