@@ -54,10 +54,12 @@ def test_coercion_leaves_strings_the_schema_wants():
     "overrides, message",
     [
         ({"training": {"epochs": "abc"}}, "training.epochs: 'abc' is not of type integer"),
-        ({"training": {"epochs": 0}}, "training.epochs: 0 is not within [1, inf]"),
+        ({"training": {"epochs": 0}}, "training.epochs: 0 is not within [1, inf)"),
         ({"training": {"model": "huge"}}, "training.model: 'huge' is not allowed - one of: nano, small, medium, large, base"),
         ({"trainig": {}}, "unknown key(s) 'trainig' under (top level)"),
         ({"inference": {"threshold": 1.5}}, "inference.threshold: 1.5 is not within [0, 1]"),
+        ({"inference": {"precision": "half"}}, "inference.precision: 'half' is not allowed - one of: auto, float32, float16, bfloat16"),
+        ({"evaluation": {"iou_threshold": 0}}, "evaluation.iou_threshold: 0 is not within (0, 1]"),
         ({"classes": []}, "classes"),
     ],
 )

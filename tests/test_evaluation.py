@@ -73,6 +73,20 @@ def test_a_known_miss_and_a_false_positive_give_the_known_values():
     assert metrics["confusion_matrix"]["matrix"] == [[1, 0, 0], [0, 1, 1], [0, 0, 0]]
 
 
+def test_the_match_iou_is_a_setting_for_precision_recall_and_f1_but_not_for_ap():
+    """A person box shifted by 5 px: IoU 25*30 / (2*900 - 25*30) = 0.714. A match at 0.5, not at 0.75."""
+    predictions = perfect()
+    predictions[0] = {**predictions[0], "bbox": [15, 10, 30, 30]}
+    loose, _ = evaluate(GT, predictions, CLASSES)
+    strict, _ = evaluate(GT, predictions, CLASSES, iou_threshold=0.75)
+    assert (loose["iou_threshold"], strict["iou_threshold"]) == (0.5, 0.75)
+    assert loose["per_class"]["person"]["recall"] == 1.0 and loose["f1"] == 1.0
+    assert strict["per_class"]["person"]["recall"] == 0.5 and strict["per_class"]["person"]["precision"] == 0.5
+    assert strict["confusion_matrix"]["matrix"] == [[1, 0, 0], [0, 1, 1], [0, 1, 0]]
+    assert strict["per_class"]["crane hook"]["f1"] == 1.0
+    assert strict["mAP_50_95"] == loose["mAP_50_95"] < 1.0 and strict["mAP_50"] == loose["mAP_50"] == pytest.approx(1.0)
+
+
 def test_a_confused_class_lands_off_the_diagonal_and_matches_pycocotools():
     predictions = perfect()
     predictions[1] = {**predictions[1], "category_id": 5}  # the crane hook called a person

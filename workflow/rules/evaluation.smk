@@ -23,6 +23,7 @@ rule evaluate:
         gpu=1,
     params:
         batch_size=run_inference_setting("batch_size"),
+        iou_threshold=config["evaluation"]["iou_threshold"],
         code=code_version("evaluate.py", "detexp/evaluation.py"),
     script:
         "../scripts/evaluate.py"

@@ -162,9 +162,12 @@ def _explain(error: jsonschema.ValidationError) -> str:
         allowed = ", ".join(map(str, error.validator_value))
         return f"{key}: {error.instance!r} is not allowed - one of: {allowed}"
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        lo = error.schema.get("minimum", error.schema.get("exclusiveMinimum"))
-        hi = error.schema.get("maximum", error.schema.get("exclusiveMaximum"))
-        bounds = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
+        schema = error.schema
+        lo = schema.get("minimum", schema.get("exclusiveMinimum"))
+        hi = schema.get("maximum", schema.get("exclusiveMaximum"))
+        opening = "(" if lo is None or "exclusiveMinimum" in schema else "["
+        closing = ")" if hi is None or "exclusiveMaximum" in schema else "]"
+        bounds = f"{opening}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{closing}"
         return f"{key}: {error.instance!r} is not within {bounds}"
     if v == "type":
         allowed = " or ".join(_types(error.schema))

@@ -14,7 +14,6 @@ from typing import Any, Callable
 import numpy as np
 
 METRICS_SCHEMA_VERSION = 1
-IOU_THRESHOLD = 0.5  # for precision, recall, F1 and the confusion matrix (AP uses COCO's 0.5:0.95)
 # Confidence thresholds searched for the best overall F1.
 F1_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
 # Predictions kept for AP and for predictions.json: COCO evaluation needs the low-score tail.
@@ -85,7 +84,7 @@ def predict_split(
             if frame is None:
                 raise EvaluationError(f"{path}: cannot read this test image (listed in {annotations})")
             frames.append(np.ascontiguousarray(frame[:, :, ::-1]))
-        results = model.predict(frames, threshold=MIN_SCORE)
+        results = model.predict(frames, threshold=MIN_SCORE, include_source_image=False)
         for image, det in zip(batch, results if isinstance(results, list) else [results]):
             predictions.extend(coco_results(image["id"], det, label_map))
     return class_names, predictions
@@ -206,8 +205,11 @@ def _ratio(a: float, b: float) -> float:
     return float(a / b) if b > 0 else 0.0
 
 
-def evaluate(gt: dict[str, Any], predictions: list[dict[str, Any]], class_names: list[str]) -> tuple[dict[str, Any], Any]:
-    """Every held-out metric, and supervision's confusion matrix at the best-F1 threshold."""
+def evaluate(
+    gt: dict[str, Any], predictions: list[dict[str, Any]], class_names: list[str], iou_threshold: float = 0.5
+) -> tuple[dict[str, Any], Any]:
+    """Every held-out metric, and supervision's confusion matrix at the best-F1 threshold; a
+    prediction matches a box at `iou_threshold` for P, R, F1 and the matrix (AP is COCO's)."""
     from supervision.metrics.detection import ConfusionMatrix
 
     label_map = label_to_category(class_names, gt["categories"], "the test split")
@@ -217,7 +219,7 @@ def evaluate(gt: dict[str, Any], predictions: list[dict[str, Any]], class_names:
     n = len(class_names)
     best = None
     for threshold in F1_THRESHOLDS:
-        cm = ConfusionMatrix.from_detections(preds, truth, class_names, conf_threshold=threshold, iou_threshold=IOU_THRESHOLD)
+        cm = ConfusionMatrix.from_detections(preds, truth, class_names, conf_threshold=threshold, iou_threshold=iou_threshold)
         tp, fp, fn = counts_at(cm.matrix, n)
         f1 = _ratio(2 * tp.sum(), 2 * tp.sum() + fp.sum() + fn.sum())
         if best is None or f1 > best[0]:
@@ -250,7 +252,7 @@ def evaluate(gt: dict[str, Any], predictions: list[dict[str, Any]], class_names:
         "f1": f1,
         "precision": _ratio(tp.sum(), tp.sum() + fp.sum()),
         "recall": _ratio(tp.sum(), tp.sum() + fn.sum()),
-        "iou_threshold": IOU_THRESHOLD,
+        "iou_threshold": iou_threshold,
         "per_class": per_class,
         "confusion_matrix": {
             "labels": [*class_names, "background"],
@@ -270,6 +272,7 @@ def run_evaluation(
     confusion_png: str | Path,
     batch_size: int = 8,
     log: Callable[[str], None] = print,
+    iou_threshold: float = 0.5,
 ) -> dict[str, Any]:
     """Predict on the test split and write metrics.json, predictions.json and the confusion matrix PNG."""
     import matplotlib
@@ -279,10 +282,10 @@ def run_evaluation(
 
     gt = json.loads(Path(annotations).read_text())
     class_names, predictions = predict_split(checkpoint, annotations, gt, batch_size, log)
-    metrics, cm = evaluate(gt, predictions, class_names)
+    metrics, cm = evaluate(gt, predictions, class_names, iou_threshold)
     metrics["checkpoint"] = str(checkpoint)
     metrics["test_annotations"] = str(annotations)
-    figure = cm.plot(title=f"test split: confidence >= {metrics['best_f1_threshold']}, IoU {IOU_THRESHOLD}", fig_size=(6, 5))
+    figure = cm.plot(title=f"test split: confidence >= {metrics['best_f1_threshold']}, IoU {iou_threshold}", fig_size=(6, 5))
     figure.savefig(confusion_png, dpi=100, bbox_inches="tight")
     plt.close(figure)
     Path(predictions_path).write_text(json.dumps(predictions) + "\n")
