@@ -169,6 +169,25 @@ def test_a_changed_training_setting_never_reruns_dataset_preparation(demo_run):
     assert counts.get("train") == 4 and "prepare_dataset" not in counts and "split_dataset" not in counts
 
 
+def test_evaluation_and_inference_settings_rerun_their_own_jobs_only(demo_run, tmp_path):
+    """evaluation.iou_threshold reruns evaluate (and what reads it), inference.precision reruns infer:
+    never training. The new IoU really reaches the job (run in a copy: the other tests keep theirs)."""
+    import shutil
+
+    iou = (*RUN, "evaluation={iou_threshold: 0.3}")
+    counts = job_counts(snakemake(demo_run, "-n", *iou).stdout)
+    assert counts.get("evaluate") == 4 and not {"train", "infer", "prepare_dataset"} & set(counts), counts
+    counts = job_counts(snakemake(demo_run, "-n", *RUN, "inference={threshold: 0.0, precision: float32}").stdout)
+    assert counts.get("infer") == 8 and not {"train", "evaluate", "prepare_dataset"} & set(counts), counts
+    run = tmp_path / "iou"
+    shutil.copytree(demo_run, run, symlinks=True)
+    before = json.loads((run / "results/exp_person_25/evaluation/metrics.json").read_text())
+    snakemake(run, *iou, "--cores", "2", "results/exp_person_25/evaluation/metrics.json")
+    after = json.loads((run / "results/exp_person_25/evaluation/metrics.json").read_text())
+    assert (before["iou_threshold"], after["iou_threshold"]) == (0.5, 0.3)
+    assert after["mAP_50_95"] == pytest.approx(before["mAP_50_95"])  # COCO AP does not depend on it
+
+
 def test_training_can_start_from_the_checkpoint_of_an_earlier_run(demo_run, tmp_path):
     """pretrain_weights: <path> - a fine-tuning run that starts from exp_person_100's model, in a copy
     of the finished run so that the other tests keep theirs."""

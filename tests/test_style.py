@@ -60,3 +60,17 @@ def test_bootstrap_resample_benchmark_runs():
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert proc.stdout.startswith("30 images,") and "ratio anew / per image:" in proc.stdout, proc.stdout
+
+
+def test_the_conda_environment_pins_what_the_venv_pins():
+    """environment.yml (the rules' conda env) and requirements.txt + scripts/setup.sh (.venv/) must
+    not drift apart: every package of the conda env is pinned to the same version in the venv."""
+    import re
+
+    import yaml
+
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    conda_pins = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    venv_pins = set(re.findall(r"^\S+==\S+", (REPO / "requirements.txt").read_text(), flags=re.M))
+    venv_pins |= set(re.findall(r"\b(torch(?:vision)?==\S+)", (REPO / "scripts/setup.sh").read_text()))
+    assert len(conda_pins) > 10 and set(conda_pins) <= venv_pins, set(conda_pins) - venv_pins
