@@ -107,6 +107,19 @@ def _top(detections, k: int = 10) -> np.ndarray:
     return np.sort(detections.confidence)[-k:]
 
 
+def assert_close(got: list, want: list, confidence: float = 0.02, pixels: float = 0.5, count: int = 3) -> None:
+    """Detections per frame that agree to rounding: about as many, the 20 best confidences within
+    `confidence` (median relative difference), each of the 5 best boxes within `pixels` of one of
+    `want`. (A barely trained model scores every query about alike, so rounding may flip a query
+    between a class and background: an element-wise comparison would be too strict.)"""
+    assert len(got) == len(want) > 0
+    for a, b in zip(got, want):
+        assert abs(len(a) - len(b)) <= count and a.xyxy.dtype == b.xyxy.dtype == np.float32
+        assert np.median(np.abs(_top(a, 20) / _top(b, 20) - 1)) < confidence
+        for box in a.xyxy[np.argsort(a.confidence)[-5:]]:
+            assert np.abs(b.xyxy - box).max(axis=1).min() < pixels
+
+
 def test_the_traced_path_pads_a_short_last_batch_and_predicts_the_same(demo_checkpoint):
     """rfdetr's optimised path (used on GPUs, in fp16 there) is traced for one batch size; a short
     batch is padded and the padding dropped. Checked here in fp32 on the CPU."""
@@ -130,20 +143,12 @@ def test_the_traced_path_pads_a_short_last_batch_and_predicts_the_same(demo_chec
 )
 def test_half_precision_traced_path_predicts_what_float32_does(demo_checkpoint, precision, confidence, pixels, count):
     """The GPU default (traced float16, short batch padded) and bfloat16, run on the CPU: the same
-    detections as plain float32 predict, to rounding. (A barely trained model scores every query
-    about alike, so rounding may flip a query between a class and background: compared robustly.)"""
+    detections as plain float32 predict, to rounding."""
     frames = _frames(3)
     half = Predictor(demo_checkpoint, "cpu", batch_size=4, log=lambda m: None, precision=precision)
     assert half.traced and half.precision == precision
     plain = Predictor(demo_checkpoint, "cpu", batch_size=4, log=lambda m: None)
-    got, want = half(frames, 0.0), plain(frames, 0.0)
-    assert len(got) == 3
-    for a, b in zip(got, want):
-        assert abs(len(a) - len(b)) <= count and a.xyxy.dtype == b.xyxy.dtype == np.float32
-        assert np.median(np.abs(_top(a, 20) / _top(b, 20) - 1)) < confidence
-        # each of the five best boxes, in pixels, has a float32 one this close
-        for box in a.xyxy[np.argsort(a.confidence)[-5:]]:
-            assert np.abs(b.xyxy - box).max(axis=1).min() < pixels
+    assert_close(half(frames, 0.0), plain(frames, 0.0), confidence, pixels, count)
 
 
 def test_a_failing_trace_falls_back_to_untraced_then_to_plain_predict(demo_checkpoint, monkeypatch):
@@ -161,7 +166,7 @@ def test_a_failing_trace_falls_back_to_untraced_then_to_plain_predict(demo_check
     assert not untraced.traced and untraced.precision == "float16"
     assert "inference(compile=True, float16) failed (RuntimeError: tracing unsupported here)" in messages[0]
     assert messages[-1] == "predicting on cpu, float16"
-    assert [_top(d) for d in untraced(frames, 0.0)] == [pytest.approx(_top(d), rel=0.02, abs=2e-4) for d in want]
+    assert_close(untraced(frames, 0.0), want)
 
     def no_inference(self, *args, **kwargs):
         raise TypeError("unexpected keyword argument 'dtype'")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import copy_workflow, snakemake
+from conftest import SNAKEMAKE, copy_workflow, snakemake
 from slurm_cluster import ClusterUnavailable, SlurmCluster
 
 EXPERIMENT = "exp_person_100"
@@ -96,6 +98,7 @@ def test_gpu_jobs_asked_for_the_h100_partition_gpu_and_constraint(cluster, slurm
             assert "cpu=8" in row["ReqTRES"]
             line = row["SubmitLine"]
             assert " -p gpu-long " in line and " -C h100-96 " in line and "--gpus=h100:1" in line
+            assert " --requeue" in line  # preemption puts it back in the queue instead of failing it
     (train,) = jobs["train"]
     assert " -t 1440 " in train["SubmitLine"] and " --mem 64000 " in train["SubmitLine"]
 
@@ -133,3 +136,50 @@ def test_a_job_failing_inside_slurm_fails_the_run_naming_rule_and_log(cluster, s
     # the profile's retry: the job was submitted twice, and both failed in accounting
     jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
     assert [r["State"] for r in jobs["infer"]] == ["FAILED", "FAILED"]
+
+
+def _running_train_job(cluster: SlurmCluster, state: Path, proc: subprocess.Popen, timeout: float = 600) -> str:
+    """The SLURM job id of the running training once its first epoch is checkpointed completely."""
+    deadline, last_size = time.time() + timeout, -1
+    while time.time() < deadline:
+        assert proc.poll() is None, "the workflow ended before the first epoch was checkpointed"
+        ckpt = state / "last.ckpt"
+        size = ckpt.stat().st_size if ckpt.exists() else -1
+        if size > 0 and size == last_size:
+            running = [line.split("|") for line in cluster.command("squeue", "-h", "-t", "R", "-o", "%i|%k").splitlines()]
+            (job_id,) = [job for job, comment in running if comment.startswith("rule_train")]
+            return job_id
+        last_size = size
+        time.sleep(1.0)
+    raise AssertionError("no checkpoint after the first epoch in time")
+
+
+def test_a_preempted_training_is_requeued_and_resumes_while_snakemake_waits(cluster, slurm_run):
+    """What a preemption does on a shared cluster, by `scontrol requeue` (the same path through
+    SLURM): the job goes back to the queue and restarts, Snakemake keeps waiting, and training goes
+    on from its last complete epoch; the run ends well with one submission."""
+    wf, _ = slurm_run
+    exp = wf / "results" / EXPERIMENT
+    for stale in (exp / "training/state").glob("*"):  # the earlier 1-epoch run's resume state
+        stale.unlink()
+    overlay = [*OVERLAY[:-2], "training={epochs: 3}", *OVERLAY[-2:]]
+    proc = subprocess.Popen(
+        [SNAKEMAKE, *overlay, "--", f"results/{EXPERIMENT}/training/training_summary.json"],
+        cwd=wf, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        job_id = _running_train_job(cluster, exp / "training/state", proc)
+        cluster.command("scontrol", "requeue", job_id)
+        out, _ = proc.communicate(timeout=900)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out[-3000:]
+    assert submitted_jobs(out) == [job_id]  # not a resubmission: the same job, requeued by SLURM
+    history = cluster.command("sacct", "-D", "-X", "-P", "-n", "-o", "State", "-j", job_id).split()
+    assert history == ["REQUEUED", "COMPLETED"], history
+    log = (wf / "logs/train" / f"{EXPERIMENT}.log").read_text()
+    resumed = re.search(r"resuming from last.ckpt: epoch (\d) was complete, training continues with epoch (\d)", log)
+    assert resumed and int(resumed[2]) == int(resumed[1]) + 1 and int(resumed[1]) in (1, 2), log[-3000:]
+    summary = json.loads((exp / "training/training_summary.json").read_text())
+    assert summary["epochs_run"] == 3 and summary["resumed_after_epochs"] == int(resumed[1])
