@@ -163,6 +163,7 @@ def test_a_preempted_training_is_requeued_and_resumes_while_snakemake_waits(clus
     for stale in (exp / "training/state").glob("*"):  # the earlier 1-epoch run's resume state
         stale.unlink()
     overlay = [*OVERLAY[:-2], "training={epochs: 3}", *OVERLAY[-2:]]
+    since = time.strftime("%Y-%m-%dT%H:%M:%S")  # accounting outlives test clusters: job ids recur
     proc = subprocess.Popen(
         [SNAKEMAKE, *overlay, "--", f"results/{EXPERIMENT}/training/training_summary.json"],
         cwd=wf, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -176,7 +177,7 @@ def test_a_preempted_training_is_requeued_and_resumes_while_snakemake_waits(clus
             proc.kill()
     assert proc.returncode == 0, out[-3000:]
     assert submitted_jobs(out) == [job_id]  # not a resubmission: the same job, requeued by SLURM
-    history = cluster.command("sacct", "-D", "-X", "-P", "-n", "-o", "State", "-j", job_id).split()
+    history = cluster.command("sacct", "-D", "-X", "-P", "-n", "-o", "State", "-S", since, "-j", job_id).split()
     assert history == ["REQUEUED", "COMPLETED"], history
     log = (wf / "logs/train" / f"{EXPERIMENT}.log").read_text()
     resumed = re.search(r"resuming from last.ckpt: epoch (\d) was complete, training continues with epoch (\d)", log)
