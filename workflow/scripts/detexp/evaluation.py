@@ -114,7 +114,8 @@ def _evaluator(gt: dict[str, Any], predictions: list[dict[str, Any]], per_image:
     )
     if per_image:  # resamples are read for all box sizes at COCO's 100 detections only: a quarter of the work
         params = evaluator.params
-        assert params.areaRngLbl[0] == "all", params.areaRngLbl
+        if params.areaRngLbl[0] != "all":
+            raise RuntimeError(f"faster-coco-eval's first area range is not 'all': {params.areaRngLbl}")
         params.areaRng, params.areaRngLbl, params.maxDets = params.areaRng[:1], params.areaRngLbl[:1], params.maxDets[-1:]
     evaluator.evaluate()
     return evaluator

@@ -91,19 +91,18 @@ class Predictor:
         self.batch_size = batch_size
         self.traced = False
         self.precision = "float32"
-        if precision == "auto":
-            precision = "float16" if device == "cuda" else None
-        if precision is not None:
-            dtype = getattr(torch, precision)
+        # the optimised path's dtype; None: plain predict (auto on a CPU)
+        optimised = ("float16" if device == "cuda" else None) if precision == "auto" else precision
+        if optimised is not None:
             for traced in (True, False):
                 try:
-                    self.model.inference(compile=traced, batch_size=batch_size, dtype=dtype)
+                    self.model.inference(compile=traced, batch_size=batch_size, dtype=getattr(torch, optimised))
                 except Exception as err:  # an rfdetr/torch version that cannot trace or cast: try the next way
-                    log(f"rfdetr inference(compile={traced}, {precision}) failed ({type(err).__name__}: {err}); falling back")
+                    log(f"rfdetr inference(compile={traced}, {optimised}) failed ({type(err).__name__}: {err}); falling back")
                     with contextlib.suppress(Exception):
                         self.model.remove_optimized_model()
                     continue
-                self.traced, self.precision = traced, precision
+                self.traced, self.precision = traced, optimised
                 break
         log(f"predicting on {device}, {self.precision}{', traced for batch size %d' % batch_size if self.traced else ''}")
 
