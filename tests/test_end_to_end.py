@@ -288,6 +288,7 @@ def test_the_snakemake_report_holds_the_comparison_and_every_plot(demo_run, tmp_
     for text in ("Comparison", "Experiments", "Test videos", "ap_vs_fraction.png", "comparison.html", "confusion_matrix.png"):
         assert text in html, text
     assert all(exp in html for exp in EXPERIMENTS)
+    assert "best F1 (a match at IoU &gt;= 0.5)" in html  # captions state the config's match IoU
 
 
 def _region_matches_image(screenshot: Path, box: dict, original: Path) -> float:
