@@ -111,6 +111,7 @@ def test_cpu_jobs_asked_for_no_gpu_and_bookkeeping_stayed_local(cluster, slurm_r
         assert job["Partition"] == "cpu" and job["State"] == "COMPLETED", job
         assert "gpu" not in job["ReqTRES"] and "--gpus" not in job["SubmitLine"]
         assert job["Constraints"] == ""
+    assert " -t 60 " in jobs["prepare_dataset"][0]["SubmitLine"] and " -t 60 " in jobs["compare_pairs"][0]["SubmitLine"]
     assert not LOCAL_RULES & set(jobs)
 
 
