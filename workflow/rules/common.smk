@@ -12,6 +12,7 @@ from detexp.config import (
     ConfigError,
     code_digest,
     load_experiments,
+    path_problem,
     sorted_dict,
     validate_config,
 )
@@ -98,15 +99,19 @@ if PROJECT_DIR == DEMO_PROJECT_DIR:
     PROJECT_FORMAT = "coco"
     PROJECT_SOURCES = [f"{DEMO_PROJECT_DIR}/_annotations.coco.json"]
 else:
-    if not Path(PROJECT_DIR).is_dir():
+    _problem = path_problem(PROJECT_DIR, "folder")
+    if _problem == "not found" or _problem == "is not a folder":
         _fail(
             f"the workflow config: project_dir: {PROJECT_DIR} does not exist or is not a folder - point it "
             "at your labelled project (--config project_dir=...), or run the bundled demo with "
             "--configfile config/demo.yaml"
         )
+    if _problem:
+        _fail(f"the workflow config: project_dir: {PROJECT_DIR} {_problem}")
     for _stem, _path in VIDEOS.items():
-        if not _path.is_file():
-            _fail(f"the workflow config: test_videos: {_path} not found")
+        _problem = path_problem(_path, "file")
+        if _problem:
+            _fail(f"the workflow config: test_videos: {_path} {_problem}")
     try:
         PROJECT_FORMAT = config["project_format"]
         if PROJECT_FORMAT == "auto":

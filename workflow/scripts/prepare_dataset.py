@@ -41,6 +41,8 @@ def run(args):
     args.stats.write_text(json.dumps(stats, indent=1) + "\n")
     log(f"train frames per class: { {c: v['frames'] for c, v in stats['splits']['train']['classes'].items()} }")
     log(f"images linked by: {', '.join(stats['image_link_method'])}")
+    log(f"boxes clipped to their image: {stats['clipped_boxes']}")
+    log(f"annotations of categories outside classes, dropped: {stats['dropped_annotations_by_category'] or 'none'}")
 
 
 entry(globals(), parser, from_snakemake, run)

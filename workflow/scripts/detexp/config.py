@@ -7,6 +7,8 @@ file is reported by `snakemake -n`, before any job runs.
 from __future__ import annotations
 
 import copy
+import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,14 +177,28 @@ def _explain(error: jsonschema.ValidationError) -> str:
     return f"{key}: {error.message}"
 
 
+def non_finite_numbers(value: Any, key: str = "") -> list[str]:
+    """The keys (dotted) whose value is NaN or an infinity: no setting of the workflow means either,
+    and comparisons with NaN pass every range check of a schema."""
+    if isinstance(value, dict):
+        return [k for name, v in value.items() for k in non_finite_numbers(v, f"{key}.{name}" if key else str(name))]
+    if isinstance(value, list):
+        return [k for i, v in enumerate(value) for k in non_finite_numbers(v, f"{key}[{i}]")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{key}: {value!r} is not a finite number"]
+    return []
+
+
 def validate(instance: dict[str, Any], schema: dict[str, Any], source: str) -> dict[str, Any]:
     """Coerce, fill defaults and validate; raise ConfigError listing every problem."""
     if not isinstance(instance, dict):
         raise ConfigError(f"{source}: expected a mapping of keys to values, got {instance!r}")
     instance = coerce_to_schema(copy.deepcopy(instance), schema)
+    problems = non_finite_numbers(instance)
     errors = sorted(_DefaultFillingValidator(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise ConfigError(f"{source}:\n  " + "\n  ".join(_explain(e) for e in errors))
+    problems += [_explain(e) for e in errors]
+    if problems:
+        raise ConfigError(f"{source}:\n  " + "\n  ".join(problems))
     return instance
 
 
@@ -260,6 +276,30 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     except re.error as err:
         raise ConfigError(f"{CONFIG_SOURCE}: splits.clip_regex: {splits['clip_regex']!r} is no valid regex ({err})")
     return config
+
+
+def path_problem(path: str | Path, want: str) -> str | None:
+    """Why a configured input cannot be used as a `want` ("file" or "folder"), or None."""
+    path = Path(path)
+    if not path.exists():
+        return "not found" + (" (a broken symbolic link)" if path.is_symlink() else "")
+    if want == "file" and path.is_dir():
+        return "is a folder, not a file"
+    if want == "file" and not path.is_file():
+        return "is not a regular file"
+    if want == "folder" and not path.is_dir():
+        return "is not a folder"
+    try:
+        if want == "file":
+            with open(path, "rb") as f:
+                f.read(1)
+        else:
+            os.listdir(path)
+    except PermissionError:
+        return "cannot be read (permission denied)"
+    except OSError as err:
+        return f"cannot be read ({err.strerror or err})"
+    return None
 
 
 def load_experiment(path: Path, classes: list[str]) -> Experiment:

@@ -15,15 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from .sources import (
+    DatasetError,
+    check_voc_objects,
+    check_yolo_labels,
+    image_source,
+    load_json,
+    validate_coco,
+    yolo_class_names,
+)
+
 SPLITS = ("train", "valid", "test")
 SPLIT_ALIASES = {"train": "train", "valid": "valid", "val": "valid", "validation": "valid", "test": "test"}
 FORMATS = ("coco", "roboflow", "yolo", "voc")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 ANNOTATIONS_NAME = "_annotations.coco.json"  # the name RF-DETR expects in each split folder
-
-
-class DatasetError(ValueError):
-    """The project or the sampling cannot give a valid dataset; the message says why and where."""
 
 
 @dataclass
@@ -44,6 +50,7 @@ class Frame:
     clip: str
     boxes: list[Box] = field(default_factory=list)
     split: str | None = None  # the source's own split, for exports that are already split
+    source: Path | None = None  # the image to read (default: the project's image_root / file_name)
 
     def labels(self) -> set[int]:
         return {b.label for b in self.boxes}
@@ -56,8 +63,17 @@ class Project:
     frames: list[Frame]
     image_root: Path
     classes: list[str]
-    clipped_boxes: int = 0
-    dropped_annotations: int = 0
+    clipped_boxes: int = 0  # repaired: boxes running off the image, clipped to it
+    dropped_by_category: dict[str, int] = field(default_factory=dict)  # categories outside `classes`
+    clip_rule: str = "splits.clip_regex on file names"  # how frames were grouped into clips
+
+    @property
+    def dropped_annotations(self) -> int:
+        return sum(self.dropped_by_category.values())
+
+    def source_of(self, frame: Frame) -> Path:
+        """The image file of a frame (only ever read)."""
+        return frame.source if frame.source is not None else self.image_root / frame.file_name
 
 
 def unit_key(*parts: object) -> float:
@@ -75,16 +91,6 @@ def clip_of(file_name: str, clip_regex: str) -> str:
     return match.groupdict().get("clip") or match.group(0)
 
 
-def _load_json(path: Path) -> Any:
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: annotation file not found") from None
-    except json.JSONDecodeError as err:
-        raise DatasetError(f"{path}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
-
-
 def _clip_box(bbox: list[float], width: int, height: int) -> tuple[list[float], bool]:
     x, y, w, h = (float(v) for v in bbox)
     x0, y0 = min(max(x, 0.0), width), min(max(y, 0.0), height)
@@ -96,34 +102,40 @@ def _clip_box(bbox: list[float], width: int, height: int) -> tuple[list[float], 
 def read_coco_project(
     annotations: Path, image_root: Path, classes: list[str], clip_regex: str, prefix: str = "", split: str | None = None
 ) -> Project:
-    """Read a COCO file, keeping only the configured classes (others are dropped).
+    """Read a COCO file (validated first), keeping only the configured classes (others are dropped, counted).
 
-    `image_root` is the folder the images' `file_name` entries are relative to (subfolders allowed);
-    `prefix` is put before each file name (the split folder of a Roboflow export).
+    `image_root` is the folder the images' `file_name` entries are relative to (subfolders allowed;
+    absolute names are read where they are); `prefix` is put before each name in the dataset (the
+    split folder of a Roboflow export).
     """
     ann_path, image_root = Path(annotations), Path(image_root)
     if not ann_path.parent.is_dir():
         raise DatasetError(f"project folder {ann_path.parent} does not exist or is not a folder")
-    coco = _load_json(ann_path)
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(coco.get(key), list):
-            raise DatasetError(f"{ann_path}: missing the COCO list {key!r}")
+    coco = load_json(ann_path)
+    validate_coco(coco, ann_path)
     name_of = {c["id"]: c["name"] for c in coco["categories"]}
     _check_classes(classes, set(name_of.values()), ann_path)
     label_of_name = {name: i for i, name in enumerate(classes)}
     frames: dict[Any, Frame] = {}
+    id_of_name: dict[str, Any] = {}
     for img in coco["images"]:
-        file_name = img["file_name"]
-        if not (image_root / file_name).is_file():
-            raise DatasetError(f"{ann_path}: image id {img['id']} refers to {image_root / file_name}, which does not exist")
-        clip = str(img["video_id"]) if "video_id" in img else clip_of(file_name, clip_regex)
-        frames[img["id"]] = Frame(prefix + file_name, int(img["width"]), int(img["height"]), prefix + clip, split=split)
+        where = f"{ann_path}: image id {img['id']!r}"
+        source, name = image_source(img["file_name"], image_root, where)
+        if not source.is_file():
+            raise DatasetError(f"{where}: file_name {img['file_name']!r} refers to {source}, which does not exist or is not a file")
+        if name in id_of_name:
+            raise DatasetError(f"{where}: file_name {img['file_name']!r} is the same image as image id {id_of_name[name]!r}")
+        id_of_name[name] = img["id"]
+        clip = str(img["video_id"]) if "video_id" in img else clip_of(name, clip_regex)
+        frames[img["id"]] = Frame(prefix + name, int(img["width"]), int(img["height"]), prefix + clip, split=split, source=source)
     project = Project([], image_root.parent if prefix else image_root, list(classes))
+    if any("video_id" in img for img in coco["images"]):
+        project.clip_rule = "the COCO images' video_id"
     for ann in coco["annotations"]:
-        frame = frames.get(ann["image_id"])
-        if frame is None:
-            raise DatasetError(f"{ann_path}: annotation id {ann.get('id')} points at missing image id {ann['image_id']}")
-        _add_box(project, frame, label_of_name.get(name_of.get(ann["category_id"])), ann["bbox"])
+        frame = frames[ann["image_id"]]
+        where = f"{ann_path}: annotation id {ann['id']!r} (image {frame.file_name!r}, {frame.width}x{frame.height})"
+        category = name_of[ann["category_id"]]
+        _add_box(project, frame, label_of_name.get(category), category, [float(v) for v in ann["bbox"]], where)
     project.frames = sorted(frames.values(), key=lambda f: f.file_name)
     return project
 
@@ -137,25 +149,26 @@ def _check_classes(classes: list[str], available: set[str], source: Path) -> Non
         )
 
 
-def _add_box(project: Project, frame: Frame, label: int | None, bbox_xywh: list[float]) -> None:
-    """Add one box to a frame, clipped to the image; count what is clipped or dropped."""
+def _add_box(project: Project, frame: Frame, label: int | None, category: str, bbox_xywh: list[float], where: str) -> None:
+    """Add one box to a frame, clipped to the image (counted); a category outside `classes` is dropped
+    (counted by name); a box with nothing inside the image is an error."""
     if label is None:
-        project.dropped_annotations += 1
+        project.dropped_by_category[category] = project.dropped_by_category.get(category, 0) + 1
         return
     bbox, was_clipped = _clip_box(bbox_xywh, frame.width, frame.height)
-    project.clipped_boxes += was_clipped
     if bbox[2] <= 0 or bbox[3] <= 0:
-        project.dropped_annotations += 1
-        return
+        raise DatasetError(f"{where}: box {bbox_xywh} (x, y, width, height) lies entirely outside the image")
+    project.clipped_boxes += was_clipped
     frame.boxes.append(Box(label, bbox))
 
 
 def _merge(projects: list[Project], image_root: Path, classes: list[str]) -> Project:
-    merged = Project([], image_root, list(classes))
+    merged = Project([], image_root, list(classes), clip_rule=projects[0].clip_rule if projects else Project.clip_rule)
     for p in projects:
         merged.frames.extend(p.frames)
         merged.clipped_boxes += p.clipped_boxes
-        merged.dropped_annotations += p.dropped_annotations
+        for category, n in p.dropped_by_category.items():
+            merged.dropped_by_category[category] = merged.dropped_by_category.get(category, 0) + n
     merged.frames.sort(key=lambda f: f.file_name)
     return merged
 
@@ -274,22 +287,25 @@ def _read_yolo(project_dir: Path, classes: list[str], clip_regex: str) -> Projec
         pairs = {s: (d, d.parent / "labels") for s, d in _split_dirs(project_dir, "images").items()}
     if not pairs:
         pairs = {None: (project_dir / "images", project_dir / "labels")}
+    names = yolo_class_names(data_yaml)
+    _check_classes(classes, set(names), data_yaml)
+    check_yolo_labels((p for _, labels in pairs.values() for p in labels.rglob("*.txt")), names)
+    label_of = {i: classes.index(n) if n in classes else None for i, n in enumerate(names)}
     parts = []
     for split, (images, labels) in pairs.items():
         try:
-            names, paths, detections = load_yolo_annotations(str(images), str(labels), str(data_yaml))
+            _, paths, detections = load_yolo_annotations(str(images), str(labels), str(data_yaml))
         except ValueError as err:
             raise DatasetError(f"{data_yaml}: {err}") from None
-        _check_classes(classes, set(names), data_yaml)
-        label_of = {i: classes.index(n) if n in classes else None for i, n in enumerate(names)}
         part = Project([], project_dir, list(classes))
         for path in paths:
-            rel = Path(path).relative_to(project_dir).as_posix()
+            source, rel = image_source(str(Path(path).relative_to(project_dir)), project_dir, f"{images}: image")
             w, h = _image_size(Path(path))
-            frame = Frame(rel, w, h, clip_of(Path(path).name, clip_regex), split=split)
+            frame = Frame(rel, w, h, clip_of(Path(path).name, clip_regex), split=split, source=source)
             det = detections[path]
             for (x0, y0, x1, y1), cid in zip(det.xyxy.tolist(), det.class_id.tolist()):
-                _add_box(part, frame, label_of.get(int(cid)), [x0, y0, x1 - x0, y1 - y0])
+                where = f"{labels}: label of {Path(path).name} ({w}x{h})"
+                _add_box(part, frame, label_of[int(cid)], names[int(cid)], [x0, y0, x1 - x0, y1 - y0], where)
             part.frames.append(frame)
         parts.append(part)
     return _merge(parts, project_dir, classes)
@@ -312,6 +328,9 @@ def _read_voc(project_dir: Path, classes: list[str], clip_regex: str) -> Project
         image = next((c for c in candidates if name and c.is_file()), None)
         if image is None:
             raise DatasetError(f"{xml_path}: image {name!r} not found in JPEGImages/, beside the XML or in the project folder")
+        relative_name = name if Path(name).is_absolute() else os.path.relpath(image, project_dir)
+        source, rel = image_source(relative_name, project_dir, f"{xml_path}: <filename> {name!r}")
+        check_voc_objects(root, xml_path)
         size = root.find("size")
         if size is not None and size.findtext("width") and int(size.findtext("width") or 0) > 0:
             w, h = int(size.findtext("width") or 0), int(size.findtext("height") or 0)
@@ -320,10 +339,11 @@ def _read_voc(project_dir: Path, classes: list[str], clip_regex: str) -> Project
         names: list[str] = []
         det, names = detections_from_xml_obj(root, names, (w, h))
         seen.update(names)
-        frame = Frame(image.relative_to(project_dir).as_posix(), w, h, clip_of(image.name, clip_regex))
+        frame = Frame(rel, w, h, clip_of(image.name, clip_regex), source=source)
         for (x0, y0, x1, y1), cid in zip(det.xyxy.tolist(), det.class_id.tolist()):
             cls = names[int(cid)]
-            _add_box(project, frame, classes.index(cls) if cls in classes else None, [x0, y0, x1 - x0, y1 - y0])
+            where = f"{xml_path}: object of class {cls!r} ({w}x{h})"
+            _add_box(project, frame, classes.index(cls) if cls in classes else None, cls, [x0, y0, x1 - x0, y1 - y0], where)
         project.frames.append(frame)
     _check_classes(classes, seen, project_dir)
     project.frames.sort(key=lambda f: f.file_name)
@@ -331,9 +351,11 @@ def _read_voc(project_dir: Path, classes: list[str], clip_regex: str) -> Project
 
 
 def split_by_clip(
-    frames: list[Frame], valid_fraction: float, test_fraction: float, seed: int
+    frames: list[Frame], valid_fraction: float, test_fraction: float, seed: int, clip_rule: str = Project.clip_rule
 ) -> dict[str, list[str]]:
-    """Assign whole clips to splits, in a seeded order, until each held-out split has its share."""
+    """Assign whole clips to splits, in a seeded order, until each held-out split has its share.
+
+    `clip_rule` says how the frames were grouped into clips, for the message when no split can be made."""
     by_clip: dict[str, list[str]] = defaultdict(list)
     for f in frames:
         by_clip[f.clip].append(f.file_name)
@@ -353,9 +375,14 @@ def split_by_clip(
             splits["train"].extend(by_clip[clip])
     for name in SPLITS:
         if not splits[name] and (name == "train" or dict(targets)[name] > 0):
+            example = frames[0] if frames else None
+            shown = f"; e.g. frame {example.file_name!r} is in clip {example.clip!r}" if example else ""
             raise DatasetError(
-                f"split {name!r} has no frames: {len(clips)} clip(s) are too few for valid_fraction "
-                f"{valid_fraction} and test_fraction {test_fraction}"
+                f"split {name!r} has no frames: the {total} frame(s) form {len(clips)} clip(s), grouped by "
+                f"{clip_rule}{shown} - too few clips for splits.valid_fraction {valid_fraction} and "
+                f"splits.test_fraction {test_fraction}. Whole clips go to one split (no near-duplicate frames "
+                "across splits): set splits.clip_regex so that its `clip` group tells your clips apart, or "
+                "lower the fractions"
             )
         splits[name].sort()
     return splits
@@ -392,30 +419,36 @@ def sample_training_frames(
     return sorted(kept)
 
 
-def assign_splits(frames: list[Frame], valid_fraction: float, test_fraction: float, seed: int) -> dict[str, list[str]]:
+def assign_splits(
+    frames: list[Frame], valid_fraction: float, test_fraction: float, seed: int, clip_rule: str = Project.clip_rule
+) -> dict[str, list[str]]:
     """The source's own splits when it has them (a missing valid or test split is carved from
     train by clip), else a split by clip."""
     if not any(f.split for f in frames):
-        return split_by_clip(frames, valid_fraction, test_fraction, seed)
+        return split_by_clip(frames, valid_fraction, test_fraction, seed, clip_rule)
     splits = {s: sorted(f.file_name for f in frames if f.split == s) for s in SPLITS}
     missing = {s: frac for s, frac in (("valid", valid_fraction), ("test", test_fraction)) if not splits[s]}
     if missing:
         train = [f for f in frames if f.split == "train"]
         scale = len(frames) / max(len(train), 1)  # fractions are of the whole project
-        carved = split_by_clip(train, missing.get("valid", 0) * scale, missing.get("test", 0) * scale, seed)
+        carved = split_by_clip(train, missing.get("valid", 0) * scale, missing.get("test", 0) * scale, seed, clip_rule)
         splits["train"] = carved["train"]
         for s in missing:
             splits[s] = carved[s]
     return splits
 
 
-def link_file(src: Path, dst: Path) -> str:
-    """Hard-link src to dst; fall back to a symlink, then a copy. Return the method used."""
+def link_file(src: Path, dst: Path, inside: Path) -> str:
+    """Hard-link src to dst, a new file inside the folder `inside`; fall back to a symlink, then a copy.
+    Return the method used. The source is only ever read, and nothing that exists is replaced."""
     if not src.is_file():
         raise DatasetError(f"image {src} does not exist (moved or deleted since the project was read?)")
-    dst.parent.mkdir(parents=True, exist_ok=True)
+    if not dst.resolve().is_relative_to(Path(inside).resolve()):
+        raise DatasetError(f"image {src}: its dataset copy {dst} would lie outside the dataset folder {inside}")
     if dst.exists() or dst.is_symlink():
-        dst.unlink()
+        # Never unlink: the destination may be, or lead to, a user's file.
+        raise DatasetError(f"image {src}: its dataset copy {dst} exists already (two images with one name?)")
+    dst.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(src, dst)
         return "hardlink"
@@ -500,6 +533,7 @@ def prepare_dataset(
         "seed": seed,
         "clipped_boxes": project.clipped_boxes,
         "dropped_annotations": project.dropped_annotations,
+        "dropped_annotations_by_category": dict(sorted(project.dropped_by_category.items())),
         "splits": {},
     }
     methods: set[str] = set()
@@ -511,7 +545,7 @@ def prepare_dataset(
         split_dir = partial / split
         split_dir.mkdir(parents=True, exist_ok=True)
         for frame in frames:
-            methods.add(link_file(project.image_root / frame.file_name, split_dir / frame.file_name))
+            methods.add(link_file(project.source_of(frame), split_dir / frame.file_name, split_dir))
         with open(split_dir / ANNOTATIONS_NAME, "w") as f:
             json.dump(coco_dict(frames, project.classes), f)
         stats["splits"][split] = split_stats(frames, project.classes)
