@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .config import MODEL_VARIANTS, pretrain_source
+from .runlock import TrainingLock
 from .weights import published_weights, verify
 
 CHECKPOINT_NAME = "checkpoint_best_total.pth"
 # rfdetr writes into this subfolder of the training folder. Snakemake deletes a failed job's declared
 # outputs, never this folder, so the resume state (last.ckpt, metrics history) survives a killed job.
 STATE_DIR = "state"
+# Held beside the state folder while a training runs (detexp.runlock): one training per run at a time.
+LOCK_NAME = "training.lock"
 # Large files that are only needed to resume, removed once training has finished.
 RESUME_ONLY = ("last.ckpt", "resume.ckpt", "checkpoint_*.ckpt", "last_ema.pth", "checkpoint_best_ema.pth", "checkpoint_best_regular.pth")
 
@@ -176,10 +179,24 @@ def train(
 ) -> dict[str, Any]:
     """Train one model; write class_info.json and training_summary.json beside rfdetr's outputs.
 
-    `pretrain_path` is the local file behind `training.pretrain_weights` (required for `auto`)."""
+    `pretrain_path` is the local file behind `training.pretrain_weights` (required for `auto`).
+    Refuses to start while another training of the same output folder is live (anywhere)."""
+    output_dir = Path(output_dir)
+    with TrainingLock(output_dir / LOCK_NAME, str(output_dir), log):
+        return _train(dataset_dir, output_dir, classes, training, seed, pretrain_path, log)
+
+
+def _train(
+    dataset_dir: str | Path,
+    output_dir: Path,
+    classes: list[str],
+    training: dict[str, Any],
+    seed: int,
+    pretrain_path: str | Path | None,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
     import torch
 
-    output_dir = Path(output_dir)
     state_dir = output_dir / STATE_DIR
     device = pick_device()
     device_name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
