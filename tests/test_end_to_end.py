@@ -140,6 +140,19 @@ def test_nothing_is_stale_after_a_complete_run_even_after_touching_code(demo_run
     assert job_counts(out) == {}, out[-3000:]
 
 
+def test_a_real_change_in_a_core_module_reruns_the_rules_that_import_it(demo_run):
+    """The digest reaches Snakemake's rerun decision: bootstrap.py is imported by compare_pairs alone."""
+    path = demo_run / "workflow/scripts/detexp/bootstrap.py"
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\n_DIGEST_PROBE = 1\n")
+        out = snakemake(demo_run, "-n", *RUN).stdout
+    finally:
+        path.write_bytes(original)
+    assert job_counts(out) == {"compare_pairs": 1}, out[-3000:]
+    assert "reason: Params have changed since last execution" in out
+
+
 def test_a_changed_fraction_reruns_only_that_experiment(demo_run):
     path = demo_run / "config/experiments/exp_person_50.yaml"
     original = path.read_text()

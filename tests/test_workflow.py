@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import yaml
 
@@ -154,3 +155,67 @@ def test_a_bad_sweep_fails_the_dry_run(workflow_copy):
     proc = snakemake(workflow_copy, "-n", *DEMO, "--config", "sweep={training.epoch: [1, 2]}", check=False)
     assert proc.returncode != 0
     assert "sweep: unknown or study-wide key 'training.epoch'" in proc.stdout
+
+
+ALL_RULES = {
+    "split_dataset", "prepare_dataset", "resolve_config", "make_demo_project", "fetch_weights", "train", "evaluate",
+    "infer", "summarize", "aggregate", "plot_comparison", "plot_video_strip", "compare_pairs",
+}
+SUMMARY_SIDE = {"summarize", "aggregate", "plot_comparison", "compare_pairs"}
+# Which rules run each core module, read by hand from the imports (function-level imports included).
+RULES_OF_MODULE = {
+    "__init__.py": ALL_RULES,
+    "cli.py": ALL_RULES,
+    "config.py": ALL_RULES - {"resolve_config", "make_demo_project", "plot_video_strip"},
+    "bootstrap.py": {"compare_pairs"},
+    "dataset.py": {"split_dataset", "prepare_dataset"},
+    "sources.py": {"split_dataset", "prepare_dataset"},
+    "demo.py": {"make_demo_project"},
+    "evaluation.py": {"evaluate", "compare_pairs"},
+    "inference.py": {"infer"},
+    "layout.py": SUMMARY_SIDE,
+    "plots.py": {"summarize", "plot_comparison", "plot_video_strip"},
+    "summary.py": SUMMARY_SIDE,
+    "training.py": SUMMARY_SIDE | {"train", "evaluate", "infer"},
+    "runlock.py": SUMMARY_SIDE | {"train", "evaluate", "infer"},
+    "weights.py": SUMMARY_SIDE | {"train", "evaluate", "infer", "fetch_weights"},
+    "video.py": {"infer", "make_demo_project", "plot_comparison", "plot_video_strip", "summarize"},
+    # used by Snakemake itself at DAG time (runs: sweeps) or by users (collect: collect_results.py), in no job
+    "runs.py": set(),
+    "collect.py": set(),
+}
+# Parsed like the real Snakefile, then prints every rule's code digest and stops before the DAG.
+DIGEST_PRINTER = """
+import json
+include: "Snakefile"
+print("DIGESTS " + json.dumps({r.name: r.params.get("code") for r in workflow.rules if r.name != "all"}))
+sys.exit(0)
+"""
+
+
+def code_digests(workdir: Path) -> dict[str, str]:
+    out = snakemake(workdir, "-n", "-s", "digests.smk", *DEMO).stdout
+    return json.loads(out.split("DIGESTS ", 1)[1].splitlines()[0])
+
+
+def test_code_digests_follow_the_imports_of_every_rule(workflow_copy):
+    """A real change in a core module changes the code digest (a param) of exactly the rules whose
+    scripts import it, directly or through other modules; a change of a rule's script, its own."""
+    (workflow_copy / "digests.smk").write_text(DIGEST_PRINTER)
+    package = workflow_copy / "workflow/scripts/detexp"
+    assert {p.name for p in package.glob("*.py")} == set(RULES_OF_MODULE)  # a new module needs its row
+    before = code_digests(workflow_copy)
+    assert set(before) == ALL_RULES and all(before.values())  # every rule has a digest
+    scripts = {rule: f"{rule}.py" for rule in ALL_RULES}
+    changes = [(package / m, rules) for m, rules in RULES_OF_MODULE.items()]
+    changes += [(workflow_copy / "workflow/scripts" / scripts[r], {r}) for r in ("evaluate", "resolve_config")]
+    for path, expected in changes:
+        original = path.read_bytes()
+        try:
+            path.write_bytes(original + b"\n# a comment and a reformat change nothing\n")
+            assert code_digests(workflow_copy) == before, path.name
+            path.write_bytes(original + b"\n_DIGEST_PROBE = 1\n")
+            after = code_digests(workflow_copy)
+        finally:
+            path.write_bytes(original)
+        assert {rule for rule in before if after[rule] != before[rule]} == expected, path.name

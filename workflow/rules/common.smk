@@ -11,6 +11,7 @@ from detexp.config import (
     MODEL_VARIANTS,
     ConfigError,
     code_digest,
+    imported_modules,
     load_experiments,
     path_problem,
     sorted_dict,
@@ -131,9 +132,11 @@ wildcard_constraints:
 
 
 # ---- input and param functions ------------------------------------------------------------------
-def code_version(*names):
-    """Content digest of entry scripts / core modules, so that only real code changes rerun jobs."""
-    return code_digest(SCRIPTS / name for name in names)
+def code_version(script):
+    """Content digest of an entry script and every project module it imports (transitively), so that
+    a real change of any code a rule runs reruns it, and a touch or reformat does not.
+    """
+    return code_digest(imported_modules(SCRIPTS / script, SCRIPTS))
 
 
 def all_outputs():

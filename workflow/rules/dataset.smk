@@ -15,7 +15,7 @@ rule split_dataset:
         classes=CLASSES,
         splits=sorted_dict(config["splits"]),
         seed=config["seed"],
-        code=code_version("split_dataset.py", "detexp/dataset.py"),
+        code=code_version("split_dataset.py"),
     script:
         "../scripts/split_dataset.py"
 
@@ -48,7 +48,7 @@ rule prepare_dataset:
         background_fraction=experiment_background_fraction,
         seed=run_seed,
         out_dir=dataset_out_dir,
-        code=code_version("prepare_dataset.py", "detexp/dataset.py"),
+        code=code_version("prepare_dataset.py"),
     script:
         "../scripts/prepare_dataset.py"
 
@@ -62,5 +62,6 @@ rule resolve_config:
         ENV
     params:
         config=experiment_config,
+        code=code_version("resolve_config.py"),
     script:
         "../scripts/resolve_config.py"

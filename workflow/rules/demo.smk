@@ -7,6 +7,6 @@ rule make_demo_project:
     conda:
         ENV
     params:
-        code=code_version("make_demo_project.py", "detexp/demo.py", "detexp/video.py"),
+        code=code_version("make_demo_project.py"),
     script:
         "../scripts/make_demo_project.py"

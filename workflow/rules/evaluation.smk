@@ -24,6 +24,6 @@ rule evaluate:
     params:
         batch_size=run_inference_setting("batch_size"),
         iou_threshold=config["evaluation"]["iou_threshold"],
-        code=code_version("evaluate.py", "detexp/evaluation.py"),
+        code=code_version("evaluate.py"),
     script:
         "../scripts/evaluate.py"

@@ -20,6 +20,6 @@ rule infer:
         frame_stride=run_inference_setting("frame_stride"),
         max_frames=run_inference_setting("max_frames"),
         precision=run_inference_setting("precision"),
-        code=code_version("infer.py", "detexp/inference.py", "detexp/video.py"),
+        code=code_version("infer.py"),
     script:
         "../scripts/infer.py"

@@ -21,7 +21,7 @@ rule summarize:
         ENV
     params:
         benchmarks=experiment_benchmarks,
-        code=code_version("summarize.py", "detexp/summary.py", "detexp/plots.py"),
+        code=code_version("summarize.py"),
     script:
         "../scripts/summarize.py"
 
@@ -44,7 +44,7 @@ rule aggregate:
     conda:
         ENV
     params:
-        code=code_version("aggregate.py", "detexp/summary.py"),
+        code=code_version("aggregate.py"),
     script:
         "../scripts/aggregate.py"
 
@@ -77,7 +77,7 @@ rule plot_comparison:
     conda:
         ENV
     params:
-        code=code_version("plot_comparison.py", "detexp/plots.py"),
+        code=code_version("plot_comparison.py"),
     script:
         "../scripts/plot_comparison.py"
 
@@ -98,7 +98,7 @@ rule plot_video_strip:
         ENV
     params:
         experiments=STRIP_RUNS,
-        code=code_version("plot_video_strip.py", "detexp/plots.py", "detexp/video.py"),
+        code=code_version("plot_video_strip.py"),
     script:
         "../scripts/plot_video_strip.py"
 
@@ -125,8 +125,6 @@ rule compare_pairs:
         pairs=[list(pair) for pair in PAIRS],
         samples=config["statistics"]["bootstrap_samples"],
         seed=config["seed"],
-        code=code_version(
-            "compare_pairs.py", "detexp/bootstrap.py", "detexp/evaluation.py"
-        ),
+        code=code_version("compare_pairs.py"),
     script:
         "../scripts/compare_pairs.py"

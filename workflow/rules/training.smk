@@ -7,7 +7,7 @@ rule fetch_weights:
     conda:
         ENV
     params:
-        code=code_version("fetch_weights.py", "detexp/weights.py"),
+        code=code_version("fetch_weights.py"),
     script:
         "../scripts/fetch_weights.py"
 
@@ -40,6 +40,6 @@ rule train:
         classes=CLASSES,
         training=run_training,
         seed=run_seed,
-        code=code_version("train.py", "detexp/training.py"),
+        code=code_version("train.py"),
     script:
         "../scripts/train.py"
