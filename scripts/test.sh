@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec .venv/bin/python -m pytest tests "$@"
+# -rs: the reason of every skip is printed (in CI a real component that cannot run fails instead).
+exec .venv/bin/python -m pytest -rs tests "$@"

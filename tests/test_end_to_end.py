@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DEMO, job_counts, snakemake
+from conftest import DEMO, job_counts, snakemake, unavailable
 from conftest import DEMO_RUN as RUN
 
 EXPERIMENTS = ["exp_person_25", "exp_person_50", "exp_person_75", "exp_person_100"]
@@ -327,7 +327,7 @@ def test_the_report_shows_the_table_and_the_headline_plot_in_a_real_browser(demo
     try:
         browser = Browser()
     except BrowserUnavailable as why:
-        pytest.skip(f"no headless browser: {why}")
+        unavailable(f"no headless browser: {why}")
     show = """(label) => {
         const row = [...document.querySelectorAll('tr')].find(r => r.innerText.includes(label));
         row.querySelector('a[iconname=eye]').click();

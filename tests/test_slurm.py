@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SNAKEMAKE, copy_workflow, snakemake
+from conftest import SNAKEMAKE, copy_workflow, snakemake, unavailable
 from slurm_cluster import ClusterUnavailable, SlurmCluster
 
 EXPERIMENT = "exp_person_100"
@@ -37,7 +37,7 @@ def cluster(tmp_path_factory):
     try:
         cluster = SlurmCluster(tmp_path_factory.mktemp("slurm")).start()
     except ClusterUnavailable as why:
-        pytest.skip(f"no SLURM test cluster: {why}")
+        unavailable(f"no SLURM test cluster: {why}")
     yield cluster
     cluster.stop()
 

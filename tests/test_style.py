@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,21 @@ def test_the_conda_environment_pins_what_the_venv_pins():
     venv_pins = set(re.findall(r"^\S+==\S+", (REPO / "requirements.txt").read_text(), flags=re.M))
     venv_pins |= set(re.findall(r"\b(torch(?:vision)?==\S+)", (REPO / "scripts/setup.sh").read_text()))
     assert len(conda_pins) > 10 and set(conda_pins) <= venv_pins, set(conda_pins) - venv_pins
+
+
+def test_a_component_that_cannot_run_skips_here_and_fails_in_ci(tmp_path):
+    (tmp_path / "test_probe.py").write_text(
+        "from conftest import unavailable\n\ndef test_probe():\n    unavailable('no widget: port taken')\n"
+    )
+    (tmp_path / "conftest.py").write_text((REPO / "tests/conftest.py").read_text())
+    runs = {}
+    for ci in ("", "true"):
+        env = {k: v for k, v in os.environ.items() if k != "CI"} | ({"CI": ci} if ci else {})
+        runs[ci] = subprocess.run(
+            [sys.executable, "-m", "pytest", "-rs", "-p", "no:cacheprovider", str(tmp_path)],
+            cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300,
+        )
+    skip_lines = [line for line in runs[""].stdout.splitlines() if line.startswith("SKIPPED [1]")]  # -rs shows why
+    assert runs[""].returncode == 0 and len(skip_lines) == 1 and skip_lines[0].endswith(": no widget: port taken")
+    assert runs["true"].returncode == 1
+    assert "no widget: port taken - in CI (CI=true) this fails instead of skipping" in runs["true"].stdout
