@@ -123,3 +123,66 @@ def test_a_run_without_predictions_scores_zero_where_there_are_boxes():
     assert empty.per_category(everything)[1] == {"AP_50_95": 0.0, "AP_50": 0.0}
     no_boxes = [i for i, img in enumerate(gt["images"]) if not any(a["image_id"] == img["id"] for a in gt["annotations"])]
     assert empty.per_category(everything[no_boxes[:2]])[1] == {"AP_50_95": None, "AP_50": None}
+
+
+def _pycocotools_ap50(gt: dict, predictions: list[dict], picks: list[int]) -> float:
+    """AP@50 of category 3 on the resampled images, by pycocotools (not the code's faster-coco-eval):
+    each pick becomes a new image, its boxes and predictions copied under the new id."""
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    images, annotations, results = [], [], []
+    for new_id, index in enumerate(picks, start=1):
+        old_id = gt["images"][index]["id"]
+        images.append({**gt["images"][index], "id": new_id})
+        annotations += [{**a, "id": len(annotations) + k + 1, "image_id": new_id}
+                        for k, a in enumerate(x for x in gt["annotations"] if x["image_id"] == old_id)]
+        results += [{**p, "image_id": new_id} for p in predictions if p["image_id"] == old_id]
+    with contextlib.redirect_stdout(io.StringIO()):
+        truth = COCO()
+        truth.dataset = {"images": images, "annotations": annotations, "categories": gt["categories"]}
+        truth.createIndex()
+        evaluation = COCOeval(truth, truth.loadRes(results), "bbox")
+        evaluation.params.catIds = [3]
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    return float(evaluation.stats[1])
+
+
+def test_the_interval_is_the_95_percent_percentile_interval_of_paired_resamples():
+    """An independent computation: the same resamples of test images (numpy's default_rng(seed), n
+    draws with replacement), both runs scored on the same resample (paired) by pycocotools, and the
+    2.5 and 97.5 percentiles of the differences. A 50% interval or unpaired resampling differs."""
+    reference, other = worse(), perfect()
+    samples, seed = 60, 4
+    got = paired_bootstrap(GT, reference, other, samples=samples, seed=seed)[3]["AP_50"]
+    rng = np.random.default_rng(seed)
+    n = len(GT["images"])
+    differences = []
+    for _ in range(samples):
+        picks = rng.integers(0, n, size=n).tolist()
+        differences.append(_pycocotools_ap50(GT, other, picks) - _pycocotools_ap50(GT, reference, picks))
+    low, high = np.percentile(differences, [2.5, 97.5])
+    assert got["samples"] == samples
+    assert (got["ci95_low"], got["ci95_high"]) == pytest.approx((low, high), abs=1e-9)
+    assert high - low > 0.1  # a real interval: a third of the person boxes are missed at random per resample
+    narrow = np.percentile(differences, [25, 75])
+    assert (got["ci95_low"], got["ci95_high"]) != pytest.approx(tuple(narrow), abs=1e-3)
+
+
+def test_remedies_are_paired_with_their_unremedied_baseline():
+    experiments = {
+        "p100": Experiment("p100", "", {"person": 1.0}, "a.yaml"),
+        "p25": Experiment("p25", "", {"person": 0.25}, "b.yaml"),
+        "p25_rfs": Experiment("p25_rfs", "", {"person": 0.25}, "c.yaml", repeat_factor={"threshold": 0.3, "mode": "sqrt", "max_repeats": 8}),
+        "p25_x4": Experiment("p25_x4", "", {"person": 0.25}, "d.yaml", oversample={"person": 4.0}),
+        "p200": Experiment("p200", "", {"person": 2.0}, "e.yaml"),  # oversampled from the full set
+    }
+    cfg = validate_config({"project_dir": "p", "classes": ["crane hook", "person"], "training": {"model": "nano", "image_size": 64}})
+    assert reference_pairs(cfg, experiments) == [
+        ("p100", "p25"), ("p25", "p25_rfs"), ("p25", "p25_x4"), ("p100", "p200"),
+    ]

@@ -116,10 +116,35 @@ def test_experiment_unknown_class(tmp_path):
     assert "known classes: crane hook, person" in str(err.value)
 
 
-def test_experiment_fraction_out_of_range(tmp_path):
-    p = write(tmp_path / "x.yaml", {"name": "x", "frame_sample_fractions": {"person": 1.5}})
-    with pytest.raises(ConfigError, match=r"frame_sample_fractions.person: 1.5 is not within \[0, 1\]"):
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ({"frame_sample_fractions": {"person": 10.5}}, r"frame_sample_fractions.person: 10.5 is not within \(0, 10\]"),
+        ({"frame_sample_fractions": {"person": 0}}, r"frame_sample_fractions.person: 0 is not within \(0, 10\]"),
+        ({"frame_sample_fractions": {"person": 2.0}, "oversample": {"person": 2}},
+         r"oversample: 'person' also has a frame_sample_fractions value above 1"),
+        ({"frame_sample_fractions": {}, "oversample": {"persn": 2}}, r"oversample: unknown class 'persn'"),
+        ({"frame_sample_fractions": {}, "oversample": {"person": 0.5}}, r"oversample.person: 0.5 is not within \[1, 10\]"),
+        ({"frame_sample_fractions": {}, "repeat_factor": {"threshold": 0}}, r"repeat_factor.threshold: 0 is not within \(0, 1\]"),
+        ({"frame_sample_fractions": {}, "repeat_factor": {"threshold": 1.5}}, r"repeat_factor.threshold: 1.5 is not within \(0, 1\]"),
+        ({"frame_sample_fractions": {}, "repeat_factor": {"threshold": 0.3, "mode": "log"}},
+         r"repeat_factor.mode: 'log' is not allowed - one of: sqrt, linear"),
+        ({"frame_sample_fractions": {}, "repeat_factor": {"threshold": 0.3, "max_repeats": 0.5}},
+         r"repeat_factor.max_repeats: 0.5 is not within \[1, inf\)"),
+        ({"frame_sample_fractions": {}, "repeat_factor": {"mode": "sqrt"}}, r"'threshold' is a required property"),
+    ],
+)
+def test_experiment_sampling_values_out_of_range(tmp_path, content, message):
+    p = write(tmp_path / "x.yaml", {"name": "x", **content})
+    with pytest.raises(ConfigError, match=message):
         load_experiment(p, ["person"])
+
+
+def test_remedy_defaults(tmp_path):
+    p = write(tmp_path / "x.yaml", {"name": "x", "frame_sample_fractions": {"person": 0.25}, "repeat_factor": {"threshold": 0.3}})
+    experiment = load_experiment(p, ["person"])
+    assert experiment.repeat_factor == {"threshold": 0.3, "mode": "sqrt", "max_repeats": 8}
+    assert experiment.oversample == {} and experiment.remedied
 
 
 def test_experiment_name_must_equal_the_stem(tmp_path):

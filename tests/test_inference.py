@@ -96,7 +96,8 @@ def test_batched_pipeline_gives_each_frame_its_own_detections(demo_checkpoint, t
     for frame, record in zip(read_frames(source), result["frames"]):
         alone = single([np.ascontiguousarray(frame[:, :, ::-1])], threshold=0.0)[0]
         top = sorted(d["confidence"] for d in record["detections"])[-5:]
-        assert top == pytest.approx(sorted(alone.confidence.tolist())[-5:], abs=2e-3)
+        # the JSON keeps 5 decimals; neighbouring frames differ by 1e-3 or more, so a swapped frame fails
+        assert top == pytest.approx(sorted(alone.confidence.tolist())[-5:], abs=1e-5)
 
 
 def _frames(n: int) -> list[np.ndarray]:

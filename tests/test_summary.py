@@ -191,3 +191,16 @@ def test_statistics_over_replicates():
     assert (a["test AP50:95 person ci95 low"], a["test AP50:95 person ci95 high"]) == pytest.approx((0.4 - half, 0.4 + half))
     b = stats[stats["experiment"] == "exp_b"].iloc[0]
     assert b["replicates"] == 1 and b["test AP50:95 person mean"] == pytest.approx(0.7) and pd.isna(b["test AP50:95 person std"])
+
+
+def test_a_class_without_validation_boxes_has_no_validation_ap(tmp_path):
+    from detexp.summary import validation_metrics
+
+    csv = tmp_path / "metrics.csv"
+    csv.write_text(
+        "epoch,step,val/mAP_50_95,val/mAP_50,val/AP/crane hook,val/AP/person\n"
+        "0,4,0.2,0.4,0.25,-1.0\n"  # COCO's -1: the validation split holds no person box
+    )
+    metrics = validation_metrics(csv, 0, ["crane hook", "person"])
+    assert metrics["per_class_AP_50_95"] == {"crane hook": 0.25, "person": None}
+    assert metrics["mAP_50_95"] == 0.2

@@ -135,7 +135,7 @@ def test_adding_a_sweep_value_or_a_replicate_adds_only_the_new_runs(workflow_cop
     snakemake(workflow_copy, *DEMO, *base, "--cores", "2", "--", *datasets, *configs)
     grown = ("--config", "sweep={training.epochs: [1, 2, 3]}", "experiments=[exp_person_25]", "replicates=2")
     out = snakemake(workflow_copy, "-n", *DEMO, *grown, "--", *datasets, *configs).stdout
-    assert job_counts(out) == {}, out[-2000:]  # the finished runs stay finished
+    assert job_counts(out) == {} and "Nothing to be done" in out, out[-2000:]  # the finished runs stay finished
     out = snakemake(workflow_copy, "-n", *DEMO, *grown).stdout
     assert job_counts(out)["prepare_dataset"] == 4 and job_counts(out)["resolve_config"] == 4  # 6 runs, 2 done
 
@@ -219,3 +219,14 @@ def test_code_digests_follow_the_imports_of_every_rule(workflow_copy):
         finally:
             path.write_bytes(original)
         assert {rule for rule in before if after[rule] != before[rule]} == expected, path.name
+
+
+def test_video_strip_rows_follow_the_comparison_order(workflow_copy):
+    (workflow_copy / "strips.smk").write_text(
+        'import json\ninclude: "Snakefile"\nprint("STRIPS " + json.dumps(STRIP_RUNS))\nsys.exit(0)\n'
+    )
+    out = snakemake(workflow_copy, "-n", "-s", "strips.smk", *DEMO).stdout
+    # by fraction (exp_person_100 sorts first by name, last by fraction)
+    assert json.loads(out.split("STRIPS ", 1)[1].splitlines()[0]) == [
+        "exp_person_25", "exp_person_50", "exp_person_75", "exp_person_100",
+    ]

@@ -196,6 +196,14 @@ def experiment_background_fraction(wildcards):
     return RUNS[wildcards.experiment].experiment.background_fraction
 
 
+def experiment_remedies(wildcards):
+    """Oversampling and repeat-factor settings of the run's experiment."""
+    experiment = RUNS[wildcards.experiment].experiment
+    return sorted_dict(
+        {"oversample": experiment.oversample, "repeat_factor": experiment.repeat_factor}
+    )
+
+
 def run_seed(wildcards):
     """The run's seed: the study's, plus the replicate number."""
     return RUNS[wildcards.experiment].seed
@@ -243,7 +251,15 @@ def experiment_training_metrics(wildcards):
 
 # A video strip shows one row per run, so it stays readable: replicate 0 only, at most this many.
 STRIP_MAX_ROWS = 12
-STRIP_RUNS = [rid for rid, run in RUNS.items() if run.replicate == 0][:STRIP_MAX_ROWS]
+# Rows in the order of the comparison table: by the sampled fractions, then by name.
+STRIP_RUNS = sorted(
+    (rid for rid, run in RUNS.items() if run.replicate == 0),
+    key=lambda rid: (
+        tuple(RUNS[rid].experiment.fractions_for(CLASSES).values()),
+        RUNS[rid].experiment.name,
+        rid,
+    ),
+)[:STRIP_MAX_ROWS]
 
 
 def video_of_every_experiment(wildcards):

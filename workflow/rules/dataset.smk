@@ -46,6 +46,7 @@ rule prepare_dataset:
         clip_regex=config["splits"]["clip_regex"],
         fractions=experiment_fractions,
         background_fraction=experiment_background_fraction,
+        remedies=experiment_remedies,
         seed=run_seed,
         out_dir=dataset_out_dir,
         code=code_version("prepare_dataset.py"),

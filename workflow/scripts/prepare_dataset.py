@@ -16,6 +16,10 @@ parser.add_argument("--fraction", nargs=2, action="append", metavar=("CLASS", "F
                     help="fraction of CLASS's training frames to keep (default 1)")
 parser.add_argument("--background-fraction", type=float, default=0.0,
                     help="fraction of training frames with none of the classes to keep")
+parser.add_argument("--oversample", nargs=2, action="append", metavar=("CLASS", "F"), default=[],
+                    help="repeat the kept frames of CLASS F times (F >= 1; fractional parts by the draw's ranking)")
+parser.add_argument("--repeat-factor", type=json.loads, default=None,
+                    help='repeat-factor sampling as JSON, e.g. \'{"threshold": 0.3, "mode": "sqrt", "max_repeats": 8}\'')
 
 
 def from_snakemake(smk):
@@ -28,6 +32,8 @@ def from_snakemake(smk):
         fraction=list(p.fractions.items()),
         clip_regex=p.clip_regex,
         background_fraction=p.background_fraction,
+        oversample=list(p.remedies["oversample"].items()),
+        repeat_factor=p.remedies["repeat_factor"],
     )
 
 
@@ -37,9 +43,15 @@ def run(args):
     )
     splits = json.loads(args.splits.read_text())
     fractions = {c: 1.0 for c in args.classes} | {c: float(f) for c, f in args.fraction}
-    stats = prepare_dataset(project, splits, fractions, args.seed, args.out_dir, args.background_fraction)
+    oversample = {c: float(f) for c, f in args.oversample}
+    stats = prepare_dataset(
+        project, splits, fractions, args.seed, args.out_dir, args.background_fraction, oversample, args.repeat_factor
+    )
     args.stats.write_text(json.dumps(stats, indent=1) + "\n")
-    log(f"train frames per class: { {c: v['frames'] for c, v in stats['splits']['train']['classes'].items()} }")
+    train = stats["splits"]["train"]
+    log(f"train frames per class: { {c: v['frames'] for c, v in train['classes'].items()} }")
+    log(f"sampling: {stats['sampling_method']}; {train['effective_frames']} training images from {train['frames']} "
+        f"frames, copies per frame: {train['copies_per_frame']}")
     log(f"images linked by: {', '.join(stats['image_link_method'])}")
     log(f"boxes clipped to their image: {stats['clipped_boxes']}")
     log(f"annotations of categories outside classes, dropped: {stats['dropped_annotations_by_category'] or 'none'}")

@@ -11,7 +11,7 @@ import copy
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -75,10 +75,19 @@ class Experiment:
     frame_sample_fractions: dict[str, float]
     path: str
     background_fraction: float = 0.0
+    oversample: dict[str, float] = field(default_factory=dict)
+    repeat_factor: dict[str, Any] | None = None
 
     def fractions_for(self, classes: Iterable[str]) -> dict[str, float]:
         """The fraction of every configured class (1.0 for a class the file leaves out)."""
         return {c: float(self.frame_sample_fractions.get(c, 1.0)) for c in classes}
+
+    @property
+    def remedied(self) -> bool:
+        """Whether the experiment repeats frames (oversampling or repeat-factor sampling)."""
+        return bool(self.oversample) or self.repeat_factor is not None or any(
+            f > 1 for f in self.frame_sample_fractions.values()
+        )
 
 
 def load_schema(name: str) -> dict[str, Any]:
@@ -314,14 +323,26 @@ def load_experiment(path: Path, classes: list[str]) -> Experiment:
     data = validate(raw, load_schema("experiment.schema.yaml"), source)
     if data["name"] != path.stem:
         raise ConfigError(f"{source}: name: {data['name']!r} must equal the file name stem {path.stem!r}")
-    unknown = [c for c in data["frame_sample_fractions"] if c not in classes]
-    if unknown:
+    for key in ("frame_sample_fractions", "oversample"):
+        unknown = [c for c in data[key] if c not in classes]
+        if unknown:
+            raise ConfigError(
+                f"{source}: {key}: unknown class {', '.join(map(repr, unknown))} - known classes: {', '.join(classes)}"
+            )
+    both = [c for c, f in data["frame_sample_fractions"].items() if f > 1 and c in data["oversample"]]
+    if both:
         raise ConfigError(
-            f"{source}: frame_sample_fractions: unknown class {', '.join(map(repr, unknown))} - "
-            f"known classes: {', '.join(classes)}"
+            f"{source}: oversample: {', '.join(map(repr, both))} also has a frame_sample_fractions value above 1 - "
+            "a fraction above 1 already oversamples: use one or the other"
         )
     return Experiment(
-        data["name"], data["description"], data["frame_sample_fractions"], source, float(data["background_fraction"])
+        data["name"],
+        data["description"],
+        data["frame_sample_fractions"],
+        source,
+        float(data["background_fraction"]),
+        {c: float(v) for c, v in data["oversample"].items()},
+        data["repeat_factor"],
     )
 
 
@@ -352,6 +373,8 @@ def resolved_experiment_config(config: dict[str, Any], experiment: Experiment) -
         "description": experiment.description,
         "frame_sample_fractions": experiment.fractions_for(config["classes"]),
         "background_fraction": experiment.background_fraction,
+        "oversample": dict(experiment.oversample),
+        "repeat_factor": experiment.repeat_factor,
     }
     return resolved
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -405,10 +406,11 @@ def sample_training_frames(
     Frames are ranked per class by a key drawn from (seed, class, file name), and the first
     round(f * n) are kept: exact counts, deterministic, and nested (a smaller fraction keeps a
     subset of a larger one). Of the frames holding none of the classes, `background_fraction` is kept.
+    A fraction above 1 keeps every frame (its repeats are `frame_copies`'s business).
     """
     kept: set[str] = set()
     for label, cls in enumerate(classes):
-        kept.update(_draw([f.file_name for f in frames if label in f.labels()], fractions[cls], seed, cls))
+        kept.update(_draw([f.file_name for f in frames if label in f.labels()], min(fractions[cls], 1.0), seed, cls))
     kept.update(_draw([f.file_name for f in frames if not f.boxes], background_fraction, seed, "\x00background"))
     for label, cls in enumerate(classes):
         if not any(label in f.labels() for f in frames if f.file_name in kept):
@@ -417,6 +419,69 @@ def sample_training_frames(
                 f"{sum(label in f.labels() for f in frames)} frames hold it before sampling)"
             )
     return sorted(kept)
+
+
+REPEAT_MODES = {"sqrt": math.sqrt, "linear": lambda x: x}
+
+
+def oversampling_factors(fractions: dict[str, float], oversample: dict[str, float]) -> dict[str, float]:
+    """Each class's oversampling factor: its fraction when above 1, else its `oversample` entry, else 1."""
+    return {c: f if f > 1 else float(oversample.get(c, 1.0)) for c, f in fractions.items()}
+
+
+def class_repeat_factors(
+    frames: list[Frame], copies: dict[str, int], classes: list[str], repeat_factor: dict[str, Any]
+) -> dict[str, float]:
+    """LVIS repeat factors per class: r_c = min(max_repeats, max(1, g(t / f_c))), where f_c is the share
+    of training images (copies counted) holding class c and g is sqrt or the identity."""
+    total = sum(copies[f.file_name] for f in frames)
+    g = REPEAT_MODES[repeat_factor["mode"]]
+    factors = {}
+    for label, cls in enumerate(classes):
+        share = sum(copies[f.file_name] for f in frames if label in f.labels()) / total if total else 0.0
+        raw = g(repeat_factor["threshold"] / share) if share else 1.0
+        factors[cls] = min(float(repeat_factor["max_repeats"]), max(1.0, raw))
+    return factors
+
+
+def frame_copies(
+    frames: list[Frame],
+    classes: list[str],
+    fractions: dict[str, float],
+    seed: int,
+    oversample: dict[str, float] | None = None,
+    repeat_factor: dict[str, Any] | None = None,
+) -> tuple[dict[str, int], dict[str, float]]:
+    """How many times each sampled training frame enters the training set, and the repeat factor of each class.
+
+    Oversampling by factor o (a fraction above 1, or `oversample`): the frames holding the class each
+    get floor(o) copies, and the first round((o - floor(o)) * n) of them in the draw's ranking one more
+    (so the frames repeated at 1.5 are among those repeated at 1.75). A frame holding several classes
+    gets the largest count of its classes. Repeat-factor sampling (Gupta et al., LVIS, 2019) then
+    multiplies: r(I) = max over the classes c in frame I of r_c (`class_repeat_factors`, 1 for a
+    frame with none), rounded to floor(r) or ceil(r) by a seeded draw per frame (ceil with
+    probability r - floor(r)).
+    """
+    factors = oversampling_factors(fractions, oversample or {})
+    copies = {f.file_name: 1 for f in frames}
+    for label, cls in enumerate(classes):
+        factor = factors[cls]
+        if factor <= 1:
+            continue
+        ranked = sorted((f.file_name for f in frames if label in f.labels()), key=lambda n: unit_key(seed, cls, n))
+        whole = int(factor)
+        extra = int((factor - whole) * len(ranked) + 0.5)
+        for rank, name in enumerate(ranked):
+            copies[name] = max(copies[name], whole + (rank < extra))
+    class_factors = {c: 1.0 for c in classes}
+    if repeat_factor:
+        class_factors = class_repeat_factors(frames, copies, classes, repeat_factor)
+        for frame in frames:
+            r = max((class_factors[classes[label]] for label in frame.labels()), default=1.0)
+            whole = math.floor(r)
+            repeats = whole + (unit_key(seed, "repeat_factor", frame.file_name) < r - whole)
+            copies[frame.file_name] *= repeats
+    return copies, class_factors
 
 
 def assign_splits(
@@ -483,26 +548,49 @@ def coco_dict(frames: Iterable[Frame], classes: list[str]) -> dict[str, Any]:
     return {"images": images, "annotations": annotations, "categories": categories}
 
 
-def split_stats(frames: list[Frame], classes: list[str]) -> dict[str, Any]:
-    """Frames and instances per class of one split."""
-    per_class = {
+def split_stats(frames: list[Frame], classes: list[str], copies: dict[str, int] | None = None) -> dict[str, Any]:
+    """Frames and instances per class of one split; with `copies`, also counting repeated frames."""
+    per_class: dict[str, dict[str, int]] = {
         c: {
             "frames": sum(label in f.labels() for f in frames),
             "instances": sum(b.label == label for f in frames for b in f.boxes),
         }
         for label, c in enumerate(classes)
     }
-    return {"frames": len(frames), "background_frames": sum(not f.boxes for f in frames), "classes": per_class}
+    stats: dict[str, Any] = {"frames": len(frames), "background_frames": sum(not f.boxes for f in frames)}
+    if copies is not None:
+        for label, c in enumerate(classes):
+            per_class[c]["effective_frames"] = sum(copies[f.file_name] for f in frames if label in f.labels())
+            per_class[c]["effective_instances"] = sum(
+                copies[f.file_name] * sum(b.label == label for b in f.boxes) for f in frames
+            )
+        stats["effective_frames"] = sum(copies[f.file_name] for f in frames)
+        histogram: dict[str, int] = defaultdict(int)
+        for f in frames:
+            histogram[str(copies[f.file_name])] += 1
+        stats["copies_per_frame"] = dict(sorted(histogram.items(), key=lambda kv: int(kv[0])))
+    stats["classes"] = per_class
+    return stats
 
 
-def achieved_ratios(stats: dict[str, Any], classes: list[str]) -> dict[str, dict[str, float | None]]:
-    """Each class's share relative to the largest class, by frames and by instances."""
+def achieved_ratios(
+    stats: dict[str, Any], classes: list[str], units: tuple[str, ...] = ("frames", "instances")
+) -> dict[str, dict[str, float | None]]:
+    """Each class's share relative to the largest class, by each unit (frames, instances, ...)."""
     out: dict[str, dict[str, float | None]] = {}
-    for unit in ("frames", "instances"):
+    for unit in units:
         counts = {c: stats["classes"][c][unit] for c in classes}
         top = max(counts.values())
         out[unit] = {c: (round(n / top, 4) if top else None) for c, n in counts.items()}
     return out
+
+
+def sampling_method(fractions: dict[str, float], oversample: dict[str, float], repeat_factor: dict | None) -> str:
+    """How a training set was drawn, in words for tables: fractions, oversampling, repeat factor."""
+    oversampled = any(f > 1 for f in oversampling_factors(fractions, oversample).values())
+    parts = ["oversampling"] if oversampled else []
+    parts += ["repeat factor"] if repeat_factor else []
+    return " + ".join(parts) or "fractions"
 
 
 def prepare_dataset(
@@ -512,11 +600,15 @@ def prepare_dataset(
     seed: int,
     out_dir: Path,
     background_fraction: float = 0.0,
+    oversample: dict[str, float] | None = None,
+    repeat_factor: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the RF-DETR dataset layout (train sampled, valid/test whole) and return its statistics.
 
-    The folder is built beside `out_dir` and moved into place at the end: a failure leaves nothing
-    half-written.
+    Repeated training frames (oversampling, repeat-factor sampling: `frame_copies`) are repeated
+    entries of the training COCO file (new image and annotation ids, one linked image file); the
+    validation and test splits are never repeated. The folder is built beside `out_dir` and moved
+    into place at the end: a failure leaves nothing half-written.
     """
     by_name = {f.file_name: f for f in project.frames}
     missing = [n for s in SPLITS for n in splits[s] if n not in by_name]
@@ -526,10 +618,18 @@ def prepare_dataset(
         [by_name[n] for n in splits["train"]], project.classes, fractions, seed, background_fraction
     )
     chosen = {"train": train_kept, "valid": splits["valid"], "test": splits["test"]}
+    oversample = oversample or {}
+    copies, class_factors = frame_copies(
+        [by_name[n] for n in train_kept], project.classes, fractions, seed, oversample, repeat_factor
+    )
     stats: dict[str, Any] = {
         "classes": project.classes,
         "nominal_fractions": fractions,
         "background_fraction": background_fraction,
+        "sampling_method": sampling_method(fractions, oversample, repeat_factor),
+        "oversampling_factors": oversampling_factors(fractions, oversample),
+        "repeat_factor": repeat_factor,
+        "class_repeat_factors": class_factors,
         "seed": seed,
         "clipped_boxes": project.clipped_boxes,
         "dropped_annotations": project.dropped_annotations,
@@ -546,13 +646,17 @@ def prepare_dataset(
         split_dir.mkdir(parents=True, exist_ok=True)
         for frame in frames:
             methods.add(link_file(project.source_of(frame), split_dir / frame.file_name, split_dir))
+        entries = [f for f in frames for _ in range(copies[f.file_name])] if split == "train" else frames
         with open(split_dir / ANNOTATIONS_NAME, "w") as f:
-            json.dump(coco_dict(frames, project.classes), f)
-        stats["splits"][split] = split_stats(frames, project.classes)
+            json.dump(coco_dict(entries, project.classes), f)
+        stats["splits"][split] = split_stats(frames, project.classes, copies if split == "train" else None)
     stats["splits"]["train"]["available_before_sampling"] = split_stats(
         [by_name[n] for n in splits["train"]], project.classes
     )
     stats["achieved_ratio"] = achieved_ratios(stats["splits"]["train"], project.classes)
+    effective = ("effective_frames", "effective_instances")
+    by_copies = achieved_ratios(stats["splits"]["train"], project.classes, effective)
+    stats["achieved_ratio_effective"] = {unit.removeprefix("effective_"): v for unit, v in by_copies.items()}
     stats["image_link_method"] = sorted(methods)
     stats["train_frames"] = train_kept
     shutil.rmtree(out_dir, ignore_errors=True)

@@ -40,7 +40,12 @@ def class_ap(summary: dict[str, Any], cls: str, metric: str) -> float | None:
 def _x_values(summaries: list[dict[str, Any]], axis: str, cls: str) -> list[float]:
     if axis == "fraction":
         return [s["config"]["experiment"]["frame_sample_fractions"][cls] for s in summaries]
-    return [s["dataset"]["achieved_ratio"]["frames"][cls] for s in summaries]
+    # repeated frames counted: what training iterates over (the same as distinct frames without remedies)
+    return [s["dataset"].get("achieved_ratio_effective", s["dataset"]["achieved_ratio"])["frames"][cls] for s in summaries]
+
+
+# Remedy runs get their own markers, so that they stand apart from the plain fractions they start from.
+METHOD_MARKERS = {"fractions": "", "oversampling": "^", "repeat factor": "D", "oversampling + repeat factor": "P"}
 
 
 def plot_ap_against(summaries: list[dict[str, Any]], axis: str, out: str | Path) -> None:
@@ -52,12 +57,15 @@ def plot_ap_against(summaries: list[dict[str, Any]], axis: str, out: str | Path)
     x_cls = varied[0]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     # One set of lines per sweep point; replicates of one point share its x values (error bars).
-    points_of: dict[str, list[dict[str, Any]]] = {}
+    # One set of lines per sweep point and sampling method (remedies apart, with their own markers).
+    points_of: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for s in summaries:
         swept = (s.get("run") or {}).get("swept") or {}
-        points_of.setdefault(", ".join(f"{k}={v}" for k, v in swept.items()), []).append(s)
-    styles = {"AP_50_95": "-o", "AP_50": "--s"}
-    for j, (point, group) in enumerate(points_of.items()):
+        method = s["dataset"].get("sampling_method", "fractions")
+        points_of.setdefault((", ".join(f"{k}={v}" for k, v in swept.items()), method), []).append(s)
+    for j, ((point, method), group) in enumerate(points_of.items()):
+        marker = METHOD_MARKERS[method]
+        styles = {"AP_50_95": "-" + (marker or "o"), "AP_50": "--" + (marker or "s")}
         xs = np.array(_x_values(group, axis, x_cls), dtype=float)
         for i, cls in enumerate(classes):
             for metric, style in styles.items():
@@ -68,7 +76,8 @@ def plot_ap_against(summaries: list[dict[str, Any]], axis: str, out: str | Path)
                 values = [ys[(xs == x) & ~np.isnan(ys)] for x in points]
                 mean = [v.mean() if v.size else np.nan for v in values]
                 err = [v.std(ddof=1) if v.size > 1 else 0.0 for v in values]  # sample standard deviation
-                label = f"{cls} {'AP50:95' if metric == 'AP_50_95' else 'AP50'}" + (f" ({point})" if point else "")
+                tags = [t for t in (point, method if marker else "") if t]
+                label = f"{cls} {'AP50:95' if metric == 'AP_50_95' else 'AP50'}" + (f" ({'; '.join(tags)})" if tags else "")
                 color = f"C{(i + j * len(classes)) % 10}"
                 ax.errorbar(points, mean, yerr=err if any(err) else None, fmt=style, color=color, label=label, capsize=3)
     source = "test split" if summaries[0].get("test") else "validation"

@@ -166,8 +166,10 @@ def resolved_run_config(run: Run) -> dict[str, Any]:
 
 
 def reference_pairs(config: dict[str, Any], experiments: dict[str, Experiment]) -> list[tuple[str, str]]:
-    """[reference, other] experiment names: `statistics.pairs`, else every experiment against the one
-    with every fraction at 1.0 (none if there is not exactly one such experiment)."""
+    """[reference, other] experiment names: `statistics.pairs`, else every experiment without a remedy
+    against the one with every fraction at 1.0 (none if there is not exactly one such experiment), and
+    every remedy (oversampling, repeat-factor sampling) against its un-remedied baseline: the
+    experiment with the same fractions (capped at 1) and no remedy, else the full one."""
     pairs = (config.get("statistics") or {}).get("pairs")
     if pairs is not None:
         for pair in pairs:
@@ -178,10 +180,22 @@ def reference_pairs(config: dict[str, Any], experiments: dict[str, Experiment]) 
                     f"known: {', '.join(experiments)}"
                 )
         return [(a, b) for a, b in pairs]
-    full = [n for n, e in experiments.items() if all(v == 1.0 for v in e.fractions_for(config["classes"]).values())]
-    if len(full) != 1:
-        return []
-    return [(full[0], name) for name in experiments if name != full[0]]
+    classes = config["classes"]
+    plain = {n: e for n, e in experiments.items() if not e.remedied}
+    full = [n for n, e in plain.items() if all(v == 1.0 for v in e.fractions_for(classes).values())]
+    pairs = [(full[0], name) for name in plain if name != full[0]] if len(full) == 1 else []
+    for name, experiment in experiments.items():
+        if not experiment.remedied:
+            continue
+        drawn = {c: min(f, 1.0) for c, f in experiment.fractions_for(classes).items()}
+        baseline = [
+            n for n, e in plain.items()
+            if e.fractions_for(classes) == drawn and e.background_fraction == experiment.background_fraction
+        ]
+        reference = baseline if len(baseline) == 1 else full
+        if len(reference) == 1:
+            pairs.append((reference[0], name))
+    return pairs
 
 
 def run_pairs(runs: dict[str, Run], experiment_pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -31,8 +31,9 @@ def validation_metrics(metrics_csv: str | Path, best_epoch: int | None, classes:
         return {"epoch": None, "mAP_50_95": None, "mAP_50": None, "per_class_AP_50_95": {c: None for c in classes}}
 
     def get(key: str) -> float | None:
+        # COCO (and so rfdetr) reports -1 for a class with no box in the validation split: no value
         value = row.get(key)
-        return None if value is None or math.isnan(value) else round(value, 5)
+        return None if value is None or math.isnan(value) or value < 0 else round(value, 5)
 
     return {
         "epoch": best_epoch,
@@ -139,8 +140,11 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
     row["description"] = summary["description"]
     for c in classes:
         row[f"fraction {c}"] = fractions[c]
+    row["sampling"] = summary["dataset"].get("sampling_method", "fractions")
     for c in classes:
         row[f"train frames {c}"] = train[c]["frames"]
+    for c in classes:  # repeated frames counted: what training iterates over
+        row[f"train images {c}"] = train[c].get("effective_frames", train[c]["frames"])
     for c in classes:
         row[f"frame ratio {c}"] = ratio[c]
     test = summary.get("test")
@@ -160,6 +164,7 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
     row["best epoch"] = summary["training"].get("best_epoch")
     row["epochs run"] = summary["training"].get("epochs_run")
     row["train time s"] = summary["training"].get("wall_time_s")
+    row["training images seen"] = summary["training"].get("training_images_seen")
     for video, vs in summary["videos"].items():
         for c in classes:
             row[f"{video}: {c} detections"] = vs["detections"].get(c)

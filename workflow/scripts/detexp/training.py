@@ -103,11 +103,19 @@ def read_metrics(metrics_csv: Path) -> list[dict[str, float]]:
     return [rows[e] for e in sorted(rows)]
 
 
-def summarize_training(metrics: list[dict[str, float]], epochs_asked: int, wall_s: float, device: str, images: int) -> dict[str, Any]:
-    """Epochs run, the best epoch by validation mAP@50:95, and the run's cost."""
+def summarize_training(
+    metrics: list[dict[str, float]], epochs_asked: int, wall_s: float, device: str, images: int, effective_batch: int = 1
+) -> dict[str, Any]:
+    """Epochs run, the best epoch by validation mAP@50:95, and the run's cost.
+
+    `images` counts the training COCO file's entries (repeated frames included). rfdetr pads each epoch
+    to a multiple of the effective batch (batch size x gradient accumulation), so an epoch is
+    ceil(images / effective_batch) optimizer steps and the run has seen steps x effective_batch images:
+    the compute a run got, which grows with oversampling."""
     validated = [m for m in metrics if not math.isnan(m.get("val/mAP_50_95", math.nan))]
     best = max(validated, key=lambda m: m["val/mAP_50_95"], default=None)
     epochs_run = len(metrics)
+    steps = epochs_run * math.ceil(images / effective_batch)
     return {
         "epochs_requested": epochs_asked,
         "epochs_run": epochs_run,
@@ -118,6 +126,8 @@ def summarize_training(metrics: list[dict[str, float]], epochs_asked: int, wall_
         "wall_time_s": round(wall_s, 2),
         "device": device,
         "train_images": images,
+        "optimizer_steps": steps,
+        "training_images_seen": steps * effective_batch,
     }
 
 
@@ -226,7 +236,8 @@ def _train(
     wall = time.perf_counter() - start
     n_images = len(json.loads(data)["images"])
     metrics = read_metrics(state_dir / "metrics.csv")
-    summary = summarize_training(metrics, training["epochs"], wall, device_name, n_images)
+    effective_batch = kwargs["batch_size"] * int(kwargs.get("grad_accum_steps", 1))
+    summary = summarize_training(metrics, training["epochs"], wall, device_name, n_images, effective_batch)
     epochs_this_run = summary["epochs_run"] - epochs_before
     summary["resumed_after_epochs"] = epochs_before
     summary["peak_gpu_memory_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1) if device == "cuda" else None
