@@ -236,3 +236,26 @@ def test_the_inference_benchmark_runs(demo_checkpoint):
     assert "ratio workflow / naive loop:" in proc.stdout and "workflow / model only:" in proc.stdout
     # on the CPU the workflow predicts in plain float32: exactly what the traced float32 path gives
     assert "float32 vs float32 on 8 frames: confidence 0.00% (median), boxes within 0.00 px" in proc.stdout, proc.stdout
+
+
+def test_an_odd_frame_size_is_padded_by_one_pixel_in_the_h264_copy_only(demo_checkpoint, tmp_path):
+    """yuv420p (what browsers play) needs even sizes: a 161x121 source gets a 162x122 copy, while
+    the detections keep the source's coordinates and size."""
+    import av
+
+    from detexp.demo import render_frame
+
+    source = tmp_path / "odd.mkv"
+    with av.open(str(source), "w") as container:  # lossless FFV1 keeps odd sizes (OpenCV's writers round them)
+        stream = container.add_stream("ffv1", rate=int(FPS))
+        stream.width, stream.height, stream.pix_fmt = 161, 121, "bgr0"
+        for t in range(6):
+            frame = av.VideoFrame.from_ndarray(render_frame(3, t, 161, 121, True, True, seed=1)[0], format="bgr24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    assert decoded(source)[1:4] == (6, 161, 121)
+    result, out_video, _ = infer(demo_checkpoint, source, tmp_path)
+    assert decoded(out_video)[:4] == ("h264", 6, 162, 122)
+    assert (result["video"]["width"], result["video"]["height"]) == (161, 121)
+    boxes = np.array([d["xyxy"] for f in result["frames"] for d in f["detections"]])
+    assert len(boxes) and (boxes[:, 2] <= 161).all() and (boxes[:, 3] <= 121).all()

@@ -394,3 +394,26 @@ def test_a_valid_project_still_dry_runs(workflow_copy, tmp_path):
     coco_project(project)
     proc = snakemake(workflow_copy, "-n", "--config", f"project_dir={project}", *ONE_EXPERIMENT)
     assert job_counts(proc.stdout)["prepare_dataset"] == 1
+
+
+def test_across_file_systems_images_are_symlinked_and_the_sources_untouched(tmp_path):
+    """Hard links cannot cross file systems: the dataset then holds symbolic links to the sources,
+    counted in the statistics, and the sources stay as they were."""
+    import tempfile
+
+    from conftest import unavailable
+    from detexp.dataset import prepare_dataset, read_project, split_by_clip
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        unavailable("no second file system (/dev/shm) to link across")
+    with tempfile.TemporaryDirectory(dir=shm) as other:
+        project = Path(other) / "proj"
+        coco_project(project)
+        before = snapshot(project)
+        read = read_project(project, ["crane hook", "person"], r"^(?P<clip>.*?)[_-]?\d+$")
+        stats = prepare_dataset(read, split_by_clip(read.frames, 0.2, 0.2, 1), {"crane hook": 1.0, "person": 1.0}, 1, tmp_path / "out")
+        assert stats["image_link_method"] == ["symlink"]
+        links = list((tmp_path / "out").rglob("*.jpg"))
+        assert len(links) == 24 and all(p.is_symlink() and p.resolve().is_relative_to(project.resolve()) for p in links)
+        assert snapshot(project) == before
