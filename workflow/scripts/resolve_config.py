@@ -7,7 +7,7 @@ import yaml
 
 from detexp.cli import entry
 
-parser = argparse.ArgumentParser(description=__doc__)
+parser = argparse.ArgumentParser(description="Write one run's fully resolved settings as YAML (Snakemake only: rule resolve_config).")
 
 
 def from_snakemake(smk):
@@ -15,6 +15,8 @@ def from_snakemake(smk):
 
 
 def run(args):
+    if not hasattr(args, "config"):  # the settings come from the rule's params: nothing to do by hand
+        parser.error("runs inside Snakemake only (rule resolve_config); see results/<run>/config.yaml")
     args.output.write_text(yaml.safe_dump(args.config, sort_keys=False))
 
 
