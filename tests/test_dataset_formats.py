@@ -156,3 +156,63 @@ def test_a_failed_preparation_leaves_no_partial_dataset(tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
         prepare_dataset(project, splits, {"crane hook": 1.0, "person": 0.5}, 1, out)
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before  # the old dataset is untouched
+
+
+def test_yolo_split_folders_first_and_flat_layouts(tmp_path):
+    """The three YOLO layouts the README names: images/<split>/ (above), <split>/images/, and flat."""
+    by_split = tmp_path / "by_split"
+    (by_split).mkdir()
+    (by_split / "data.yaml").write_text("names: {0: crane hook, 1: person}\nnc: 2\n")
+    for split in ("train", "valid", "test"):
+        for i in range(2):
+            image(by_split / split / "images" / f"{split}_{i}.jpg", 40, 30)
+            (by_split / split / "labels").mkdir(parents=True, exist_ok=True)
+            (by_split / split / "labels" / f"{split}_{i}.txt").write_text(f"{i} 0.5 0.5 0.5 0.5\n")
+    project = read_project(by_split, CLASSES, CLIP_REGEX)
+    assert {f.split for f in project.frames} == {"train", "valid", "test"}
+    frame = next(f for f in project.frames if f.file_name == "test/images/test_1.jpg")
+    assert [b.label for b in frame.boxes] == [1] and frame.boxes[0].bbox == pytest.approx([10, 7.5, 20, 15])
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "data.yaml").write_text("names: [crane hook, person]\n")
+    for i in range(3):
+        image(flat / "images" / f"c_{i}.png", 50, 20)
+        (flat / "labels").mkdir(exist_ok=True)
+        (flat / "labels" / f"c_{i}.txt").write_text("0 0.5 0.5 0.2 0.5\n")
+    project = read_project(flat, CLASSES, CLIP_REGEX)
+    assert [f.file_name for f in project.frames] == ["images/c_0.png", "images/c_1.png", "images/c_2.png"]
+    assert all(f.split is None and (f.width, f.height) == (50, 20) for f in project.frames)  # sizes from the header
+
+
+def test_voc_xml_beside_its_image_without_a_size_reads_the_image_header(tmp_path):
+    for i in range(2):
+        image(tmp_path / "frames" / f"clip_{i}.jpg", 72, 36)
+        (tmp_path / "frames" / f"clip_{i}.xml").write_text(
+            f"<annotation><filename>clip_{i}.jpg</filename>"
+            "<object><name>person</name><bndbox><xmin>11</xmin><ymin>11</ymin><xmax>20</xmax><ymax>30</ymax></bndbox></object>"
+            "<object><name>crane hook</name><bndbox><xmin>31</xmin><ymin>1</ymin><xmax>40</xmax><ymax>9</ymax></bndbox></object>"
+            "</annotation>"
+        )
+    assert detect_format(tmp_path) == "voc"
+    project = read_project(tmp_path, CLASSES, CLIP_REGEX)
+    assert [f.file_name for f in project.frames] == ["frames/clip_0.jpg", "frames/clip_1.jpg"]
+    assert all((f.width, f.height) == (72, 36) for f in project.frames)
+    person = next(b for b in project.frames[0].boxes if b.label == 1)
+    assert person.bbox == pytest.approx([10, 10, 10, 20])  # 1-based VOC pixels -> 0-based
+
+
+def test_a_roboflow_export_without_test_gets_one_carved_from_train(tmp_path):
+    for split, n in (("train", 12), ("valid", 3)):
+        names = [f"clip{i // 3}_{i}.jpg" for i in range(n)] if split == "train" else [f"val_{i}.jpg" for i in range(n)]
+        for name in names:
+            image(tmp_path / split / name)
+        boxes = [(i, 1 + i % 2, [2, 2, 10, 10]) for i in range(n)]
+        (tmp_path / split / "_annotations.coco.json").write_text(json.dumps(coco(names, boxes)))
+    assert detect_format(tmp_path) == "roboflow"
+    project = read_project(tmp_path, CLASSES, CLIP_REGEX)
+    splits = assign_splits(project.frames, 0.15, 0.2, seed=0)
+    assert splits["valid"] == [f"valid/val_{i}.jpg" for i in range(3)]  # the export's own valid split
+    # 0.2 of the 15 frames, carved from train as whole clips of 3: one clip
+    assert len(splits["test"]) == 3 and len({n.split("_")[0] for n in splits["test"]}) == 1
+    assert set(splits["test"]).isdisjoint(splits["train"]) and len(splits["train"]) == 9

@@ -74,3 +74,22 @@ def test_a_killed_training_resumes_from_its_last_complete_epoch(workflow_copy):
     assert sorted(metrics.dropna(subset=["val/mAP_50_95"])["epoch"].unique()) == [0, 1, 2]
     summary = json.loads((workflow_copy / EXP / "training/training_summary.json").read_text())
     assert summary["epochs_run"] == 3 and summary["resumed_after_epochs"] == 1
+
+
+def test_early_stopping_ends_training_and_says_so(tmp_path):
+    """training.patience: a model that stops improving on validation stops before its epochs run out,
+    and the summary says so (here a model from scratch at 64 px, whose validation mAP stays flat)."""
+    from test_remedies import write_project
+
+    from detexp.dataset import prepare_dataset, read_project, split_by_clip
+    from detexp.training import train
+
+    write_project(tmp_path / "proj", clips=5, per_clip=3)
+    project = read_project(tmp_path / "proj", ["crane hook", "person"], r"^(?P<clip>.*?)[_-]?\d+$")
+    prepare_dataset(project, split_by_clip(project.frames, 0.2, 0.2, seed=1), {"crane hook": 1.0, "person": 1.0}, 1, tmp_path / "data")
+    training = {"model": "nano", "epochs": 8, "batch_size": 4, "lr": 1e-4, "image_size": 64, "patience": 1,
+                "pretrain_weights": None, "multi_scale": False, "num_workers": 0, "extra": {}}
+    summary = train(tmp_path / "data", tmp_path / "run", ["crane hook", "person"], training, seed=1, log=lambda m: None)
+    assert summary["early_stopped"] and summary["epochs_run"] < 8
+    metrics = pd.read_csv(tmp_path / "run/metrics.csv")
+    assert metrics["epoch"].max() + 1 == summary["epochs_run"]

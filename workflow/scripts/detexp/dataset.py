@@ -207,8 +207,8 @@ def detect_format(project_dir: Path, annotations_file: str | None = None) -> str
         return "yolo"
     if (project_dir / ANNOTATIONS_NAME).is_file() or list(project_dir.glob("*.json")):
         return "coco"
-    if (project_dir / "Annotations").is_dir() or list(project_dir.glob("*.xml")):
-        return "voc"
+    if (project_dir / "Annotations").is_dir() or next(project_dir.rglob("*.xml"), None) is not None:
+        return "voc"  # Annotations/*.xml, or XML files beside the images (in any subfolder)
     raise DatasetError(
         f"{project_dir}: no known dataset layout - expected a COCO file ({ANNOTATIONS_NAME} or one *.json), "
         "train/ valid/ test/ folders each with " + ANNOTATIONS_NAME + ", a YOLO data.yaml, or Pascal VOC *.xml files"
