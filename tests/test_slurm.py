@@ -95,12 +95,14 @@ def test_gpu_jobs_asked_for_the_h100_partition_gpu_and_constraint(cluster, slurm
             assert row["Partition"] == "gpu-long"
             assert row["Constraints"] == "h100-96"
             assert "gres/gpu=1" in row["ReqTRES"] and "gres/gpu:h100=1" in row["ReqTRES"]
-            assert "cpu=8" in row["ReqTRES"]
+            # what each rule uses: training 8 (data loading), evaluation and inference their 2 threads
+            assert f"cpu={8 if rule == 'train' else 2}," in row["ReqTRES"] + ",", row
             line = row["SubmitLine"]
             assert " -p gpu-long " in line and " -C h100-96 " in line and "--gpus=h100:1" in line
             assert " --requeue" in line  # preemption puts it back in the queue instead of failing it
-    (train,) = jobs["train"]
-    assert " -t 1440 " in train["SubmitLine"] and " --mem 64000 " in train["SubmitLine"]
+            # the README's request table: 24 h and 64 GB for training, 2 h and 32 GB for the others
+            limits = (" -t 1440 ", " --mem 64000 ") if rule == "train" else (" -t 120 ", " --mem 32000 ")
+            assert all(limit in line for limit in limits), line
 
 
 def test_cpu_jobs_asked_for_no_gpu_and_bookkeeping_stayed_local(cluster, slurm_run):
@@ -112,6 +114,9 @@ def test_cpu_jobs_asked_for_no_gpu_and_bookkeeping_stayed_local(cluster, slurm_r
         assert "gpu" not in job["ReqTRES"] and "--gpus" not in job["SubmitLine"]
         assert job["Constraints"] == ""
     assert " -t 60 " in jobs["prepare_dataset"][0]["SubmitLine"] and " -t 60 " in jobs["compare_pairs"][0]["SubmitLine"]
+    # the README's request table: prepare_dataset 2 CPUs and 8 GB, compare_pairs 1 CPU and 8 GB
+    assert "cpu=2," in jobs["prepare_dataset"][0]["ReqTRES"] + "," and " --mem 8000 " in jobs["prepare_dataset"][0]["SubmitLine"]
+    assert "cpu=1," in jobs["compare_pairs"][0]["ReqTRES"] + "," and " --mem 8000 " in jobs["compare_pairs"][0]["SubmitLine"]
     assert not LOCAL_RULES & set(jobs)
 
 
