@@ -30,6 +30,24 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
+def copy_run(source: Path, dest: Path) -> Path:
+    """A copy of a finished workflow run that other tests can change: large files (checkpoints,
+    videos) are hard-linked - jobs replace their outputs, never write into them - small ones copied,
+    so that metadata written in place stays the copy's own."""
+
+    def link_or_copy(src: str, dst: str) -> None:
+        if os.path.getsize(src) > 1_000_000:
+            try:
+                os.link(src, dst)
+                return
+            except OSError:
+                pass
+        shutil.copy2(src, dst)
+
+    shutil.copytree(source, dest, symlinks=True, copy_function=link_or_copy)
+    return dest
+
+
 def snakemake(
     workdir: Path, *args: str, check: bool = True, timeout: int = 1800, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import DEMO, job_counts, snakemake, unavailable
+from conftest import DEMO, copy_run, job_counts, snakemake, unavailable
 from conftest import DEMO_RUN as RUN
 
 EXPERIMENTS = ["exp_person_25", "exp_person_50", "exp_person_75", "exp_person_100"]
@@ -194,15 +195,13 @@ def test_a_changed_training_setting_never_reruns_dataset_preparation(demo_run):
 def test_evaluation_and_inference_settings_rerun_their_own_jobs_only(demo_run, tmp_path):
     """evaluation.iou_threshold reruns evaluate (and what reads it), inference.precision reruns infer:
     never training. The new IoU really reaches the job (run in a copy: the other tests keep theirs)."""
-    import shutil
-
     iou = (*RUN, "evaluation={iou_threshold: 0.3}")
     counts = job_counts(snakemake(demo_run, "-n", *iou).stdout)
     assert counts.get("evaluate") == 4 and not {"train", "infer", "prepare_dataset"} & set(counts), counts
     counts = job_counts(snakemake(demo_run, "-n", *RUN, "inference={threshold: 0.0, precision: float32}").stdout)
     assert counts.get("infer") == 8 and not {"train", "evaluate", "prepare_dataset"} & set(counts), counts
     run = tmp_path / "iou"
-    shutil.copytree(demo_run, run, symlinks=True)
+    copy_run(demo_run, run)
     before = json.loads((run / "results/exp_person_25/evaluation/metrics.json").read_text())
     snakemake(run, *iou, "--cores", "2", "results/exp_person_25/evaluation/metrics.json")
     after = json.loads((run / "results/exp_person_25/evaluation/metrics.json").read_text())
@@ -213,10 +212,8 @@ def test_evaluation_and_inference_settings_rerun_their_own_jobs_only(demo_run, t
 def test_training_can_start_from_the_checkpoint_of_an_earlier_run(demo_run, tmp_path):
     """pretrain_weights: <path> - a fine-tuning run that starts from exp_person_100's model, in a copy
     of the finished run so that the other tests keep theirs."""
-    import shutil
-
     run = tmp_path / "finetune"
-    shutil.copytree(demo_run, run, symlinks=True)
+    copy_run(demo_run, run)
     earlier = run / "earlier" / "best.pth"
     earlier.parent.mkdir()
     shutil.copy2(run / "results/exp_person_100/training/checkpoint_best_total.pth", earlier)
