@@ -389,10 +389,20 @@ def split_by_clip(
     return splits
 
 
+def _ranked(names: Iterable[str], *key: object) -> list[str]:
+    """Names in the order of their seeded keys: the one ranking behind every draw and repeat."""
+    return sorted(names, key=lambda n: unit_key(*key, n))
+
+
+def _share(fraction: float, n: int) -> int:
+    """round(fraction * n), halves up (not Python's round-half-to-even)."""
+    return int(fraction * n + 0.5)
+
+
 def _draw(names: list[str], fraction: float, *key: object) -> list[str]:
     """The first round(fraction * n) names in the order of their keys (at least one if fraction > 0)."""
-    ranked = sorted(names, key=lambda n: unit_key(*key, n))
-    count = int(fraction * len(ranked) + 0.5)
+    ranked = _ranked(names, *key)
+    count = _share(fraction, len(ranked))
     if count == 0 and ranked and fraction > 0:
         count = 1
     return ranked[:count]
@@ -468,9 +478,9 @@ def frame_copies(
         factor = factors[cls]
         if factor <= 1:
             continue
-        ranked = sorted((f.file_name for f in frames if label in f.labels()), key=lambda n: unit_key(seed, cls, n))
+        ranked = _ranked((f.file_name for f in frames if label in f.labels()), seed, cls)  # the draw's order
         whole = int(factor)
-        extra = int((factor - whole) * len(ranked) + 0.5)
+        extra = _share(factor - whole, len(ranked))
         for rank, name in enumerate(ranked):
             copies[name] = max(copies[name], whole + (rank < extra))
     class_factors = {c: 1.0 for c in classes}
