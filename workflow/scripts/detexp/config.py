@@ -85,9 +85,8 @@ class Experiment:
     @property
     def remedied(self) -> bool:
         """Whether the experiment repeats frames (oversampling or repeat-factor sampling)."""
-        return bool(self.oversample) or self.repeat_factor is not None or any(
-            f > 1 for f in self.frame_sample_fractions.values()
-        )
+        factors = [*self.oversample.values(), *self.frame_sample_fractions.values()]
+        return self.repeat_factor is not None or any(f > 1 for f in factors)  # an oversample of 1 repeats nothing
 
 
 def load_schema(name: str) -> dict[str, Any]:
