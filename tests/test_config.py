@@ -11,6 +11,7 @@ from detexp.config import (
     ConfigError,
     code_digest,
     coerce_to_schema,
+    gpu_job_minutes,
     load_experiment,
     load_experiments,
     load_schema,
@@ -91,6 +92,22 @@ def test_valid_sizes_pass():
 def test_split_fractions_must_leave_training_frames():
     with pytest.raises(ConfigError, match="valid_fraction \\+ test_fraction = 1 - must be below 1"):
         validate_config(config(splits={"valid_fraction": 0.5, "test_fraction": 0.5}))
+
+
+def test_a_gpu_allocation_fits_its_time_limit_training_gets_the_rest():
+    allocation = validate_config(config())["gpu_allocation"]
+    assert allocation == {"time_limit_minutes": 1440, "evaluate_minutes": 20, "infer_minutes_per_video": 20}
+    assert gpu_job_minutes(allocation, 2) == {"train": 1380, "evaluate": 20, "infer": 20}  # 1380 + 20 + 2 x 20 = 24 h
+    assert gpu_job_minutes({**allocation, "time_limit_minutes": 600}, 5) == {"train": 480, "evaluate": 20, "infer": 20}
+    assert gpu_job_minutes(allocation, 0)["train"] == 1420
+
+
+def test_a_gpu_allocation_that_leaves_no_hour_of_training_is_refused():
+    allocation = {"time_limit_minutes": 180, "evaluate_minutes": 30, "infer_minutes_per_video": 30}
+    assert gpu_job_minutes(allocation, 3)["train"] == 60
+    with pytest.raises(ConfigError, match=r"gpu_allocation: time_limit_minutes 180 leaves 30 minute\(s\) for training "
+                       r"after evaluate_minutes 30 and infer_minutes_per_video 30 x 4 test video\(s\) - at least 60"):
+        gpu_job_minutes(allocation, 4)
 
 
 def test_training_extra_is_checked_against_rfdetr():

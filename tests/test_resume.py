@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 import psutil
+import pytest
 import torch
 
 from conftest import SNAKEMAKE, snakemake
-from detexp.training import find_resume_checkpoint
+from detexp.training import find_resume_checkpoint, reuse_finished, train
 
 EXP = "results/exp_person_100"
 ARGS = ("--configfile", "config/demo.yaml", "--config", "training={epochs: 3}", "--cores", "2")
@@ -76,20 +77,50 @@ def test_a_killed_training_resumes_from_its_last_complete_epoch(workflow_copy):
     assert summary["epochs_run"] == 3 and summary["resumed_after_epochs"] == 1
 
 
-def test_early_stopping_ends_training_and_says_so(tmp_path):
-    """training.patience: a model that stops improving on validation stops before its epochs run out,
-    and the summary says so (here a model from scratch at 64 px, whose validation mAP stays flat)."""
+TRAINING = {"model": "nano", "epochs": 8, "batch_size": 4, "lr": 1e-4, "image_size": 64, "patience": 1,
+            "pretrain_weights": None, "multi_scale": False, "num_workers": 0, "extra": {}}
+CLASSES = ["crane hook", "person"]
+
+
+@pytest.fixture(scope="module")
+def early_stopped(tmp_path_factory):
+    """A model from scratch at 64 px, whose validation mAP stays flat, trained with patience 1."""
     from test_remedies import write_project
 
     from detexp.dataset import prepare_dataset, read_project, split_by_clip
-    from detexp.training import train
 
+    tmp_path = tmp_path_factory.mktemp("early")
     write_project(tmp_path / "proj", clips=5, per_clip=3)
-    project = read_project(tmp_path / "proj", ["crane hook", "person"], r"^(?P<clip>.*?)[_-]?\d+$")
+    project = read_project(tmp_path / "proj", CLASSES, r"^(?P<clip>.*?)[_-]?\d+$")
     prepare_dataset(project, split_by_clip(project.frames, 0.2, 0.2, seed=1), {"crane hook": 1.0, "person": 1.0}, 1, tmp_path / "data")
-    training = {"model": "nano", "epochs": 8, "batch_size": 4, "lr": 1e-4, "image_size": 64, "patience": 1,
-                "pretrain_weights": None, "multi_scale": False, "num_workers": 0, "extra": {}}
-    summary = train(tmp_path / "data", tmp_path / "run", ["crane hook", "person"], training, seed=1, log=lambda m: None)
+    summary = train(tmp_path / "data", tmp_path / "run", CLASSES, TRAINING, seed=1, log=lambda m: None)
+    return tmp_path, summary
+
+
+def test_early_stopping_ends_training_and_says_so(early_stopped):
+    """training.patience: a model that stops improving on validation stops before its epochs run out,
+    and the summary says so."""
+    tmp_path, summary = early_stopped
     assert summary["early_stopped"] and summary["epochs_run"] < 8
     metrics = pd.read_csv(tmp_path / "run/metrics.csv")
     assert metrics["epoch"].max() + 1 == summary["epochs_run"]
+
+
+def test_a_finished_training_whose_outputs_were_deleted_is_linked_again_not_rerun(early_stopped):
+    """What a failed SLURM job group leaves: Snakemake deleted the outputs of every job in it, a
+    finished training's too. The next attempt links the kept copies again in seconds."""
+    tmp_path, summary = early_stopped
+    run = tmp_path / "run"
+    outputs = ["checkpoint_best_total.pth", "metrics.csv", "class_info.json", "training_summary.json"]
+    before = {name: (run / name).read_bytes() for name in outputs}
+    for name in outputs:
+        (run / name).unlink()
+    messages: list[str] = []
+    assert train(tmp_path / "data", run, CLASSES, TRAINING, seed=1, log=messages.append) == summary
+    assert any("a finished training with the same settings, data and code is there" in m for m in messages), messages
+    assert not any(m.startswith("rfdetr train() arguments") for m in messages)  # nothing was trained
+    for name in outputs:
+        assert (run / name).read_bytes() == before[name], name
+        assert (run / name).stat().st_ino == (run / "state" / name).stat().st_ino  # a link, not a second copy
+    # other settings (or data, or code) never reuse it: their digest differs
+    assert reuse_finished(run / "state", run, "another digest", messages.append) is None

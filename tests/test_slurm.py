@@ -1,6 +1,6 @@
 """The shipped SLURM profile, unchanged, on a real single-node SLURM cluster with accounting.
 
-The test overlay only shrinks the work (the demo project, one experiment, one epoch) and makes the
+The test overlay only shrinks the work (the demo project, two experiments, one epoch) and makes the
 executor poll sooner; every resource request comes from profiles/slurm/config.yaml. What each job
 asked for is read back from SLURM's accounting (sacct), as an admin would.
 """
@@ -9,26 +9,31 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import SNAKEMAKE, copy_workflow, snakemake, unavailable
 from slurm_cluster import ClusterUnavailable, SlurmCluster
 
 EXPERIMENT = "exp_person_100"
+EXPERIMENTS = [EXPERIMENT, "exp_person_25"]
 VIDEOS = ["crane_hook+human_short", "crane_hook_1_short"]
 OVERLAY = (
     "--profile", "profiles/slurm",
     "--configfile", "config/demo.yaml",
-    "--config", f"experiments=[{EXPERIMENT}]",
+    "--config", f"experiments=[{','.join(EXPERIMENTS)}]",
     # The plugin waits 40 s before its first status check; a test's jobs take seconds.
     "--slurm-init-seconds-before-status-checks", "2",
 )
 FIELDS = ("JobID", "Partition", "State", "ExitCode", "ReqTRES", "Constraints", "Comment", "SubmitLine")
-GPU_RULES = {"train", "evaluate", "infer"}
+# The job group of one run (profiles/slurm): its train, evaluate and infer jobs in one GPU allocation.
+GPU_GROUP = f"gpu_{EXPERIMENT}"
+GPU_RULE_LOGS = [f"logs/train/{EXPERIMENT}.log", f"logs/evaluate/{EXPERIMENT}.log", *[f"logs/infer/{EXPERIMENT}/{v}.log" for v in VIDEOS]]
 LOCAL_RULES = {"fetch_weights", "make_demo_project", "split_dataset", "resolve_config", "summarize", "aggregate"}
 
 
@@ -46,14 +51,24 @@ def submitted_jobs(output: str) -> list[str]:
     return re.findall(r"submitted with SLURM jobid (\d+)", output)
 
 
+def job_name(comment: str) -> tuple[str, list[str]]:
+    """The rule or job group of a SLURM job, and the rules it ran, from the comment the plugin sets:
+    rule_<rule>[_wildcards_<values>] for one job, rule_<group>_<its rules, sorted> for a job group."""
+    group = re.match(r"rule_(gpu_.+?)((?:_(?:evaluate|infer|train))+)$", comment)
+    if group:
+        return group[1], group[2][1:].split("_")
+    rule = re.match(r"rule_(\w+?)(_wildcards_|$)", comment)[1]
+    return rule, [rule]
+
+
 def jobs_by_rule(cluster: SlurmCluster, job_ids: list[str]) -> dict[str, list[dict[str, str]]]:
     """sacct rows of these jobs, grouped by the rule named in the job comment the plugin sets."""
     rows = cluster.sacct(*FIELDS, job_ids=job_ids)
     assert sorted(r["JobID"] for r in rows) == sorted(job_ids)  # every submitted job is in accounting
     grouped: dict[str, list[dict[str, str]]] = {}
     for row in rows:
-        rule = re.match(r"rule_(\w+?)(_wildcards_|$)", row["Comment"]).group(1)
-        grouped.setdefault(rule, []).append(row)
+        name, row["Rules"] = job_name(row["Comment"])
+        grouped.setdefault(name, []).append(row)
     return grouped
 
 
@@ -80,36 +95,38 @@ def test_every_contract_output_exists(slurm_run):
     ]:
         assert (d / rel).stat().st_size > 0, rel
     rows = (wf / "results/comparison.csv").read_text().splitlines()[1:]
-    assert len(rows) == 1 and rows[0].startswith(f"{EXPERIMENT},")
+    assert sorted(row.split(",")[0] for row in rows) == sorted(EXPERIMENTS)
     summary = json.loads((d / "training/training_summary.json").read_text())
     assert summary["epochs_run"] == 1
 
 
-def test_gpu_jobs_asked_for_the_h100_partition_gpu_and_constraint(cluster, slurm_run):
+def test_a_run_takes_one_gpu_allocation_with_one_gpu_for_all_its_gpu_jobs(cluster, slurm_run):
     _, output = slurm_run
     jobs = jobs_by_rule(cluster, submitted_jobs(output))
-    assert {rule: len(rows) for rule, rows in jobs.items()} == {"prepare_dataset": 1, "train": 1, "evaluate": 1, "infer": 2, "compare_pairs": 1}
-    for rule in GPU_RULES:
-        for row in jobs[rule]:
-            assert row["State"] == "COMPLETED" and row["ExitCode"] == "0:0", row
-            assert row["Partition"] == "gpu-long"
-            assert row["Constraints"] == "h100-96"
-            assert "gres/gpu=1" in row["ReqTRES"] and "gres/gpu:h100=1" in row["ReqTRES"]
-            # what each rule uses: training 8 (data loading), evaluation and inference their 2 threads
-            assert f"cpu={8 if rule == 'train' else 2}," in row["ReqTRES"] + ",", row
-            line = row["SubmitLine"]
-            assert " -p gpu-long " in line and " -C h100-96 " in line and "--gpus=h100:1" in line
-            assert " --requeue" in line  # preemption puts it back in the queue instead of failing it
-            # the README's request table: 24 h and 64 GB for training, 2 h and 32 GB for the others
-            limits = (" -t 1440 ", " --mem 64000 ") if rule == "train" else (" -t 120 ", " --mem 32000 ")
-            assert all(limit in line for limit in limits), line
+    # per run, train, evaluate and both infer jobs in one submission; the CPU jobs in their own
+    gpu_groups = {f"gpu_{e}": 1 for e in EXPERIMENTS}
+    assert {rule: len(rows) for rule, rows in jobs.items()} == {"prepare_dataset": 2, **gpu_groups, "compare_pairs": 1}
+    (row,) = jobs[GPU_GROUP]
+    assert row["Rules"] == ["evaluate", "infer", "train"]
+    assert row["State"] == "COMPLETED" and row["ExitCode"] == "0:0", row
+    assert row["Partition"] == "gpu-long"
+    assert row["Constraints"] == "h100-96"
+    assert "gres/gpu=1," in row["ReqTRES"] + "," and "gres/gpu:h100=1," in row["ReqTRES"] + ","  # one GPU, not one per job
+    # the CPUs and memory of its largest job (training: 8 CPUs for data loading, 64 GB)
+    assert "cpu=8," in row["ReqTRES"] + ",", row
+    line = row["SubmitLine"]
+    assert " -p gpu-long " in line and " -C h100-96 " in line and "--gpus=h100:1 " in line
+    assert " --requeue" in line  # preemption puts it back in the queue instead of failing it
+    assert " --mem 64000 " in line, line
+    # gpu_allocation.time_limit_minutes (24 h): training 1380 + evaluation 20 + 2 videos x 20
+    assert " -t 1440 " in line, line
 
 
 def test_cpu_jobs_asked_for_no_gpu_and_bookkeeping_stayed_local(cluster, slurm_run):
     _, output = slurm_run
     jobs = jobs_by_rule(cluster, submitted_jobs(output))
     for rule in ("prepare_dataset", "compare_pairs"):
-        (job,) = jobs[rule]
+        job = jobs[rule][0]
         assert job["Partition"] == "cpu" and job["State"] == "COMPLETED", job
         assert "gpu" not in job["ReqTRES"] and "--gpus" not in job["SubmitLine"]
         assert job["Constraints"] == ""
@@ -120,28 +137,109 @@ def test_cpu_jobs_asked_for_no_gpu_and_bookkeeping_stayed_local(cluster, slurm_r
     assert not LOCAL_RULES & set(jobs)
 
 
-def test_training_ran_inside_the_allocation(slurm_run):
-    wf, _ = slurm_run
+def test_every_gpu_job_of_the_run_ran_inside_that_allocation(cluster, slurm_run):
+    wf, output = slurm_run
+    jobs = jobs_by_rule(cluster, submitted_jobs(output))
+    (gpu_job,) = jobs[GPU_GROUP]
+    for log in GPU_RULE_LOGS:
+        assert f"running in SLURM job {gpu_job['JobID']} on " in (wf / log).read_text(), log
+    assert allocation_of(wf, f"logs/prepare_dataset/{EXPERIMENT}.log") in {job["JobID"] for job in jobs["prepare_dataset"]}
+    assert "running in SLURM job" not in (wf / f"logs/summarize/{EXPERIMENT}.log").read_text()  # a local rule
     log = (wf / "logs/train" / f"{EXPERIMENT}.log").read_text()
     assert "training RF-DETR nano on cpu" in log  # the test node's GPU is a count-only one
     assert "trained 1 epoch(s)" in log
 
 
-def test_a_job_failing_inside_slurm_fails_the_run_naming_rule_and_log(cluster, slurm_run):
+def allocation_of(wf: Path, log: str) -> str | None:
+    """The SLURM job the last run of a rule's job ran in, as its log says (None: not in SLURM)."""
+    found = re.findall(r"running in SLURM job (\d+) on ", (wf / log).read_text())
+    return found[-1] if found else None
+
+
+def test_a_changed_inference_setting_reruns_only_inference_in_one_allocation_per_run(cluster, slurm_run):
     wf, _ = slurm_run
-    video = wf / "resources/demo_project/videos/crane_hook_1_short.mp4"
-    video.write_bytes(b"\x00not a video\x00" * 64)  # newer than its outputs: infer reruns
-    target = f"results/{EXPERIMENT}/inference/crane_hook_1_short_detections.json"
-    proc = snakemake(wf, *OVERLAY, "--", target, env={"SLURM_CONF": str(cluster.conf)}, check=False, timeout=600)
-    assert proc.returncode != 0
-    assert "Error in rule infer" in proc.stdout
-    log = f"logs/infer/{EXPERIMENT}/crane_hook_1_short.log"
-    assert log in proc.stdout
-    assert "crane_hook_1_short.mp4: cannot open the video" in (wf / log).read_text()
-    assert not (wf / target).exists()
-    # the profile's retry: the job was submitted twice, and both failed in accounting
+    before = {e: allocation_of(wf, f"logs/train/{e}.log") for e in EXPERIMENTS}
+    # The profile's cap on GPU allocations at once (gpu: 4), lowered to 1 here to see it act on two runs.
+    assert yaml.safe_load((wf / "profiles/slurm/config.yaml").read_text())["resources"] == {"gpu": 4, "gpu_in_allocation": 1}
+    cap = ["--resources", "gpu=1", "gpu_in_allocation=1"]
+    overlay = [*OVERLAY[:-2], "inference={threshold: 0.05}", *OVERLAY[-2:], *cap]
+    proc = snakemake(wf, *overlay, env={"SLURM_CONF": str(cluster.conf)}, timeout=900)
     jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
-    assert [r["State"] for r in jobs["infer"]] == ["FAILED", "FAILED"]
+    assert {rule: len(rows) for rule, rows in jobs.items()} == {f"gpu_{e}": 1 for e in EXPERIMENTS}
+    times = sorted((r["Submit"], r["End"]) for r in cluster.sacct("Submit", "End", job_ids=submitted_jobs(proc.stdout)))
+    (_, first_end), (second_submit, _) = times
+    assert second_submit >= first_end, times  # the second allocation was submitted once the first had ended
+    for e in EXPERIMENTS:
+        (row,) = jobs[f"gpu_{e}"]
+        assert row["Rules"] == ["infer"]
+        # one GPU; the CPUs and memory of its largest job (inference: 2, 32 GB); 2 videos x 20 minutes
+        assert "gres/gpu=1," in row["ReqTRES"] + "," and "cpu=2," in row["ReqTRES"] + ",", row
+        assert " --mem 32000 " in row["SubmitLine"] and " -t 40 " in row["SubmitLine"], row["SubmitLine"]
+        assert [allocation_of(wf, f"logs/infer/{e}/{v}.log") for v in VIDEOS] == [row["JobID"]] * 2
+        assert allocation_of(wf, f"logs/train/{e}.log") == before[e]  # no training, no evaluation
+        assert allocation_of(wf, f"logs/evaluate/{e}.log") != row["JobID"]
+
+
+def test_a_new_test_video_reruns_only_its_inference_in_one_allocation_per_run(cluster, slurm_run):
+    wf, _ = slurm_run
+    videos = wf / "resources/demo_project/videos"
+    shutil.copy2(videos / "crane_hook_1_short.mp4", videos / "third_video.mp4")
+    names = ",".join(f"{v}.mp4" for v in [*VIDEOS, "third_video"])
+    overlay = [*OVERLAY[:-2], "inference={threshold: 0.05}", f"test_videos=[{names}]", *OVERLAY[-2:]]
+    proc = snakemake(wf, *overlay, env={"SLURM_CONF": str(cluster.conf)}, timeout=900)
+    jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
+    assert {rule: len(rows) for rule, rows in jobs.items()} == {f"gpu_{e}": 1 for e in EXPERIMENTS}
+    for e in EXPERIMENTS:
+        (row,) = jobs[f"gpu_{e}"]
+        assert "gres/gpu=1," in row["ReqTRES"] + "," and " -t 20 " in row["SubmitLine"], row
+        assert allocation_of(wf, f"logs/infer/{e}/third_video.log") == row["JobID"]
+        assert all(allocation_of(wf, f"logs/infer/{e}/{v}.log") != row["JobID"] for v in VIDEOS)
+        assert (wf / f"results/{e}/inference/third_video_detections.json").stat().st_size > 0
+
+
+def _last_job_log(path: Path) -> str:
+    """The part of a log written by the job's last attempt (a log is appended to, attempt by attempt)."""
+    text = path.read_text()
+    return text[text.rindex("running in SLURM job"):]
+
+
+def test_an_infer_failing_inside_the_allocation_keeps_the_training_finished_there(cluster, slurm_run):
+    """A changed training setting reruns the whole run in one allocation; one of its test videos is
+    corrupt. The run fails naming the rule, the run and the logs, and the next run trains nothing."""
+    wf, _ = slurm_run
+    exp = wf / "results" / EXPERIMENT
+    video = wf / "resources/demo_project/videos/crane_hook_1_short.mp4"
+    intact = video.read_bytes()
+    video.write_bytes(b"\x00not a video\x00" * 64)
+    overlay = [*OVERLAY[:-2], "training={batch_size: 2}", *OVERLAY[-2:]]  # another training of this run
+    target = f"results/{EXPERIMENT}/experiment_summary.json"
+    proc = snakemake(wf, *overlay, "--", target, env={"SLURM_CONF": str(cluster.conf)}, check=False, timeout=900)
+    assert proc.returncode != 0
+    assert "Error in rule infer" in proc.stdout or "Error in group" in proc.stdout, proc.stdout[-3000:]
+    log = f"logs/infer/{EXPERIMENT}/crane_hook_1_short.log"
+    assert log in proc.stdout and "crane_hook_1_short.mp4: cannot open the video" in (wf / log).read_text()
+    assert ".snakemake/slurm_logs/" in proc.stdout  # the allocation's own log
+    jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
+    # the profile's retry: the run's allocation was submitted twice, each asking for one GPU, and both failed
+    assert [r["State"] for r in jobs[GPU_GROUP]] == ["FAILED", "FAILED"], jobs
+    assert all("gres/gpu=1," in r["ReqTRES"] + "," for r in jobs[GPU_GROUP])
+    assert not (exp / "inference/crane_hook_1_short_detections.json").exists()
+    # Snakemake deleted the outputs of every job of the failed group; the training finished in the first
+    # allocation is kept beside them, and the retry linked it again instead of training a second time
+    state = exp / "training/state"
+    assert (state / "finished.digest").is_file() and (state / "checkpoint_best_total.pth").stat().st_size > 0
+    retry = _last_job_log(wf / f"logs/train/{EXPERIMENT}.log")
+    assert "a finished training with the same settings, data and code is there" in retry, retry
+
+    video.write_bytes(intact)
+    proc = snakemake(wf, *overlay, "--", target, env={"SLURM_CONF": str(cluster.conf)}, timeout=900)
+    jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
+    assert len(jobs[GPU_GROUP]) == 1 and "train" not in jobs
+    last = _last_job_log(wf / f"logs/train/{EXPERIMENT}.log")
+    assert "nothing is trained" in last and "rfdetr train() arguments" not in last, last
+    summary = json.loads((exp / "training/training_summary.json").read_text())
+    assert summary["epochs_run"] == 1 and summary["resumed_after_epochs"] == 0
+    assert (exp / "inference/crane_hook_1_short_detections.json").stat().st_size > 0
 
 
 def _running_train_job(cluster: SlurmCluster, state: Path, proc: subprocess.Popen, timeout: float = 600) -> str:
@@ -153,7 +251,7 @@ def _running_train_job(cluster: SlurmCluster, state: Path, proc: subprocess.Pope
         size = ckpt.stat().st_size if ckpt.exists() else -1
         if size > 0 and size == last_size:
             running = [line.split("|") for line in cluster.command("squeue", "-h", "-t", "R", "-o", "%i|%k").splitlines()]
-            (job_id,) = [job for job, comment in running if comment.startswith("rule_train")]
+            (job_id,) = [job for job, comment in running if comment.startswith(f"rule_{GPU_GROUP}")]
             return job_id
         last_size = size
         time.sleep(1.0)

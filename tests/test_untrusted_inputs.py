@@ -313,6 +313,8 @@ def test_a_bad_voc_box_and_an_escaping_voc_filename_fail_naming_the_file(workflo
         ("training={lr: nan}", "training.lr: nan is not a finite number"),
         ("training={lr: inf}", "training.lr: inf is not a finite number"),
         ("inference={threshold: -inf}", "inference.threshold: -inf is not a finite number"),
+        # a SLURM time limit that leaves training no hour (the demo has 2 test videos)
+        ("gpu_allocation={time_limit_minutes: 100}", "gpu_allocation: time_limit_minutes 100 leaves 40 minute(s) for training"),
     ],
 )
 def test_non_finite_config_numbers_fail_the_dry_run(workflow_copy, override, message):

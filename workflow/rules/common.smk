@@ -11,6 +11,7 @@ from detexp.config import (
     MODEL_VARIANTS,
     ConfigError,
     code_digest,
+    gpu_job_minutes,
     imported_modules,
     load_experiments,
     path_problem,
@@ -95,6 +96,12 @@ def _video_paths():
 
 
 VIDEOS = _video_paths()
+
+# SLURM time limits of the GPU rules (minutes): one allocation per run fits gpu_allocation.time_limit_minutes.
+try:
+    GPU_MINUTES = gpu_job_minutes(config["gpu_allocation"], len(VIDEOS))
+except ConfigError as err:
+    _fail(err)
 
 if PROJECT_DIR == DEMO_PROJECT_DIR:
     PROJECT_FORMAT = "coco"

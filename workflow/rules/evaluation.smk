@@ -21,6 +21,7 @@ rule evaluate:
     threads: 2
     resources:
         gpu=1,
+        runtime=GPU_MINUTES["evaluate"],
     params:
         batch_size=run_inference_setting("batch_size"),
         iou_threshold=config["evaluation"]["iou_threshold"],

@@ -14,6 +14,7 @@ rule infer:
     threads: 2
     resources:
         gpu=1,
+        runtime=GPU_MINUTES["infer"],
     params:
         threshold=run_inference_setting("threshold"),
         batch_size=run_inference_setting("batch_size"),

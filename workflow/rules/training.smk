@@ -34,6 +34,7 @@ rule train:
     threads: 8
     resources:
         gpu=1,
+        runtime=GPU_MINUTES["train"],
     params:
         dataset_dir=dataset_dir,
         output_dir=training_dir,

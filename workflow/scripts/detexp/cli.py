@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -64,6 +65,9 @@ def entry(
     if smk is not None:
         original_stderr = redirect_output(str(smk.log[0])) if smk.log else None
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if os.environ.get("SLURM_JOB_ID"):
+            # Which allocation ran this job: with job groups, several rules share one.
+            log(f"running in SLURM job {os.environ['SLURM_JOB_ID']} on {socket.gethostname()}")
         try:
             run(from_snakemake(smk))
         except Exception as err:

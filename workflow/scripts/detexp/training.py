@@ -24,6 +24,12 @@ STATE_DIR = "state"
 LOCK_NAME = "training.lock"
 # Large files that are only needed to resume, removed once training has finished.
 RESUME_ONLY = ("last.ckpt", "resume.ckpt", "checkpoint_*.ckpt", "last_ema.pth", "checkpoint_best_ema.pth", "checkpoint_best_regular.pth")
+# What a finished training keeps in the state folder; the declared outputs are hard links to these.
+# Snakemake deletes every output of a failed job group (one SLURM allocation: training, evaluation,
+# inference), a finished training's included; these copies let the next attempt link them again.
+FINISHED_FILES = (CHECKPOINT_NAME, "metrics.csv", "class_info.json", "training_summary.json")
+# Written last, with the training's digest: the state folder holds a finished training of these settings.
+FINISHED_MARKER = "finished.digest"
 
 
 def pick_device() -> str:
@@ -178,6 +184,51 @@ def find_resume_checkpoint(
     return None
 
 
+def training_digest(kwargs: dict[str, Any], weights: str | None, train_annotations: bytes) -> str:
+    """What decides a training's outcome: rfdetr's arguments (not the device), the starting weights,
+    the training split's annotations, rfdetr's version and this module's code (its syntax tree).
+    A state folder is resumed from, or reused as finished, only by a training with the same digest."""
+    from importlib.metadata import version
+
+    from .config import code_digest
+
+    settings = json.dumps({**kwargs, "device": None, "pretrain_weights": weights}, sort_keys=True, default=str)
+    code = f"rfdetr {version('rfdetr')} " + code_digest([Path(__file__)])
+    return hashlib.sha256(settings.encode() + hashlib.sha256(train_annotations).digest() + code.encode()).hexdigest()
+
+
+def link_finished(state_dir: Path, output_dir: Path) -> None:
+    """Place the declared outputs beside the state folder: hard links, so no checkpoint is stored twice."""
+    for name in FINISHED_FILES:
+        target = output_dir / name
+        target.unlink(missing_ok=True)
+        try:
+            os.link(state_dir / name, target)
+        except OSError:
+            shutil.copy2(state_dir / name, target)
+
+
+def reuse_finished(state_dir: Path, output_dir: Path, digest: str, log: Callable[[str], None] = print) -> dict[str, Any] | None:
+    """The summary of a finished training of the same digest in `state_dir`, its outputs linked again;
+    None when there is none (then the training runs, resuming where it can).
+
+    A job that reruns only because its outputs were deleted (a failed job group on SLURM, a deleted
+    checkpoint) or because code outside the training changed then costs seconds, not a training."""
+    marker = state_dir / FINISHED_MARKER
+    if not marker.is_file() or marker.read_text().strip() != digest:
+        return None
+    if not all((state_dir / name).is_file() for name in FINISHED_FILES):
+        return None
+    link_finished(state_dir, output_dir)
+    summary = json.loads((state_dir / "training_summary.json").read_text())
+    log(
+        f"{state_dir}: a finished training with the same settings, data and code is there "
+        f"({summary['epochs_run']} epoch(s), best epoch {summary['best_epoch']}): its outputs are linked again, "
+        f"nothing is trained (delete {state_dir} to train again)"
+    )
+    return summary
+
+
 def train(
     dataset_dir: str | Path,
     output_dir: str | Path,
@@ -216,11 +267,11 @@ def _train(
     kwargs = train_kwargs(str(dataset_dir), str(state_dir), classes, training, seed, device)
     weights = pretrain_weights_path(training, pretrain_path)
     log(f"starting from {weights}" if weights else "starting from scratch (pretrain_weights: none)")
-    # Resume only what this very run would do: same settings and the same training data.
     data = (Path(dataset_dir) / "train" / "_annotations.coco.json").read_bytes()
-    digest = hashlib.sha256(
-        json.dumps({**kwargs, "device": None, "pretrain_weights": weights}, sort_keys=True, default=str).encode() + hashlib.sha256(data).digest()
-    ).hexdigest()
+    digest = training_digest(kwargs, weights, data)
+    finished = reuse_finished(state_dir, output_dir, digest, log)
+    if finished is not None:
+        return finished
     found = find_resume_checkpoint(state_dir, digest, log)
     resume, epochs_before = found if found else (None, 0)
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -251,15 +302,9 @@ def _train(
     for pattern in RESUME_ONLY:
         for path in state_dir.glob(pattern):
             path.unlink()
-    # The declared outputs sit beside the state folder: hard links, so no checkpoint is stored twice.
-    for name in (CHECKPOINT_NAME, "metrics.csv"):
-        target = output_dir / name
-        target.unlink(missing_ok=True)
-        try:
-            os.link(state_dir / name, target)
-        except OSError:
-            shutil.copy2(state_dir / name, target)
-    (output_dir / "class_info.json").write_text(json.dumps(class_info, indent=2) + "\n")
-    (output_dir / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (state_dir / "class_info.json").write_text(json.dumps(class_info, indent=2) + "\n")
+    (state_dir / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (state_dir / FINISHED_MARKER).write_text(digest + "\n")
+    link_finished(state_dir, output_dir)
     log(f"trained {summary['epochs_run']} epoch(s), {epochs_this_run} in this run, in {wall:.1f} s; best epoch {summary['best_epoch']}")
     return summary
