@@ -6,7 +6,11 @@ take them: the whole study; then a changed `inference.threshold`; then a third t
 step: the wall time from the first submission to `results/comparison.csv`, and what SLURM's
 accounting says was submitted (all allocations, those with a GPU, and the GPUs each asked for).
 
-    python bench/slurm_allocations.py   # about 15-25 minutes on 2 cores
+Side by side, steps interleaved, each in its own copy of the workflow: the shipped profile (a run's
+GPU jobs in one allocation) and the obvious alternative, the same profile without its job groups
+(one allocation per job, as the workflow had at first).
+
+    python bench/slurm_allocations.py   # about 10 minutes on 2 cores
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from slurm_cluster import SlurmCluster  # noqa: E402
 
 EXPERIMENTS = ["exp_person_100", "exp_person_25"]
 BASE = (
-    "--profile", "profiles/slurm",
     "--configfile", "config/demo.yaml",
     "--config", f"experiments=[{','.join(EXPERIMENTS)}]",
     "--slurm-init-seconds-before-status-checks", "2",
@@ -52,28 +55,61 @@ def step(cluster: SlurmCluster, wf: Path, name: str, *extra: str) -> dict[str, o
     }
 
 
+def per_job_profile(wf: Path) -> str:
+    """profiles/slurm without its job groups: every job its own allocation."""
+    shipped = (wf / "profiles/slurm/config.yaml").read_text()
+    kept, skipping = [], False
+    for line in shipped.splitlines():
+        if line.startswith(("groups:", "group-components:")):
+            skipping = True
+            continue
+        if skipping and line.startswith("  - "):
+            continue
+        skipping = False
+        kept.append(line)
+    (wf / "profiles/slurm_per_job").mkdir()
+    (wf / "profiles/slurm_per_job/config.yaml").write_text("\n".join(kept) + "\n")
+    return "profiles/slurm_per_job"
+
+
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="slurm_bench_"))
     cluster = SlurmCluster(base / "cluster").start()
+    variants = {}
+    for name in ("one allocation per run", "one allocation per job"):
+        wf = copy_workflow(base / name.replace(" ", "_"))
+        profile = "profiles/slurm" if name.endswith("run") else per_job_profile(wf)
+        variants[name] = (wf, ("--profile", profile))
+    steps = [
+        ("whole study (2 experiments, 2 videos)", None, []),
+        ("inference.threshold changed", "inference:\n  threshold: 0.03\n", []),
+        ("a third test video", "inference:\n  threshold: 0.03\n"
+         "test_videos: [crane_hook+human_short.mp4, crane_hook_1_short.mp4, third_video.mp4]\n", ["third_video.mp4"]),
+    ]
+    results = []
     try:
-        wf = copy_workflow(base / "wf")
-        results = [step(cluster, wf, "whole study (2 experiments, 2 videos)")]
-        overlay = wf / "config/bench_threshold.yaml"
-        overlay.write_text("inference:\n  threshold: 0.03\n")
-        results.append(step(cluster, wf, "inference.threshold changed", "--configfile", "config/demo.yaml", str(overlay.relative_to(wf))))
-        videos = wf / "resources/demo_project/videos"
-        shutil.copy2(videos / "crane_hook_1_short.mp4", videos / "third_video.mp4")
-        overlay.write_text(
-            "inference:\n  threshold: 0.03\n"
-            "test_videos: [crane_hook+human_short.mp4, crane_hook_1_short.mp4, third_video.mp4]\n"
-        )
-        results.append(step(cluster, wf, "a third test video", "--configfile", "config/demo.yaml", str(overlay.relative_to(wf))))
+        for name, overlay, new_videos in steps:
+            for variant, (wf, profile) in variants.items():
+                extra: list[str] = []
+                if overlay:
+                    (wf / "config/bench_overlay.yaml").write_text(overlay)
+                    extra = ["--configfile", "config/demo.yaml", "config/bench_overlay.yaml"]
+                videos = wf / "resources/demo_project/videos"
+                for video in new_videos:
+                    if not (videos / video).exists():
+                        shutil.copy2(videos / "crane_hook_1_short.mp4", videos / video)
+                results.append({"variant": variant, **step(cluster, wf, name, *profile, *extra)})
     finally:
         cluster.stop()
-    print(f"{'step':42} {'wall s':>7} {'allocs':>6} {'GPU allocs':>10} {'GPUs each':>9} trainings")
+    print(f"{'step':40} {'variant':24} {'wall s':>7} {'allocs':>6} {'GPU allocs':>10} {'GPUs each':>9} trainings")
     for r in results:
-        print(f"{r['step']:42} {r['wall_s']:7.1f} {r['allocations']:6} {r['gpu_allocations']:10} {str(r['gpus_per_gpu_allocation']):>9} {r['trainings']}")
+        print(f"{r['step']:40} {r['variant']:24} {r['wall_s']:7.1f} {r['allocations']:6} {r['gpu_allocations']:10} "
+              f"{str(r['gpus_per_gpu_allocation']):>9} {r['trainings']}")
         print("   ", ", ".join(r["what"]))
+    for i in range(0, len(results), 2):
+        grouped, per_job = results[i], results[i + 1]
+        print(f"{grouped['step']}: GPU allocations {per_job['gpu_allocations']} -> {grouped['gpu_allocations']}, "
+              f"wall time per job / per run {per_job['wall_s'] / grouped['wall_s']:.2f}")
 
 
 if __name__ == "__main__":
