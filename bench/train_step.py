@@ -3,7 +3,7 @@
 Generates a demo project (640x480 frames), prepares one dataset, then alternates, several times:
   - bare: RFDETR<model>(pretrain_weights=None).train(dataset_dir, epochs, batch_size, lr,
     resolution, output_dir, seed, num_workers) with rfdetr's defaults for everything else;
-  - workflow: workflow/scripts/train.py, exactly as the train rule runs it (its own process).
+  - workflow: detexp.training.train, as the train rule's script calls it (its own process).
 Each in a fresh process. Prints training images/s (images x epochs / train() wall time),
 peak GPU memory, and the ratio workflow / bare.
 Usage: python bench/train_step.py [--model nano] [--resolution 384] [--epochs 3] [--repeats 2]
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -41,6 +42,14 @@ mem = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() els
 print("RESULT", json.dumps({"wall": wall, "mem": mem}))
 """
 
+# What the train rule's script runs: detexp.training.train, into the paths a run folder has.
+WORKFLOW = """
+import json, sys
+from detexp.training import TrainingPaths, train
+a = json.loads(sys.argv[1])
+train(a["dataset"], TrainingPaths.of_run(a["run"]), a["classes"], a["training"], seed=42)
+"""
+
 
 def run_bare(args, dataset: Path, out: Path) -> tuple[float, float | None]:
     spec = {"cls": MODEL_VARIANTS[args.model].rfdetr_class, "dataset": str(dataset), "out": str(out), "epochs": args.epochs,
@@ -57,12 +66,12 @@ def run_workflow(args, dataset: Path, out: Path) -> tuple[float, float | None]:
     training = {"model": args.model, "epochs": args.epochs, "batch_size": args.batch_size, "image_size": args.resolution,
                 "lr": 1e-4, "patience": None, "pretrain_weights": None, "multi_scale": True,
                 "num_workers": args.num_workers, "extra": {}}
-    cmd = [sys.executable, str(REPO / "workflow/scripts/train.py"), str(dataset), str(out), "--classes", *CLASSES,
-           "--training", json.dumps(training), "--seed", "42"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    spec = {"dataset": str(dataset), "run": str(out), "classes": CLASSES, "training": training}
+    proc = subprocess.run([sys.executable, "-c", WORKFLOW, json.dumps(spec)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO / "workflow" / "scripts")})
     if proc.returncode:
         raise SystemExit(f"workflow train failed:\n{proc.stderr[-3000:]}")
-    summary = json.loads((out / "training_summary.json").read_text())
+    summary = json.loads((out / "training/training_summary.json").read_text())
     return summary["wall_time_s"], summary["peak_gpu_memory_mb"]
 
 

@@ -228,6 +228,29 @@ def test_training_can_start_from_the_checkpoint_of_an_earlier_run(demo_run, tmp_
     assert (run / "results/exp_person_25/inference/crane_hook_1_short_detections.json").stat().st_size > 0
 
 
+def test_fetching_the_published_weights_again_never_reruns_a_training(demo_run, tmp_path):
+    """pretrain_weights: auto trains from the checkpoint fetch_weights placed in weights_dir; a later
+    fetch (the same content in a newer file) leaves every training as it is. No published weights can
+    be downloaded here, so the finished `auto` study is made by --touch on a copy of the demo run."""
+    from detexp.weights import cache_path
+
+    run = tmp_path / "auto"
+    copy_run(demo_run, run)
+    weights = run / cache_path("resources/weights", "nano")
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"the published checkpoint")
+    auto = (*RUN, "training={pretrain_weights: auto}")
+    counts = job_counts(snakemake(run, "-n", *auto).stdout)
+    assert counts.get("train") == 4 and "fetch_weights" not in counts, counts  # another start: trainings rerun
+    snakemake(run, *auto, "--touch", "--cores", "1")
+    out = snakemake(run, "-n", *auto).stdout
+    assert job_counts(out) == {} and "Nothing to be done" in out, out[-3000:]
+    weights.unlink()
+    weights.write_bytes(b"the published checkpoint")  # fetched again: a new file, newer than every training
+    out = snakemake(run, "-n", *auto).stdout
+    assert job_counts(out) == {} and "Nothing to be done" in out, out[-3000:]
+
+
 def test_held_out_evaluation_scores_the_test_split(demo_run):
     from PIL import Image
 

@@ -142,7 +142,7 @@ def test_rfdetr_trains_on_a_repeated_dataset_and_sees_every_copy(tmp_path):
     counts them in its images and its images seen."""
     from rfdetr.datasets.coco import CocoDetection
 
-    from detexp.training import train
+    from detexp.training import TrainingPaths, train
 
     write_project(tmp_path / "proj", clips=6, per_clip=3)
     project = read_project(tmp_path / "proj", ["crane hook", "person"], r"^(?P<clip>.*?)[_-]?\d+$")
@@ -160,7 +160,7 @@ def test_rfdetr_trains_on_a_repeated_dataset_and_sees_every_copy(tmp_path):
 
     training = {"model": "nano", "epochs": 1, "batch_size": 4, "lr": 1e-4, "image_size": 64, "patience": None,
                 "pretrain_weights": None, "multi_scale": False, "num_workers": 0, "extra": {}}
-    summary = train(tmp_path / "data", tmp_path / "run", ["crane hook", "person"], training, seed=1, log=lambda m: None)
+    summary = train(tmp_path / "data", TrainingPaths.of_run(tmp_path / "run"), ["crane hook", "person"], training, seed=1, log=lambda m: None)
     assert summary["train_images"] == len(entries)
     assert summary["optimizer_steps"] == math.ceil(len(entries) / 4)  # one epoch, padded to whole batches
     assert summary["training_images_seen"] == 4 * math.ceil(len(entries) / 4)

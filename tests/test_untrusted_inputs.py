@@ -419,3 +419,28 @@ def test_across_file_systems_images_are_symlinked_and_the_sources_untouched(tmp_
         links = list((tmp_path / "out").rglob("*.jpg"))
         assert len(links) == 24 and all(p.is_symlink() and p.resolve().is_relative_to(project.resolve()) for p in links)
         assert snapshot(project) == before
+
+
+def test_where_neither_link_is_allowed_images_are_copied_and_the_sources_untouched(tmp_path, monkeypatch):
+    """Some file systems (FAT, some network shares) refuse hard and symbolic links: the dataset then
+    holds copies, counted in the statistics. The refusal is the operating system's own error."""
+    import errno
+
+    from detexp.dataset import prepare_dataset, read_project, split_by_clip
+
+    def refused(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    project = tmp_path / "proj"
+    coco_project(project)
+    before = snapshot(project)
+    monkeypatch.setattr(os, "link", refused)
+    monkeypatch.setattr(Path, "symlink_to", refused)
+    read = read_project(project, ["crane hook", "person"], r"^(?P<clip>.*?)[_-]?\d+$")
+    stats = prepare_dataset(read, split_by_clip(read.frames, 0.2, 0.2, 1), {"crane hook": 1.0, "person": 1.0}, 1, tmp_path / "out")
+    assert stats["image_link_method"] == ["copy"]
+    copies = sorted((tmp_path / "out").rglob("*.jpg"))
+    assert len(copies) == 24 and not any(p.is_symlink() for p in copies)
+    for copy in copies:
+        assert copy.stat().st_nlink == 1 and copy.read_bytes() == (project / "images" / copy.name).read_bytes()
+    assert snapshot(project) == before

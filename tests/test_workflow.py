@@ -173,11 +173,12 @@ RULES_OF_MODULE = {
     "demo.py": {"make_demo_project"},
     "evaluation.py": {"evaluate", "compare_pairs"},
     "inference.py": {"infer"},
-    "layout.py": SUMMARY_SIDE,
+    "layout.py": SUMMARY_SIDE | {"train", "evaluate", "infer", "split_dataset", "prepare_dataset"},
     "plots.py": {"summarize", "plot_comparison", "plot_video_strip"},
     "summary.py": SUMMARY_SIDE,
     "training.py": SUMMARY_SIDE | {"train", "evaluate", "infer"},
     "runlock.py": SUMMARY_SIDE | {"train", "evaluate", "infer"},
+    "schemas.py": ALL_RULES,
     "weights.py": SUMMARY_SIDE | {"train", "evaluate", "infer", "fetch_weights"},
     "video.py": {"infer", "make_demo_project", "plot_comparison", "plot_video_strip", "summarize"},
     # used by Snakemake itself at DAG time (runs: sweeps) or by users (collect: collect_results.py), in no job

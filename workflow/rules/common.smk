@@ -34,7 +34,7 @@ try:
     config.clear()
     config.update(_validated)
     EXPERIMENTS = load_experiments(config)
-    # The {experiment} wildcard names runs: experiments x sweep values x replicates.
+    # The {run} wildcard names runs: experiments x sweep values x replicates.
     RUNS = expand_runs(config, EXPERIMENTS)
     PAIRS = run_pairs(RUNS, reference_pairs(config, EXPERIMENTS))
 except ConfigError as err:
@@ -46,23 +46,26 @@ ENV = "../../environment.yml"
 
 
 # ---- path patterns: the workflow's contract, defined once in detexp/layout.py -----------------
-SPLITS = layout.SPLITS
-RESOLVED_CONFIG = layout.experiment_pattern(layout.RESOLVED_CONFIG)
-DATASET_SPLIT_ANNOTATIONS = layout.experiment_pattern(layout.DATASET_SPLIT_ANNOTATIONS)
+SPLITS_FILE = layout.SPLITS_FILE
+SPLIT_NAMES = list(layout.SPLIT_NAMES)
+RESOLVED_CONFIG = layout.run_pattern(layout.RESOLVED_CONFIG)
+DATASET_SPLIT_ANNOTATIONS = layout.run_pattern(layout.DATASET_SPLIT_ANNOTATIONS)
 TEST_ANNOTATIONS = DATASET_SPLIT_ANNOTATIONS.replace("{split}", "test")
-DATASET_STATS = layout.experiment_pattern(layout.DATASET_STATS)
+DATASET_STATS = layout.run_pattern(layout.DATASET_STATS)
 PUBLISHED_WEIGHTS = str(cache_path(config["weights_dir"], "{model}"))
-CHECKPOINT = layout.experiment_pattern(layout.CHECKPOINT)
-CLASS_INFO = layout.experiment_pattern(layout.CLASS_INFO)
-TRAINING_METRICS = layout.experiment_pattern(layout.TRAINING_METRICS)
-TRAINING_SUMMARY = layout.experiment_pattern(layout.TRAINING_SUMMARY)
-EVAL_METRICS = layout.experiment_pattern(layout.EVAL_METRICS)
-EVAL_PREDICTIONS = layout.experiment_pattern(layout.EVAL_PREDICTIONS)
-CONFUSION_MATRIX = layout.experiment_pattern(layout.CONFUSION_MATRIX)
-DETECTED_VIDEO = layout.experiment_pattern(layout.DETECTED_VIDEO)
-DETECTIONS = layout.experiment_pattern(layout.DETECTIONS)
-TRAINING_CURVES = layout.experiment_pattern(layout.TRAINING_CURVES)
-SUMMARY = layout.experiment_pattern(layout.SUMMARY)
+CHECKPOINT = layout.run_pattern(layout.CHECKPOINT)
+CLASS_INFO = layout.run_pattern(layout.CLASS_INFO)
+TRAINING_METRICS = layout.run_pattern(layout.TRAINING_METRICS)
+TRAINING_SUMMARY = layout.run_pattern(layout.TRAINING_SUMMARY)
+TRAINING_STATE_DIR = layout.run_pattern(layout.TRAINING_STATE_DIR)
+TRAINING_LOCK = layout.run_pattern(layout.TRAINING_LOCK)
+EVAL_METRICS = layout.run_pattern(layout.EVAL_METRICS)
+EVAL_PREDICTIONS = layout.run_pattern(layout.EVAL_PREDICTIONS)
+CONFUSION_MATRIX = layout.run_pattern(layout.CONFUSION_MATRIX)
+DETECTED_VIDEO = layout.run_pattern(layout.DETECTED_VIDEO)
+DETECTIONS = layout.run_pattern(layout.DETECTIONS)
+TRAINING_CURVES = layout.run_pattern(layout.TRAINING_CURVES)
+SUMMARY = layout.run_pattern(layout.SUMMARY)
 COMPARISON_CSV = layout.COMPARISON_CSV
 COMPARISON_MD = layout.COMPARISON_MD
 COMPARISON_HTML = layout.COMPARISON_HTML
@@ -132,9 +135,9 @@ else:
 
 
 wildcard_constraints:
-    experiment="|".join(map(re.escape, RUNS)),
+    run="|".join(map(re.escape, RUNS)),
     video="|".join(map(re.escape, VIDEOS)) or "^$",
-    split="train|valid|test",
+    split="|".join(SPLIT_NAMES),
     model="|".join(MODEL_VARIANTS),
 
 
@@ -166,7 +169,7 @@ def project_dir(wildcards):
 
 
 def dataset_dir(wildcards, input):
-    """results/<experiment>/dataset, from the train split's annotation file."""
+    """results/<run>/dataset, from the train split's annotation file."""
     return str(Path(input.annotations[0]).parents[1])
 
 
@@ -178,7 +181,7 @@ def pretrain_weights(wildcards):
     """The checkpoint training starts from, as an input: the fetched published one for `auto`
     (ancient: its content is fixed by its checksum, so a re-fetch never reruns a training).
     """
-    training = RUNS[wildcards.experiment].config["training"]
+    training = RUNS[wildcards.run].config["training"]
     source = training["pretrain_weights"]
     if source is None:
         return []
@@ -187,25 +190,21 @@ def pretrain_weights(wildcards):
     return source
 
 
-def training_dir(wildcards, output):
-    return str(Path(output.checkpoint).parent)
-
-
 def video_path(wildcards):
     return str(VIDEOS[wildcards.video])
 
 
 def experiment_fractions(wildcards):
-    return sorted_dict(RUNS[wildcards.experiment].experiment.fractions_for(CLASSES))
+    return sorted_dict(RUNS[wildcards.run].experiment.fractions_for(CLASSES))
 
 
 def experiment_background_fraction(wildcards):
-    return RUNS[wildcards.experiment].experiment.background_fraction
+    return RUNS[wildcards.run].experiment.background_fraction
 
 
 def experiment_remedies(wildcards):
     """Oversampling and repeat-factor settings of the run's experiment."""
-    experiment = RUNS[wildcards.experiment].experiment
+    experiment = RUNS[wildcards.run].experiment
     return sorted_dict(
         {"oversample": experiment.oversample, "repeat_factor": experiment.repeat_factor}
     )
@@ -213,47 +212,50 @@ def experiment_remedies(wildcards):
 
 def run_seed(wildcards):
     """The run's seed: the study's, plus the replicate number."""
-    return RUNS[wildcards.experiment].seed
+    return RUNS[wildcards.run].seed
 
 
 def run_training(wildcards):
-    return sorted_dict(RUNS[wildcards.experiment].config["training"])
+    return sorted_dict(RUNS[wildcards.run].config["training"])
 
 
 def run_inference_setting(name):
     """A param function giving one `inference` setting of the run (it may be swept)."""
 
     def setting(wildcards):
-        return RUNS[wildcards.experiment].config["inference"][name]
+        return RUNS[wildcards.run].config["inference"][name]
 
     return setting
 
 
 def experiment_config(wildcards):
-    return sorted_dict(resolved_run_config(RUNS[wildcards.experiment]))
+    return sorted_dict(resolved_run_config(RUNS[wildcards.run]))
 
 
 def experiment_detections(wildcards):
-    return expand(DETECTIONS, experiment=wildcards.experiment, video=VIDEOS)
+    return expand(DETECTIONS, run=wildcards.run, video=VIDEOS)
 
 
 def experiment_summaries(wildcards):
-    return expand(SUMMARY, experiment=RUNS)
+    return expand(SUMMARY, run=RUNS)
+
+
+# Every run in a compared pair; compare_pairs gets their ids as a param, in the order of its inputs.
+COMPARED_RUNS = sorted({rid for pair in PAIRS for rid in pair})
 
 
 def compared_predictions(wildcards):
-    """The test-split predictions of every run in a compared pair."""
-    runs = sorted({rid for pair in PAIRS for rid in pair})
-    return expand(EVAL_PREDICTIONS, experiment=runs)
+    """The test-split predictions of every run in a compared pair (in COMPARED_RUNS order)."""
+    return [EVAL_PREDICTIONS.format(run=rid) for rid in COMPARED_RUNS]
 
 
 def shared_test_split(wildcards):
     """The test split is the study's: any run's copy of it will do (the first run's)."""
-    return TEST_ANNOTATIONS.format(experiment=next(iter(RUNS)))
+    return TEST_ANNOTATIONS.format(run=next(iter(RUNS)))
 
 
 def experiment_training_metrics(wildcards):
-    return expand(TRAINING_METRICS, experiment=RUNS)
+    return expand(TRAINING_METRICS, run=RUNS)
 
 
 # A video strip shows one row per run, so it stays readable: replicate 0 only, at most this many.
@@ -270,22 +272,20 @@ STRIP_RUNS = sorted(
 
 
 def video_of_every_experiment(wildcards):
-    return expand(DETECTED_VIDEO, experiment=STRIP_RUNS, video=wildcards.video)
+    return expand(DETECTED_VIDEO, run=STRIP_RUNS, video=wildcards.video)
 
 
 def experiment_benchmarks(wildcards):
     """The benchmark files of one experiment's jobs, named by job. Read if present, not declared
     as inputs: a deleted benchmark file must never rerun a training."""
     paths = {
-        job: pattern.format(experiment=wildcards.experiment)
+        job: pattern.format(run=wildcards.run)
         for job, pattern in BENCHMARKS.items()
         if "{video}" not in pattern
     }
     paths.update(
         {
-            f"infer {video}": BENCHMARKS["infer"].format(
-                experiment=wildcards.experiment, video=video
-            )
+            f"infer {video}": BENCHMARKS["infer"].format(run=wildcards.run, video=video)
             for video in VIDEOS
         }
     )

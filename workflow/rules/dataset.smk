@@ -2,7 +2,7 @@ rule split_dataset:
     input:
         sources=PROJECT_SOURCES,
     output:
-        SPLITS,
+        SPLITS_FILE,
     log:
         "logs/split_dataset.log",
     conda:
@@ -23,16 +23,16 @@ rule split_dataset:
 rule prepare_dataset:
     input:
         sources=PROJECT_SOURCES,
-        splits=SPLITS,
+        splits=SPLITS_FILE,
     output:
         annotations=expand(
             DATASET_SPLIT_ANNOTATIONS,
-            split=["train", "valid", "test"],
+            split=SPLIT_NAMES,
             allow_missing=True,
         ),
         stats=DATASET_STATS,
     log:
-        "logs/prepare_dataset/{experiment}.log",
+        "logs/prepare_dataset/{run}.log",
     benchmark:
         BENCHMARKS["prepare_dataset"]
     conda:
@@ -58,7 +58,7 @@ rule resolve_config:
     output:
         RESOLVED_CONFIG,
     log:
-        "logs/resolve_config/{experiment}.log",
+        "logs/resolve_config/{run}.log",
     conda:
         ENV
     params:

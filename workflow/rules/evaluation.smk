@@ -9,11 +9,11 @@ rule evaluate:
             CONFUSION_MATRIX,
             caption="../report/confusion_matrix.rst",
             category="Experiments",
-            subcategory="{experiment}",
-            labels={"experiment": "{experiment}", "figure": "confusion matrix"},
+            subcategory="{run}",
+            labels={"experiment": "{run}", "figure": "confusion matrix"},
         ),
     log:
-        "logs/evaluate/{experiment}.log",
+        "logs/evaluate/{run}.log",
     benchmark:
         BENCHMARKS["evaluate"]
     conda:

@@ -6,7 +6,7 @@ rule infer:
         video=DETECTED_VIDEO,
         detections=DETECTIONS,
     log:
-        "logs/infer/{experiment}/{video}.log",
+        "logs/infer/{run}/{video}.log",
     benchmark:
         BENCHMARKS["infer"]
     conda:

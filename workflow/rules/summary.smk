@@ -12,11 +12,11 @@ rule summarize:
             TRAINING_CURVES,
             caption="../report/experiment_curves.rst",
             category="Experiments",
-            subcategory="{experiment}",
-            labels={"experiment": "{experiment}", "figure": "training curves"},
+            subcategory="{run}",
+            labels={"experiment": "{run}", "figure": "training curves"},
         ),
     log:
-        "logs/summarize/{experiment}.log",
+        "logs/summarize/{run}.log",
     conda:
         ENV
     params:
@@ -123,6 +123,7 @@ rule compare_pairs:
         ENV
     params:
         pairs=[list(pair) for pair in PAIRS],
+        runs=COMPARED_RUNS,
         samples=config["statistics"]["bootstrap_samples"],
         seed=config["seed"],
         code=code_version("compare_pairs.py"),

@@ -16,7 +16,7 @@ rule train:
     input:
         annotations=expand(
             DATASET_SPLIT_ANNOTATIONS,
-            split=["train", "valid", "test"],
+            split=SPLIT_NAMES,
             allow_missing=True,
         ),
         pretrain_weights=pretrain_weights,
@@ -26,7 +26,7 @@ rule train:
         metrics=TRAINING_METRICS,
         summary=TRAINING_SUMMARY,
     log:
-        "logs/train/{experiment}.log",
+        "logs/train/{run}.log",
     benchmark:
         BENCHMARKS["train"]
     conda:
@@ -37,7 +37,8 @@ rule train:
         runtime=GPU_MINUTES["train"],
     params:
         dataset_dir=dataset_dir,
-        output_dir=training_dir,
+        state_dir=TRAINING_STATE_DIR,
+        lock=TRAINING_LOCK,
         classes=CLASSES,
         training=run_training,
         seed=run_seed,

@@ -7,20 +7,19 @@ from pathlib import Path
 from detexp.bootstrap import compare_runs
 from detexp.cli import entry, log
 from detexp.summary import comparison_html
+from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("test_annotations", type=Path, help="the test split's _annotations.coco.json")
 parser.add_argument("out_csv", type=Path, help="also writes the table as HTML beside it (.html)")
 parser.add_argument("--pair", nargs=2, action="append", required=True, metavar=("REFERENCE_DIR", "OTHER_DIR"),
                     help="results/<run> folders (their evaluation/predictions.json); repeat for more pairs")
-parser.add_argument("--samples", type=int, default=1000)
-parser.add_argument("--seed", type=int, default=42)
+parser.add_argument("--samples", type=int, default=schema_default("statistics.bootstrap_samples"))
+parser.add_argument("--seed", type=int, default=schema_default("seed"))
 
 
 def from_snakemake(smk):
-    from detexp.layout import EVAL_PREDICTIONS
-
-    predictions = {Path(p).parents[len(Path(EVAL_PREDICTIONS).parts) - 1].name: Path(p) for p in smk.input.predictions}
+    predictions = dict(zip(smk.params.runs, map(Path, smk.input.predictions), strict=True))
     return argparse.Namespace(
         test_annotations=Path(smk.input.test_annotations),
         out_csv=Path(smk.output.csv),

@@ -6,13 +6,14 @@ from pathlib import Path
 
 from detexp.cli import entry, log
 from detexp.evaluation import run_evaluation
+from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("checkpoint", type=Path)
 parser.add_argument("annotations", type=Path, help="the test split's _annotations.coco.json (images beside it)")
 parser.add_argument("out_dir", type=Path, help="writes metrics.json, predictions.json, confusion_matrix.png")
-parser.add_argument("--batch-size", type=int, default=8)
-parser.add_argument("--iou-threshold", type=float, default=0.5, help="IoU of a match for precision, recall, F1")
+parser.add_argument("--batch-size", type=int, default=schema_default("inference.batch_size"))
+parser.add_argument("--iou-threshold", type=float, default=schema_default("evaluation.iou_threshold"), help="IoU of a match for precision, recall, F1")
 
 
 def from_snakemake(smk):

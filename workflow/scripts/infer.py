@@ -5,17 +5,18 @@ from pathlib import Path
 
 from detexp.cli import entry, log
 from detexp.inference import PRECISIONS, run_inference
+from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("checkpoint", type=Path)
 parser.add_argument("video", type=Path)
 parser.add_argument("out_video", type=Path)
 parser.add_argument("out_json", type=Path)
-parser.add_argument("--threshold", type=float, default=0.5)
-parser.add_argument("--batch-size", type=int, default=8)
-parser.add_argument("--frame-stride", type=int, default=1, help="detect on every Nth frame (the video keeps all)")
-parser.add_argument("--max-frames", type=int, help="stop after this many frames")
-parser.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: float16 on a GPU, plain float32 on a CPU")
+parser.add_argument("--threshold", type=float, default=schema_default("inference.threshold"))
+parser.add_argument("--batch-size", type=int, default=schema_default("inference.batch_size"))
+parser.add_argument("--frame-stride", type=int, default=schema_default("inference.frame_stride"), help="detect on every Nth frame (the video keeps all)")
+parser.add_argument("--max-frames", type=int, default=schema_default("inference.max_frames"), help="stop after this many frames")
+parser.add_argument("--precision", choices=PRECISIONS, default=schema_default("inference.precision"), help="auto: float16 on a GPU, plain float32 on a CPU")
 
 
 def from_snakemake(smk):

@@ -6,12 +6,13 @@ from pathlib import Path
 
 from detexp.cli import add_project_arguments, entry, log, project_arguments
 from detexp.dataset import assign_splits, read_project
+from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)
 add_project_arguments(parser)
 parser.add_argument("output", type=Path, help="splits JSON to write")
-parser.add_argument("--valid-fraction", type=float, default=0.15)
-parser.add_argument("--test-fraction", type=float, default=0.15)
+parser.add_argument("--valid-fraction", type=float, default=schema_default("splits.valid_fraction"))
+parser.add_argument("--test-fraction", type=float, default=schema_default("splits.test_fraction"))
 
 
 def from_snakemake(smk):

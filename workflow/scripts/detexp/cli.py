@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from .schemas import load_schema, schema_default
+
 
 def redirect_output(log_path: str) -> int:
     """Send this process's stdout and stderr (C-level writes included) to the rule's log file;
@@ -30,11 +32,12 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments that say where a labelled project is and how to read it."""
     parser.add_argument("project_dir", type=Path, help="the labelled project (COCO, Roboflow COCO export, YOLO or Pascal VOC)")
     parser.add_argument("--classes", nargs="+", required=True)
-    parser.add_argument("--format", default="auto", choices=["auto", "coco", "roboflow", "yolo", "voc"])
+    formats = load_schema("config.schema.yaml")["properties"]["project_format"]["enum"]
+    parser.add_argument("--format", default=schema_default("project_format"), choices=formats)
     parser.add_argument("--annotations-file", help="COCO file in project_dir (default: detected)")
-    parser.add_argument("--images-dir", default=".", help="folder of the COCO file_name entries, in project_dir")
-    parser.add_argument("--clip-regex", default=r"^(?P<clip>.*?)[_-]?\d+$", help="clip of a frame from its file name")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--images-dir", default=schema_default("images_dir"), help="folder of the COCO file_name entries, in project_dir")
+    parser.add_argument("--clip-regex", default=schema_default("splits.clip_regex"), help="clip of a frame from its file name")
+    parser.add_argument("--seed", type=int, default=schema_default("seed"))
 
 
 def project_arguments(params: Any) -> dict[str, Any]:
@@ -54,6 +57,22 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
+def _run_from_snakemake(smk: Any, run: Callable[[], Any]) -> None:
+    """Run a rule's job: output to its log, the failure's reason also to Snakemake's output."""
+    original_stderr = redirect_output(str(smk.log[0])) if smk.log else None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if os.environ.get("SLURM_JOB_ID"):
+        # Which allocation ran this job: with job groups, several rules share one.
+        log(f"running in SLURM job {os.environ['SLURM_JOB_ID']} on {socket.gethostname()}")
+    try:
+        run()
+    except Exception as err:
+        # The traceback goes to the log; the reason also to Snakemake's own output, where users look.
+        if original_stderr is not None:
+            os.write(original_stderr, f"{type(err).__name__}: {err}\n".encode())
+        raise
+
+
 def entry(
     namespace: dict[str, Any],
     parser: argparse.ArgumentParser,
@@ -63,18 +82,16 @@ def entry(
     """Call `run` with arguments from Snakemake's `snakemake` object, or else from the command line."""
     smk = namespace.get("snakemake")
     if smk is not None:
-        original_stderr = redirect_output(str(smk.log[0])) if smk.log else None
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        if os.environ.get("SLURM_JOB_ID"):
-            # Which allocation ran this job: with job groups, several rules share one.
-            log(f"running in SLURM job {os.environ['SLURM_JOB_ID']} on {socket.gethostname()}")
-        try:
-            run(from_snakemake(smk))
-        except Exception as err:
-            # The traceback goes to the log; the reason also to Snakemake's own output, where users look.
-            if original_stderr is not None:
-                os.write(original_stderr, f"{type(err).__name__}: {err}\n".encode())
-            raise
+        _run_from_snakemake(smk, lambda: run(from_snakemake(smk)))
     elif namespace.get("__name__") == "__main__":
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         run(parser.parse_args())
+
+
+def snakemake_only(namespace: dict[str, Any], run: Callable[[Any], Any]) -> None:
+    """Call `run` with Snakemake's `snakemake` object: a script no user calls by hand."""
+    smk = namespace.get("snakemake")
+    if smk is not None:
+        _run_from_snakemake(smk, lambda: run(smk))
+    elif namespace.get("__name__") == "__main__":
+        sys.exit(f"{namespace.get('__file__', 'this script')} is run by the workflow's rule, not from the command line")

@@ -81,7 +81,7 @@ def collect(results_dir: str | Path, experiments_dir: str | Path | None = None):
     names = sorted(set(found) | set(waiting))
     summaries, unfinished = [], []
     for name in names:
-        path = layout.experiment_file(results_dir, name, layout.SUMMARY)
+        path = layout.run_file(results_dir, name, layout.SUMMARY)
         if path.is_file():
             summaries.append(json.loads(path.read_text()))
         else:

@@ -18,7 +18,8 @@ from typing import Any, Iterable
 import jsonschema
 import yaml
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+from .schemas import load_schema, schema_default  # noqa: F401 (schema_default: re-exported)
+
 CONFIG_SOURCE = "the workflow config (config/config.yaml with any --configfile/--config)"
 
 
@@ -87,12 +88,6 @@ class Experiment:
         """Whether the experiment repeats frames (oversampling or repeat-factor sampling)."""
         factors = [*self.oversample.values(), *self.frame_sample_fractions.values()]
         return self.repeat_factor is not None or any(f > 1 for f in factors)  # an oversample of 1 repeats nothing
-
-
-def load_schema(name: str) -> dict[str, Any]:
-    """Read one of the workflow's JSON schemas (YAML files in workflow/schemas/)."""
-    with open(SCHEMA_DIR / name) as f:
-        return yaml.safe_load(f)
 
 
 def _types(schema: dict[str, Any]) -> list[str]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from .layout import SPLIT_NAMES
 from .sources import (
     DatasetError,
     check_voc_objects,
@@ -26,7 +27,6 @@ from .sources import (
     yolo_class_names,
 )
 
-SPLITS = ("train", "valid", "test")
 SPLIT_ALIASES = {"train": "train", "valid": "valid", "val": "valid", "validation": "valid", "test": "test"}
 FORMATS = ("coco", "roboflow", "yolo", "voc")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -363,7 +363,7 @@ def split_by_clip(
     clips = sorted(by_clip, key=lambda c: unit_key(seed, "split", c))
     total = len(frames)
     targets = [("test", test_fraction * total), ("valid", valid_fraction * total)]
-    splits: dict[str, list[str]] = {s: [] for s in SPLITS}
+    splits: dict[str, list[str]] = {s: [] for s in SPLIT_NAMES}
     for clip in clips:
         for name, target in targets:
             have = len(splits[name])
@@ -374,7 +374,7 @@ def split_by_clip(
                 break
         else:
             splits["train"].extend(by_clip[clip])
-    for name in SPLITS:
+    for name in SPLIT_NAMES:
         if not splits[name] and (name == "train" or dict(targets)[name] > 0):
             example = frames[0] if frames else None
             shown = f"; e.g. frame {example.file_name!r} is in clip {example.clip!r}" if example else ""
@@ -501,7 +501,7 @@ def assign_splits(
     train by clip), else a split by clip."""
     if not any(f.split for f in frames):
         return split_by_clip(frames, valid_fraction, test_fraction, seed, clip_rule)
-    splits = {s: sorted(f.file_name for f in frames if f.split == s) for s in SPLITS}
+    splits = {s: sorted(f.file_name for f in frames if f.split == s) for s in SPLIT_NAMES}
     missing = {s: frac for s, frac in (("valid", valid_fraction), ("test", test_fraction)) if not splits[s]}
     if missing:
         train = [f for f in frames if f.split == "train"]
@@ -621,7 +621,7 @@ def prepare_dataset(
     into place at the end: a failure leaves nothing half-written.
     """
     by_name = {f.file_name: f for f in project.frames}
-    missing = [n for s in SPLITS for n in splits[s] if n not in by_name]
+    missing = [n for s in SPLIT_NAMES for n in splits[s] if n not in by_name]
     if missing:
         raise DatasetError(f"splits name {len(missing)} frame(s) the project does not have, e.g. {missing[0]}")
     train_kept = sample_training_frames(

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 RESULTS_DIR = "results"
-EXPERIMENT_DIR = RESULTS_DIR + "/{experiment}"
+RUN_DIR = RESULTS_DIR + "/{run}"
 
-# Files of one experiment, relative to its folder results/<experiment>/.
+# Files of one run (an experiment at one sweep point and replicate), relative to its folder results/<run>/.
 RESOLVED_CONFIG = "config.yaml"
 DATASET_SPLIT_ANNOTATIONS = "dataset/{split}/_annotations.coco.json"
 DATASET_STATS = "dataset_stats.json"
@@ -19,7 +19,11 @@ CHECKPOINT = "training/checkpoint_best_total.pth"
 CLASS_INFO = "training/class_info.json"
 TRAINING_METRICS = "training/metrics.csv"
 TRAINING_SUMMARY = "training/training_summary.json"
-TRAINING_STATE_METRICS = "training/state/metrics.csv"  # grows during training, before the outputs exist
+# rfdetr's working folder (resume state; a finished training's files, which the outputs link to) and
+# the lock a training holds while it runs: not outputs, kept when Snakemake deletes a failed job's.
+TRAINING_STATE_DIR = "training/state"
+TRAINING_LOCK = "training/training.lock"
+TRAINING_STATE_METRICS = TRAINING_STATE_DIR + "/metrics.csv"  # grows during training, before the outputs exist
 EVAL_METRICS = "evaluation/metrics.json"
 EVAL_PREDICTIONS = "evaluation/predictions.json"
 CONFUSION_MATRIX = "evaluation/confusion_matrix.png"
@@ -29,8 +33,11 @@ DETECTIONS_SUFFIX = "_detections.json"
 TRAINING_CURVES = "training_curves.png"
 SUMMARY = "experiment_summary.json"
 
+# The splits, in this order: the dataset's folders (dataset/<split>/) and the keys of SPLITS_FILE.
+SPLIT_NAMES = ("train", "valid", "test")
+
 # Study-wide files, relative to the working directory.
-SPLITS = RESULTS_DIR + "/splits.json"
+SPLITS_FILE = RESULTS_DIR + "/splits.json"
 COMPARISON_CSV = RESULTS_DIR + "/comparison.csv"
 COMPARISON_MD = RESULTS_DIR + "/comparison.md"
 COMPARISON_HTML = RESULTS_DIR + "/comparison.html"
@@ -45,18 +52,18 @@ PLOT_VIDEO_STRIP = PLOTS_DIR + "/strip_{video}.png"
 
 # Snakemake benchmark files (runtime and memory of each job), relative to the working directory.
 BENCHMARKS = {
-    "prepare_dataset": "benchmarks/prepare_dataset/{experiment}.tsv",
-    "train": "benchmarks/train/{experiment}.tsv",
-    "evaluate": "benchmarks/evaluate/{experiment}.tsv",
-    "infer": "benchmarks/infer/{experiment}/{video}.tsv",
+    "prepare_dataset": "benchmarks/prepare_dataset/{run}.tsv",
+    "train": "benchmarks/train/{run}.tsv",
+    "evaluate": "benchmarks/evaluate/{run}.tsv",
+    "infer": "benchmarks/infer/{run}/{video}.tsv",
 }
 
 
-def experiment_pattern(relative: str) -> str:
-    """A Snakemake path pattern (with {experiment}) for a file of one experiment."""
-    return f"{EXPERIMENT_DIR}/{relative}"
+def run_pattern(relative: str) -> str:
+    """A Snakemake path pattern (with the {run} wildcard) for a file of one run."""
+    return f"{RUN_DIR}/{relative}"
 
 
-def experiment_file(results_dir: str | Path, experiment: str, relative: str) -> Path:
-    """The path of one experiment's file under an existing results folder."""
-    return Path(results_dir) / experiment / relative
+def run_file(results_dir: str | Path, run: str, relative: str) -> Path:
+    """The path of one run's file under an existing results folder."""
+    return Path(results_dir) / run / relative

@@ -1,6 +1,6 @@
 """Runs: every experiment crossed with the `sweep` values and repeated `replicates` times.
 
-A run is what the `{experiment}` wildcard names: its id is the experiment's name, followed by the
+A run is what the `{run}` wildcard names: its id is the experiment's name, followed by the
 swept values and the replicate number where there are any (`exp_person_25__epochs-50__rep1`), so
 adding a sweep value or a replicate adds runs and leaves the existing ones (ids, settings, outputs)
 untouched.

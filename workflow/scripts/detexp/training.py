@@ -9,27 +9,52 @@ import math
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from . import layout
 from .config import MODEL_VARIANTS, pretrain_source
 from .runlock import TrainingLock
 from .weights import published_weights, verify
 
-CHECKPOINT_NAME = "checkpoint_best_total.pth"
-# rfdetr writes into this subfolder of the training folder. Snakemake deletes a failed job's declared
+# Files of the state folder, rfdetr's working folder. Snakemake deletes a failed job's declared
 # outputs, never this folder, so the resume state (last.ckpt, metrics history) survives a killed job.
-STATE_DIR = "state"
-# Held beside the state folder while a training runs (detexp.runlock): one training per run at a time.
-LOCK_NAME = "training.lock"
+# rfdetr's and Lightning's own names:
+STATE_CHECKPOINT = "checkpoint_best_total.pth"
+STATE_METRICS = "metrics.csv"
 # Large files that are only needed to resume, removed once training has finished.
 RESUME_ONLY = ("last.ckpt", "resume.ckpt", "checkpoint_*.ckpt", "last_ema.pth", "checkpoint_best_ema.pth", "checkpoint_best_regular.pth")
-# What a finished training keeps in the state folder; the declared outputs are hard links to these.
-# Snakemake deletes every output of a failed job group (one SLURM allocation: training, evaluation,
-# inference), a finished training's included; these copies let the next attempt link them again.
-FINISHED_FILES = (CHECKPOINT_NAME, "metrics.csv", "class_info.json", "training_summary.json")
-# Written last, with the training's digest: the state folder holds a finished training of these settings.
-FINISHED_MARKER = "finished.digest"
+# A finished training: its class map and summary, written last with the training's digest. Snakemake
+# deletes every output of a failed job group (one SLURM allocation: training, evaluation, inference),
+# a finished training's included; this and the two files above let the next attempt restore them.
+FINISHED = "finished.json"
+
+
+@dataclass(frozen=True)
+class TrainingPaths:
+    """Where a training writes: the rule's declared outputs, its state folder, and its lock (held
+    while it runs, detexp.runlock: one training per run at a time). All passed in by the rule."""
+
+    state_dir: Path
+    lock: Path
+    checkpoint: Path
+    class_info: Path
+    metrics: Path
+    summary: Path
+
+    @classmethod
+    def of_run(cls, run_dir: str | Path) -> "TrainingPaths":
+        """The paths the workflow uses in a run's folder results/<run> (detexp.layout)."""
+        run_dir = Path(run_dir)
+        return cls(
+            state_dir=run_dir / layout.TRAINING_STATE_DIR,
+            lock=run_dir / layout.TRAINING_LOCK,
+            checkpoint=run_dir / layout.CHECKPOINT,
+            class_info=run_dir / layout.CLASS_INFO,
+            metrics=run_dir / layout.TRAINING_METRICS,
+            summary=run_dir / layout.TRAINING_SUMMARY,
+        )
 
 
 def pick_device() -> str:
@@ -197,59 +222,67 @@ def training_digest(kwargs: dict[str, Any], weights: str | None, train_annotatio
     return hashlib.sha256(settings.encode() + hashlib.sha256(train_annotations).digest() + code.encode()).hexdigest()
 
 
-def link_finished(state_dir: Path, output_dir: Path) -> None:
-    """Place the declared outputs beside the state folder: hard links, so no checkpoint is stored twice."""
-    for name in FINISHED_FILES:
-        target = output_dir / name
-        target.unlink(missing_ok=True)
-        try:
-            os.link(state_dir / name, target)
-        except OSError:
-            shutil.copy2(state_dir / name, target)
+def _link(source: Path, target: Path) -> None:
+    """A hard link, so no checkpoint is stored twice (a copy where the filesystem has none)."""
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
-def reuse_finished(state_dir: Path, output_dir: Path, digest: str, log: Callable[[str], None] = print) -> dict[str, Any] | None:
-    """The summary of a finished training of the same digest in `state_dir`, its outputs linked again;
-    None when there is none (then the training runs, resuming where it can).
+def write_outputs(paths: TrainingPaths, finished: dict[str, Any]) -> None:
+    """The declared outputs of a finished training, from its state folder."""
+    paths.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    _link(paths.state_dir / STATE_CHECKPOINT, paths.checkpoint)
+    _link(paths.state_dir / STATE_METRICS, paths.metrics)
+    paths.class_info.write_text(json.dumps(finished["class_info"], indent=2) + "\n")
+    paths.summary.write_text(json.dumps(finished["summary"], indent=2) + "\n")
+
+
+def reuse_finished(paths: TrainingPaths, digest: str, log: Callable[[str], None] = print) -> dict[str, Any] | None:
+    """The summary of a finished training of the same digest in the state folder, its outputs written
+    again; None when there is none (then the training runs, resuming where it can).
 
     A job that reruns only because its outputs were deleted (a failed job group on SLURM, a deleted
     checkpoint) or because code outside the training changed then costs seconds, not a training."""
-    marker = state_dir / FINISHED_MARKER
-    if not marker.is_file() or marker.read_text().strip() != digest:
+    marker = paths.state_dir / FINISHED
+    if not marker.is_file() or not all((paths.state_dir / name).is_file() for name in (STATE_CHECKPOINT, STATE_METRICS)):
         return None
-    if not all((state_dir / name).is_file() for name in FINISHED_FILES):
+    finished = json.loads(marker.read_text())
+    if finished.get("digest") != digest:
         return None
-    link_finished(state_dir, output_dir)
-    summary = json.loads((state_dir / "training_summary.json").read_text())
+    write_outputs(paths, finished)
+    summary = finished["summary"]
     log(
-        f"{state_dir}: a finished training with the same settings, data and code is there "
+        f"{paths.state_dir}: a finished training with the same settings, data and code is there "
         f"({summary['epochs_run']} epoch(s), best epoch {summary['best_epoch']}): its outputs are linked again, "
-        f"nothing is trained (delete {state_dir} to train again)"
+        f"nothing is trained (delete {paths.state_dir} to train again)"
     )
     return summary
 
 
 def train(
     dataset_dir: str | Path,
-    output_dir: str | Path,
+    paths: TrainingPaths,
     classes: list[str],
     training: dict[str, Any],
     seed: int,
     pretrain_path: str | Path | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Train one model; write class_info.json and training_summary.json beside rfdetr's outputs.
+    """Train one model into `paths` (checkpoint, metrics, class map and summary).
 
     `pretrain_path` is the local file behind `training.pretrain_weights` (required for `auto`).
-    Refuses to start while another training of the same output folder is live (anywhere)."""
-    output_dir = Path(output_dir)
-    with TrainingLock(output_dir / LOCK_NAME, str(output_dir), log):
-        return _train(dataset_dir, output_dir, classes, training, seed, pretrain_path, log)
+    Refuses to start while another training of the same run is live (anywhere); a finished training
+    of the same digest is reused (see reuse_finished)."""
+    with TrainingLock(paths.lock, str(paths.state_dir), log):
+        return _train(Path(dataset_dir), paths, classes, training, seed, pretrain_path, log)
 
 
 def _train(
-    dataset_dir: str | Path,
-    output_dir: Path,
+    dataset_dir: Path,
+    paths: TrainingPaths,
     classes: list[str],
     training: dict[str, Any],
     seed: int,
@@ -258,7 +291,7 @@ def _train(
 ) -> dict[str, Any]:
     import torch
 
-    state_dir = output_dir / STATE_DIR
+    state_dir = paths.state_dir
     device = pick_device()
     device_name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
     log(f"training RF-DETR {training['model']} on {device_name} at resolution {training['image_size']}")
@@ -267,11 +300,11 @@ def _train(
     kwargs = train_kwargs(str(dataset_dir), str(state_dir), classes, training, seed, device)
     weights = pretrain_weights_path(training, pretrain_path)
     log(f"starting from {weights}" if weights else "starting from scratch (pretrain_weights: none)")
-    data = (Path(dataset_dir) / "train" / "_annotations.coco.json").read_bytes()
+    data = (dataset_dir / "train" / "_annotations.coco.json").read_bytes()
     digest = training_digest(kwargs, weights, data)
-    finished = reuse_finished(state_dir, output_dir, digest, log)
-    if finished is not None:
-        return finished
+    reused = reuse_finished(paths, digest, log)
+    if reused is not None:
+        return reused
     found = find_resume_checkpoint(state_dir, digest, log)
     resume, epochs_before = found if found else (None, 0)
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -286,7 +319,7 @@ def _train(
     model.train(**kwargs)
     wall = time.perf_counter() - start
     n_images = len(json.loads(data)["images"])
-    metrics = read_metrics(state_dir / "metrics.csv")
+    metrics = read_metrics(state_dir / STATE_METRICS)
     effective_batch = kwargs["batch_size"] * int(kwargs.get("grad_accum_steps", 1))
     summary = summarize_training(metrics, training["epochs"], wall, device_name, n_images, effective_batch)
     epochs_this_run = summary["epochs_run"] - epochs_before
@@ -302,9 +335,8 @@ def _train(
     for pattern in RESUME_ONLY:
         for path in state_dir.glob(pattern):
             path.unlink()
-    (state_dir / "class_info.json").write_text(json.dumps(class_info, indent=2) + "\n")
-    (state_dir / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (state_dir / FINISHED_MARKER).write_text(digest + "\n")
-    link_finished(state_dir, output_dir)
+    finished = {"digest": digest, "class_info": class_info, "summary": summary}
+    (state_dir / FINISHED).write_text(json.dumps(finished, indent=2) + "\n")
+    write_outputs(paths, finished)
     log(f"trained {summary['epochs_run']} epoch(s), {epochs_this_run} in this run, in {wall:.1f} s; best epoch {summary['best_epoch']}")
     return summary

@@ -1,0 +1,25 @@
+"""The workflow's JSON schemas (YAML files in workflow/schemas/) and the defaults they state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """Read one of the workflow's JSON schemas."""
+    with open(SCHEMA_DIR / name) as f:
+        return yaml.safe_load(f)
+
+
+def schema_default(dotted_key: str, schema_name: str = "config.schema.yaml") -> Any:
+    """The default the schema gives a config key (`inference.threshold`): the command-line tools take
+    theirs from here, so a tool run by hand behaves as the workflow's rule with default settings."""
+    node = load_schema(schema_name)
+    for part in dotted_key.split("."):
+        node = node["properties"][part]
+    return node["default"]
