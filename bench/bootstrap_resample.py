@@ -40,15 +40,35 @@ def synthetic_split(seed: int, n_images: int = 40, false_positives: int = 3) -> 
             cat = int(rng.choice([1, 2, 5], p=[0.6, 0.35, 0.05]))
             w, h = rng.uniform(8, 200, size=2)
             x, y = rng.uniform(0, 640 - w), rng.uniform(0, 480 - h)
-            annotations.append({"id": len(annotations) + 1, "image_id": img["id"], "category_id": cat,
-                                "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0})
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": img["id"],
+                    "category_id": cat,
+                    "bbox": [x, y, w, h],
+                    "area": w * h,
+                    "iscrowd": 0,
+                }
+            )
             if rng.random() < 0.8:
                 jitter = rng.normal(0, 0.08, size=4) * [w, h, w, h]
-                predictions.append({"image_id": img["id"], "category_id": cat, "score": float(rng.uniform(0.2, 1)),
-                                    "bbox": [x + jitter[0], y + jitter[1], w + jitter[2], h + jitter[3]]})
+                predictions.append(
+                    {
+                        "image_id": img["id"],
+                        "category_id": cat,
+                        "score": float(rng.uniform(0.2, 1)),
+                        "bbox": [x + jitter[0], y + jitter[1], w + jitter[2], h + jitter[3]],
+                    }
+                )
         for _ in range(rng.integers(0, false_positives + 1)):
-            predictions.append({"image_id": img["id"], "category_id": int(rng.choice([1, 2, 5])), "score": float(rng.uniform(0, 0.9)),
-                                "bbox": [float(rng.uniform(0, 500)), float(rng.uniform(0, 400)), 60.0, 50.0]})
+            predictions.append(
+                {
+                    "image_id": img["id"],
+                    "category_id": int(rng.choice([1, 2, 5])),
+                    "score": float(rng.uniform(0, 0.9)),
+                    "bbox": [float(rng.uniform(0, 500)), float(rng.uniform(0, 400)), 60.0, 50.0],
+                }
+            )
     return {"images": images, "annotations": annotations, "categories": CATEGORIES}, predictions
 
 
@@ -103,8 +123,10 @@ def main() -> None:
     first, second = results["anew"][0][1]["AP_50_95"], results["per image"][0][1]["AP_50_95"]
     assert abs(first - second) < 1e-9, (first, second)  # the same numbers, or the timing means nothing
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"{n} images, {len(gt['annotations'])} boxes, {len(reference) + len(other)} predictions (2 runs), "
-          f"{args.samples} resamples, {args.repeats} repeats (median)")
+    print(
+        f"{n} images, {len(gt['annotations'])} boxes, {len(reference) + len(other)} predictions (2 runs), "
+        f"{args.samples} resamples, {args.repeats} repeats (median)"
+    )
     for label, value in med.items():
         print(f"  {label:<10} {value:8.2f} s  ({1000 * value / args.samples:7.1f} ms per resample of both runs)")
     print(f"  ratio anew / per image: {med['anew'] / med['per image']:.1f}x")

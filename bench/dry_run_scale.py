@@ -47,7 +47,9 @@ def dry_run(workdir: Path, experiments_dir: Path, sweep_values: int, replicates:
     start = time.perf_counter()
     proc = subprocess.run(
         [SNAKEMAKE, "-n", "--quiet", "rules", "--configfile", "config/demo.yaml", "--config", *config],
-        cwd=workdir, capture_output=True, text=True,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
     )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
@@ -66,8 +68,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         wf = Path(tmp)
         copy_workflow(wf)
-        subprocess.run([SNAKEMAKE, "--configfile", "config/demo.yaml", "--cores", "1", "make_demo_project"],
-                       cwd=wf, capture_output=True, check=True)
+        subprocess.run(
+            [SNAKEMAKE, "--configfile", "config/demo.yaml", "--cores", "1", "make_demo_project"],
+            cwd=wf,
+            capture_output=True,
+            check=True,
+        )
         for n in {e for e, _, _ in cases.values()}:
             write_experiments(wf / f"experiments_{n}", n)
         times: dict[str, list[float]] = {case: [] for case in cases}

@@ -93,23 +93,34 @@ def main() -> None:
                 if label == "naive loop":
                     n = naive(args.checkpoint, device, video, tmp / f"naive{r}.mp4", args.threshold)
                 elif label == "workflow":
-                    n = run_inference(video, args.checkpoint, tmp / f"wf{r}.mp4", tmp / f"wf{r}.json",
-                                      args.threshold, args.batch_size, log=lambda m: None,
-                                      precision=args.precision)["video"]["frame_count"]
+                    n = run_inference(
+                        video,
+                        args.checkpoint,
+                        tmp / f"wf{r}.mp4",
+                        tmp / f"wf{r}.json",
+                        args.threshold,
+                        args.batch_size,
+                        log=lambda m: None,
+                        precision=args.precision,
+                    )["video"]["frame_count"]
                 else:
                     n = model_only(predictor, frames, args.batch_size, args.threshold)
                 rates[label].append(n / (time.perf_counter() - start))
     med = {k: statistics.median(v) for k, v in rates.items()}
     info = probe(video) if args.video else None
     size = f"{info.width}x{info.height}" if info else "640x480"
-    print(f"device {device}, {predictor.precision}, {len(frames)} frames of {size}, batch {args.batch_size}, "
-          f"{args.repeats} repeats (median)")
+    print(
+        f"device {device}, {predictor.precision}, {len(frames)} frames of {size}, batch {args.batch_size}, "
+        f"{args.repeats} repeats (median)"
+    )
     for label, value in med.items():
         print(f"  {label:<12} {value:8.1f} frames/s")
     print(f"  ratio workflow / naive loop: {med['workflow'] / med['naive loop']:.2f}x")
     print(f"  workflow / model only: {100 * med['workflow'] / med['model only']:.0f}%")
     reference = Predictor(args.checkpoint, device, args.batch_size, log=lambda m: None, precision="float32")
-    print(f"  {predictor.precision} vs float32 on {2 * args.batch_size} frames: {agreement(predictor, reference, frames[: 2 * args.batch_size])}")
+    print(
+        f"  {predictor.precision} vs float32 on {2 * args.batch_size} frames: {agreement(predictor, reference, frames[: 2 * args.batch_size])}"
+    )
 
 
 if __name__ == "__main__":

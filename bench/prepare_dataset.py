@@ -79,9 +79,9 @@ def main() -> None:
         times: dict[str, list[float]] = {"prepare one experiment": [], "prepare all four": [], "copy images": []}
         for r in range(args.repeats):
             for label, fn in (
-                ("prepare one experiment", lambda: prepare_one(tmp / "project", splits, 1.0, tmp / f"one{r}")),
-                ("prepare all four", lambda: prepare_all(tmp / "project", tmp / f"all{r}")),
-                ("copy images", lambda: copy_images(tmp / "project", all_names, tmp / f"copy{r}")),
+                ("prepare one experiment", lambda r=r: prepare_one(tmp / "project", splits, 1.0, tmp / f"one{r}")),
+                ("prepare all four", lambda r=r: prepare_all(tmp / "project", tmp / f"all{r}")),
+                ("copy images", lambda r=r: copy_images(tmp / "project", all_names, tmp / f"copy{r}")),
             ):
                 start = time.perf_counter()
                 fn()

@@ -30,9 +30,12 @@ from slurm_cluster import SlurmCluster  # noqa: E402
 
 EXPERIMENTS = ["exp_person_100", "exp_person_25"]
 BASE = (
-    "--configfile", "config/demo.yaml",
-    "--config", f"experiments=[{','.join(EXPERIMENTS)}]",
-    "--slurm-init-seconds-before-status-checks", "2",
+    "--configfile",
+    "config/demo.yaml",
+    "--config",
+    f"experiments=[{','.join(EXPERIMENTS)}]",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
 )
 
 
@@ -83,8 +86,11 @@ def main() -> None:
     steps = [
         ("whole study (2 experiments, 2 videos)", None, []),
         ("inference.threshold changed", "inference:\n  threshold: 0.03\n", []),
-        ("a third test video", "inference:\n  threshold: 0.03\n"
-         "test_videos: [crane_hook+human_short.mp4, crane_hook_1_short.mp4, third_video.mp4]\n", ["third_video.mp4"]),
+        (
+            "a third test video",
+            "inference:\n  threshold: 0.03\ntest_videos: [crane_hook+human_short.mp4, crane_hook_1_short.mp4, third_video.mp4]\n",
+            ["third_video.mp4"],
+        ),
     ]
     results = []
     try:
@@ -103,13 +109,17 @@ def main() -> None:
         cluster.stop()
     print(f"{'step':40} {'variant':24} {'wall s':>7} {'allocs':>6} {'GPU allocs':>10} {'GPUs each':>9} trainings")
     for r in results:
-        print(f"{r['step']:40} {r['variant']:24} {r['wall_s']:7.1f} {r['allocations']:6} {r['gpu_allocations']:10} "
-              f"{str(r['gpus_per_gpu_allocation']):>9} {r['trainings']}")
+        print(
+            f"{r['step']:40} {r['variant']:24} {r['wall_s']:7.1f} {r['allocations']:6} {r['gpu_allocations']:10} "
+            f"{str(r['gpus_per_gpu_allocation']):>9} {r['trainings']}"
+        )
         print("   ", ", ".join(r["what"]))
     for i in range(0, len(results), 2):
         grouped, per_job = results[i], results[i + 1]
-        print(f"{grouped['step']}: GPU allocations {per_job['gpu_allocations']} -> {grouped['gpu_allocations']}, "
-              f"wall time per job / per run {per_job['wall_s'] / grouped['wall_s']:.2f}")
+        print(
+            f"{grouped['step']}: GPU allocations {per_job['gpu_allocations']} -> {grouped['gpu_allocations']}, "
+            f"wall time per job / per run {per_job['wall_s'] / grouped['wall_s']:.2f}"
+        )
 
 
 if __name__ == "__main__":

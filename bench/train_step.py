@@ -52,10 +52,17 @@ train(a["dataset"], TrainingPaths.of_run(a["run"]), a["classes"], a["training"],
 
 
 def run_bare(args, dataset: Path, out: Path) -> tuple[float, float | None]:
-    spec = {"cls": MODEL_VARIANTS[args.model].rfdetr_class, "dataset": str(dataset), "out": str(out), "epochs": args.epochs,
-            "batch": args.batch_size, "res": args.resolution, "workers": args.num_workers}
+    spec = {
+        "cls": MODEL_VARIANTS[args.model].rfdetr_class,
+        "dataset": str(dataset),
+        "out": str(out),
+        "epochs": args.epochs,
+        "batch": args.batch_size,
+        "res": args.resolution,
+        "workers": args.num_workers,
+    }
     proc = subprocess.run([sys.executable, "-c", BARE, json.dumps(spec)], capture_output=True, text=True)
-    line = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    line = [out for out in proc.stdout.splitlines() if out.startswith("RESULT ")]
     if proc.returncode or not line:
         raise SystemExit(f"bare train failed:\n{proc.stderr[-3000:]}")
     result = json.loads(line[0][7:])
@@ -63,12 +70,25 @@ def run_bare(args, dataset: Path, out: Path) -> tuple[float, float | None]:
 
 
 def run_workflow(args, dataset: Path, out: Path) -> tuple[float, float | None]:
-    training = {"model": args.model, "epochs": args.epochs, "batch_size": args.batch_size, "image_size": args.resolution,
-                "lr": 1e-4, "patience": None, "pretrain_weights": None, "multi_scale": True,
-                "num_workers": args.num_workers, "extra": {}}
+    training = {
+        "model": args.model,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "image_size": args.resolution,
+        "lr": 1e-4,
+        "patience": None,
+        "pretrain_weights": None,
+        "multi_scale": True,
+        "num_workers": args.num_workers,
+        "extra": {},
+    }
     spec = {"dataset": str(dataset), "run": str(out), "classes": CLASSES, "training": training}
-    proc = subprocess.run([sys.executable, "-c", WORKFLOW, json.dumps(spec)], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO / "workflow" / "scripts")})
+    proc = subprocess.run(
+        [sys.executable, "-c", WORKFLOW, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "workflow" / "scripts")},
+    )
     if proc.returncode:
         raise SystemExit(f"workflow train failed:\n{proc.stderr[-3000:]}")
     summary = json.loads((out / "training/training_summary.json").read_text())
@@ -109,8 +129,10 @@ def main() -> None:
             (tmp / f"workflow{args.repeats - 1}" / "checkpoint_best_total.pth").rename(args.keep)
     rate = {k: statistics.median(n_images * args.epochs / w for w, _ in v) for k, v in runs.items()}
     mem = {k: max((m or 0) for _, m in v) for k, v in runs.items()}
-    print(f"{args.model} at {args.resolution}px, {n_images} train images, {args.epochs} epochs, batch {args.batch_size}, "
-          f"{args.repeats} repeats (median)")
+    print(
+        f"{args.model} at {args.resolution}px, {n_images} train images, {args.epochs} epochs, batch {args.batch_size}, "
+        f"{args.repeats} repeats (median)"
+    )
     for label in rate:
         print(f"  {label:<8} {rate[label]:7.1f} images/s   peak GPU memory {mem[label]:.0f} MiB")
     print(f"  ratio workflow / bare: {rate['workflow'] / rate['bare']:.3f}")

@@ -49,8 +49,14 @@ class Browser:
         self._profile = tempfile.mkdtemp(prefix="chromium-")
         self._proc = subprocess.Popen(
             [
-                find_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--remote-debugging-port=0", f"--user-data-dir={self._profile}", f"--window-size={width},{height}",
+                find_chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={self._profile}",
+                f"--window-size={width},{height}",
                 "about:blank",
             ],
             stdout=subprocess.DEVNULL,

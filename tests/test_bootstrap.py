@@ -30,7 +30,9 @@ GT = {
 
 
 def perfect() -> list[dict]:
-    return [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9} for a in GT["annotations"]]
+    return [
+        {"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9} for a in GT["annotations"]
+    ]
 
 
 def worse() -> list[dict]:
@@ -38,7 +40,9 @@ def worse() -> list[dict]:
     out = []
     for a in GT["annotations"]:
         box = a["bbox"] if a["category_id"] == 7 or a["image_id"] % 3 else [60, 10, 30, 30]
-        out.append({"image_id": a["image_id"], "category_id": a["category_id"], "bbox": box, "score": 0.95 if box != a["bbox"] else 0.8})
+        out.append(
+            {"image_id": a["image_id"], "category_id": a["category_id"], "bbox": box, "score": 0.95 if box != a["bbox"] else 0.8}
+        )
     return out
 
 
@@ -69,8 +73,15 @@ def test_each_run_is_paired_with_the_full_fraction_run_of_its_sweep_point_and_re
         "exp_25": Experiment("exp_25", "", {"person": 0.25}, "a.yaml"),
         "exp_100": Experiment("exp_100", "", {}, "b.yaml"),
     }
-    cfg = validate_config({"project_dir": "p", "classes": ["crane hook", "person"], "training": {"model": "nano", "image_size": 64},
-                           "sweep": {"training.epochs": [1, 2]}, "replicates": 2})
+    cfg = validate_config(
+        {
+            "project_dir": "p",
+            "classes": ["crane hook", "person"],
+            "training": {"model": "nano", "image_size": 64},
+            "sweep": {"training.epochs": [1, 2]},
+            "replicates": 2,
+        }
+    )
     pairs = run_pairs(expand_runs(cfg, experiments), reference_pairs(cfg, experiments))
     assert pairs == [
         ("exp_100__epochs-1", "exp_25__epochs-1"),
@@ -138,8 +149,10 @@ def _pycocotools_ap50(gt: dict, predictions: list[dict], picks: list[int]) -> fl
     for new_id, index in enumerate(picks, start=1):
         old_id = gt["images"][index]["id"]
         images.append({**gt["images"][index], "id": new_id})
-        annotations += [{**a, "id": len(annotations) + k + 1, "image_id": new_id}
-                        for k, a in enumerate(x for x in gt["annotations"] if x["image_id"] == old_id)]
+        annotations += [
+            {**a, "id": len(annotations) + k + 1, "image_id": new_id}
+            for k, a in enumerate(x for x in gt["annotations"] if x["image_id"] == old_id)
+        ]
         results += [{**p, "image_id": new_id} for p in predictions if p["image_id"] == old_id]
     with contextlib.redirect_stdout(io.StringIO()):
         truth = COCO()
@@ -178,11 +191,18 @@ def test_remedies_are_paired_with_their_unremedied_baseline():
     experiments = {
         "p100": Experiment("p100", "", {"person": 1.0}, "a.yaml"),
         "p25": Experiment("p25", "", {"person": 0.25}, "b.yaml"),
-        "p25_rfs": Experiment("p25_rfs", "", {"person": 0.25}, "c.yaml", repeat_factor={"threshold": 0.3, "mode": "sqrt", "max_repeats": 8}),
+        "p25_rfs": Experiment(
+            "p25_rfs", "", {"person": 0.25}, "c.yaml", repeat_factor={"threshold": 0.3, "mode": "sqrt", "max_repeats": 8}
+        ),
         "p25_x4": Experiment("p25_x4", "", {"person": 0.25}, "d.yaml", oversample={"person": 4.0}),
         "p200": Experiment("p200", "", {"person": 2.0}, "e.yaml"),  # oversampled from the full set
     }
-    cfg = validate_config({"project_dir": "p", "classes": ["crane hook", "person"], "training": {"model": "nano", "image_size": 64}})
+    cfg = validate_config(
+        {"project_dir": "p", "classes": ["crane hook", "person"], "training": {"model": "nano", "image_size": 64}}
+    )
     assert reference_pairs(cfg, experiments) == [
-        ("p100", "p25"), ("p25", "p25_rfs"), ("p25", "p25_x4"), ("p100", "p200"),
+        ("p100", "p25"),
+        ("p25", "p25_rfs"),
+        ("p25", "p25_x4"),
+        ("p100", "p200"),
     ]

@@ -59,7 +59,10 @@ def test_coercion_leaves_strings_the_schema_wants():
         ({"training": {"model": "huge"}}, "training.model: 'huge' is not allowed - one of: nano, small, medium, large, base"),
         ({"trainig": {}}, "unknown key(s) 'trainig' under (top level)"),
         ({"inference": {"threshold": 1.5}}, "inference.threshold: 1.5 is not within [0, 1]"),
-        ({"inference": {"precision": "half"}}, "inference.precision: 'half' is not allowed - one of: auto, float32, float16, bfloat16"),
+        (
+            {"inference": {"precision": "half"}},
+            "inference.precision: 'half' is not allowed - one of: auto, float32, float16, bfloat16",
+        ),
         ({"evaluation": {"iou_threshold": 0}}, "evaluation.iou_threshold: 0 is not within (0, 1]"),
         ({"classes": []}, "classes"),
     ],
@@ -105,8 +108,11 @@ def test_a_gpu_allocation_fits_its_time_limit_training_gets_the_rest():
 def test_a_gpu_allocation_that_leaves_no_hour_of_training_is_refused():
     allocation = {"time_limit_minutes": 180, "evaluate_minutes": 30, "infer_minutes_per_video": 30}
     assert gpu_job_minutes(allocation, 3)["train"] == 60
-    with pytest.raises(ConfigError, match=r"gpu_allocation: time_limit_minutes 180 leaves 30 minute\(s\) for training "
-                       r"after evaluate_minutes 30 and infer_minutes_per_video 30 x 4 test video\(s\) - at least 60"):
+    with pytest.raises(
+        ConfigError,
+        match=r"gpu_allocation: time_limit_minutes 180 leaves 30 minute\(s\) for training "
+        r"after evaluate_minutes 30 and infer_minutes_per_video 30 x 4 test video\(s\) - at least 60",
+    ):
         gpu_job_minutes(allocation, 4)
 
 
@@ -138,16 +144,25 @@ def test_experiment_unknown_class(tmp_path):
     [
         ({"frame_sample_fractions": {"person": 10.5}}, r"frame_sample_fractions.person: 10.5 is not within \(0, 10\]"),
         ({"frame_sample_fractions": {"person": 0}}, r"frame_sample_fractions.person: 0 is not within \(0, 10\]"),
-        ({"frame_sample_fractions": {"person": 2.0}, "oversample": {"person": 2}},
-         r"oversample: 'person' also has a frame_sample_fractions value above 1"),
+        (
+            {"frame_sample_fractions": {"person": 2.0}, "oversample": {"person": 2}},
+            r"oversample: 'person' also has a frame_sample_fractions value above 1",
+        ),
         ({"frame_sample_fractions": {}, "oversample": {"persn": 2}}, r"oversample: unknown class 'persn'"),
         ({"frame_sample_fractions": {}, "oversample": {"person": 0.5}}, r"oversample.person: 0.5 is not within \[1, 10\]"),
         ({"frame_sample_fractions": {}, "repeat_factor": {"threshold": 0}}, r"repeat_factor.threshold: 0 is not within \(0, 1\]"),
-        ({"frame_sample_fractions": {}, "repeat_factor": {"threshold": 1.5}}, r"repeat_factor.threshold: 1.5 is not within \(0, 1\]"),
-        ({"frame_sample_fractions": {}, "repeat_factor": {"threshold": 0.3, "mode": "log"}},
-         r"repeat_factor.mode: 'log' is not allowed - one of: sqrt, linear"),
-        ({"frame_sample_fractions": {}, "repeat_factor": {"threshold": 0.3, "max_repeats": 0.5}},
-         r"repeat_factor.max_repeats: 0.5 is not within \[1, inf\)"),
+        (
+            {"frame_sample_fractions": {}, "repeat_factor": {"threshold": 1.5}},
+            r"repeat_factor.threshold: 1.5 is not within \(0, 1\]",
+        ),
+        (
+            {"frame_sample_fractions": {}, "repeat_factor": {"threshold": 0.3, "mode": "log"}},
+            r"repeat_factor.mode: 'log' is not allowed - one of: sqrt, linear",
+        ),
+        (
+            {"frame_sample_fractions": {}, "repeat_factor": {"threshold": 0.3, "max_repeats": 0.5}},
+            r"repeat_factor.max_repeats: 0.5 is not within \[1, inf\)",
+        ),
         ({"frame_sample_fractions": {}, "repeat_factor": {"mode": "sqrt"}}, r"'threshold' is a required property"),
     ],
 )

@@ -64,9 +64,7 @@ def test_half_counts_round_up():
 
 def test_sampling_is_deterministic_and_nested():
     frames = hand_made_frames()
-    draws = {
-        f: sample_training_frames(frames, CLASSES, {"crane hook": 1.0, "person": f}, seed=7) for f in (0.25, 0.5, 0.75, 1.0)
-    }
+    draws = {f: sample_training_frames(frames, CLASSES, {"crane hook": 1.0, "person": f}, seed=7) for f in (0.25, 0.5, 0.75, 1.0)}
     assert draws[0.25] == sample_training_frames(frames, CLASSES, {"crane hook": 1.0, "person": 0.25}, seed=7)
     assert set(draws[0.25]) <= set(draws[0.5]) <= set(draws[0.75]) <= set(draws[1.0])
     assert len(draws[0.25]) < len(draws[1.0])
@@ -161,7 +159,9 @@ def test_read_coco_project_handles_real_export_quirks(tmp_path):
 
 def test_missing_configured_class_lists_what_the_project_has(tmp_path):
     write_project(tmp_path, roboflow_style_coco())
-    with pytest.raises(DatasetError, match="class\\(es\\) 'helmet' not in the project - it has: crane hook, objects, person, truck"):
+    with pytest.raises(
+        DatasetError, match="class\\(es\\) 'helmet' not in the project - it has: crane hook, objects, person, truck"
+    ):
         read_coco_project(tmp_path / "_annotations.coco.json", tmp_path, ["helmet"], CLIP_REGEX)
 
 
@@ -216,8 +216,11 @@ def test_prepared_files_are_byte_identical_for_the_same_config_and_keep_other_cl
         names,
         [{"id": 1, "name": "crane hook"}, {"id": 2, "name": "person"}],
         # every third frame holds both classes
-        [{"id": 2 * i + k, "image_id": i, "category_id": 1 + k, "bbox": [1 + k, 2, 10, 10]}
-         for i in range(len(names)) for k in ((0, 1) if i % 3 == 0 else (i % 2,))],
+        [
+            {"id": 2 * i + k, "image_id": i, "category_id": 1 + k, "bbox": [1 + k, 2, 10, 10]}
+            for i in range(len(names))
+            for k in ((0, 1) if i % 3 == 0 else (i % 2,))
+        ],
     )
     project = read_project(write_project(root, coco, names))
     splits = split_by_clip(project.frames, 0.2, 0.2, seed=1)

@@ -33,9 +33,11 @@ def image(path: Path, width: int = 64, height: int = 48) -> Path:
 
 def coco(file_names, boxes) -> dict:
     return {
-        "categories": [{"id": 0, "name": "root", "supercategory": "none"},
-                       {"id": 1, "name": "crane hook", "supercategory": "root"},
-                       {"id": 2, "name": "person", "supercategory": "root"}],
+        "categories": [
+            {"id": 0, "name": "root", "supercategory": "none"},
+            {"id": 1, "name": "crane hook", "supercategory": "root"},
+            {"id": 2, "name": "person", "supercategory": "root"},
+        ],
         "images": [{"id": i, "file_name": n, "width": 64, "height": 48} for i, n in enumerate(file_names)],
         "annotations": [{"id": k, "image_id": i, "category_id": c, "bbox": b} for k, (i, c, b) in enumerate(boxes)],
     }
@@ -59,8 +61,11 @@ def test_roboflow_export_keeps_its_splits(tmp_path):
 
 
 def test_presplit_source_without_test_split_gets_one_carved_from_train_by_clip(tmp_path):
-    frames = [Frame(f"train/c{c}_{t}.jpg", 64, 48, f"c{c}", [Box(c % 2, [1, 1, 5, 5])], split="train")
-              for c in range(8) for t in range(3)]
+    frames = [
+        Frame(f"train/c{c}_{t}.jpg", 64, 48, f"c{c}", [Box(c % 2, [1, 1, 5, 5])], split="train")
+        for c in range(8)
+        for t in range(3)
+    ]
     frames += [Frame(f"valid/v_{t}.jpg", 64, 48, "v", [Box(0, [1, 1, 5, 5])], split="valid") for t in range(6)]
     splits = assign_splits(frames, 0.2, 0.2, seed=3)
     assert len(splits["valid"]) == 6
@@ -77,7 +82,9 @@ def test_yolo_dataset(tmp_path):
             image(tmp_path / "images" / split / f"{split}_{i}.png", 100, 50)
             # class 0 = person, centre (0.5, 0.5), size 0.2 x 0.4 -> xyxy 40,15,60,35; class 1 is not configured
             (tmp_path / "labels" / split).mkdir(parents=True, exist_ok=True)
-            (tmp_path / "labels" / split / f"{split}_{i}.txt").write_text("0 0.5 0.5 0.2 0.4\n1 0.5 0.5 0.1 0.1\n2 0.1 0.1 0.1 0.1\n")
+            (tmp_path / "labels" / split / f"{split}_{i}.txt").write_text(
+                "0 0.5 0.5 0.2 0.4\n1 0.5 0.5 0.1 0.1\n2 0.1 0.1 0.1 0.1\n"
+            )
     assert detect_format(tmp_path) == "yolo"
     project = read_project(tmp_path, CLASSES, CLIP_REGEX)
     frame = next(f for f in project.frames if f.file_name == "images/train/train_0.png")

@@ -29,22 +29,26 @@ VIDEOS = ["crane_hook+human_short", "crane_hook_1_short"]
 def test_every_contract_file_exists(demo_run):
     for exp in EXPERIMENTS:
         d = demo_run / "results" / exp
-        for rel in [
-            "config.yaml",
-            "dataset_stats.json",
-            "dataset/train/_annotations.coco.json",
-            "dataset/valid/_annotations.coco.json",
-            "dataset/test/_annotations.coco.json",
-            "training/checkpoint_best_total.pth",
-            "training/class_info.json",
-            "training/metrics.csv",
-            "training/training_summary.json",
-            "evaluation/metrics.json",
-            "evaluation/predictions.json",
-            "evaluation/confusion_matrix.png",
-            "training_curves.png",
-            "experiment_summary.json",
-        ] + [f"inference/detected_{v}.mp4" for v in VIDEOS] + [f"inference/{v}_detections.json" for v in VIDEOS]:
+        for rel in (
+            [
+                "config.yaml",
+                "dataset_stats.json",
+                "dataset/train/_annotations.coco.json",
+                "dataset/valid/_annotations.coco.json",
+                "dataset/test/_annotations.coco.json",
+                "training/checkpoint_best_total.pth",
+                "training/class_info.json",
+                "training/metrics.csv",
+                "training/training_summary.json",
+                "evaluation/metrics.json",
+                "evaluation/predictions.json",
+                "evaluation/confusion_matrix.png",
+                "training_curves.png",
+                "experiment_summary.json",
+            ]
+            + [f"inference/detected_{v}.mp4" for v in VIDEOS]
+            + [f"inference/{v}_detections.json" for v in VIDEOS]
+        ):
             assert (d / rel).stat().st_size > 0, f"{exp}/{rel}"
         assert list((d / "training/state").glob("events.out.tfevents.*")), "TensorBoard events"
         # only what a later resume could need is removed after training: no second copy of the weights
@@ -75,7 +79,9 @@ def test_checkpoint_loads_and_predicts(demo_run):
     # the checkpoint is the one the evaluate job scored: its best confidence on a test image is the same
     run = demo_run / "results/exp_person_100"
     test_image = json.loads((run / "dataset/test/_annotations.coco.json").read_text())["images"][0]
-    scored = [p["score"] for p in json.loads((run / "evaluation/predictions.json").read_text()) if p["image_id"] == test_image["id"]]
+    scored = [
+        p["score"] for p in json.loads((run / "evaluation/predictions.json").read_text()) if p["image_id"] == test_image["id"]
+    ]
     image = cv2.imread(str(run / "dataset/test" / test_image["file_name"]))[:, :, ::-1].copy()
     detections = model.predict(image, threshold=0.0)
     classes = detections.class_id < 2  # rfdetr's background slot (class 2) is no detection
@@ -338,7 +344,9 @@ def _region_matches_image(screenshot: Path, box: dict, original: Path) -> float:
     from PIL import Image
 
     with Image.open(screenshot) as shot, Image.open(original) as image:
-        region = shot.convert("L").crop((round(box["x"]), round(box["y"]), round(box["x"] + box["w"]), round(box["y"] + box["h"])))
+        region = shot.convert("L").crop(
+            (round(box["x"]), round(box["y"]), round(box["x"] + box["w"]), round(box["y"] + box["h"]))
+        )
         # compared at a quarter of the size: the browser may place the image at half-pixel offsets
         small = (region.size[0] // 4, region.size[1] // 4)
         a = np.asarray(region.resize(small, Image.BOX), float)
@@ -380,7 +388,11 @@ def test_the_report_shows_the_table_and_the_headline_plot_in_a_real_browser(demo
         from PIL import Image
 
         with Image.open(shot) as image:
-            region = np.asarray(image.convert("L").crop((int(table_box["x"]), int(table_box["y"]), int(table_box["x"] + table_box["w"]), int(table_box["y"] + 200))))
+            region = np.asarray(
+                image.convert("L").crop(
+                    (int(table_box["x"]), int(table_box["y"]), int(table_box["x"] + table_box["w"]), int(table_box["y"] + 200))
+                )
+            )
         assert (region < 100).mean() > 0.01, "no dark table text in the screenshot"
         # the headline figure, shown as an image whose pixels are the plot's
         browser.js(f"({show})('AP against the sampled fraction')")
@@ -423,24 +435,51 @@ def test_the_command_line_tools_reproduce_what_the_rules_wrote(demo_run, tmp_pat
     run = demo_run / "results/exp_person_25"
     config = yaml.safe_load((run / "config.yaml").read_text())
     # prepare_dataset: the same training file from the same project, splits, fraction and seed
-    _cli("prepare_dataset.py", "resources/demo_project", "results/splits.json", str(tmp_path / "dataset"),
-         str(tmp_path / "stats.json"), "--fraction", "person", "0.25", "--seed", str(config["seed"]),
-         "--classes", *config["classes"], cwd=demo_run)
+    _cli(
+        "prepare_dataset.py",
+        "resources/demo_project",
+        "results/splits.json",
+        str(tmp_path / "dataset"),
+        str(tmp_path / "stats.json"),
+        "--fraction",
+        "person",
+        "0.25",
+        "--seed",
+        str(config["seed"]),
+        "--classes",
+        *config["classes"],
+        cwd=demo_run,
+    )
     for split in ("train", "valid", "test"):
         assert (tmp_path / "dataset" / split / "_annotations.coco.json").read_bytes() == (
             run / "dataset" / split / "_annotations.coco.json"
         ).read_bytes()
     # evaluate: the same APs from the same checkpoint and test split
-    _cli("evaluate.py", str(run / "training/checkpoint_best_total.pth"), str(run / "dataset/test/_annotations.coco.json"),
-         str(tmp_path / "evaluation"), cwd=demo_run)
+    _cli(
+        "evaluate.py",
+        str(run / "training/checkpoint_best_total.pth"),
+        str(run / "dataset/test/_annotations.coco.json"),
+        str(tmp_path / "evaluation"),
+        cwd=demo_run,
+    )
     mine = json.loads((tmp_path / "evaluation/metrics.json").read_text())
     theirs = evaluated = json.loads((run / "evaluation/metrics.json").read_text())
     assert mine["per_class"]["person"]["AP_50_95"] == pytest.approx(theirs["per_class"]["person"]["AP_50_95"], abs=1e-9)
     assert mine["mAP_50"] == pytest.approx(theirs["mAP_50"], abs=1e-9)
     # infer: the same detections on the first frames, at the rule's threshold
     video = VIDEOS[0]
-    _cli("infer.py", str(run / "training/checkpoint_best_total.pth"), f"resources/demo_project/videos/{video}.mp4",
-         str(tmp_path / "out.mp4"), str(tmp_path / "out.json"), "--threshold", "0.0", "--max-frames", "4", cwd=demo_run)
+    _cli(
+        "infer.py",
+        str(run / "training/checkpoint_best_total.pth"),
+        f"resources/demo_project/videos/{video}.mp4",
+        str(tmp_path / "out.mp4"),
+        str(tmp_path / "out.json"),
+        "--threshold",
+        "0.0",
+        "--max-frames",
+        "4",
+        cwd=demo_run,
+    )
     mine = json.loads((tmp_path / "out.json").read_text())["frames"]
     theirs = json.loads((run / f"inference/{video}_detections.json").read_text())["frames"][:4]
     assert [f["index"] for f in mine] == [0, 1, 2, 3]
@@ -448,8 +487,17 @@ def test_the_command_line_tools_reproduce_what_the_rules_wrote(demo_run, tmp_pat
         best = sorted(d["confidence"] for d in a["detections"])[-5:]
         assert best == pytest.approx(sorted(d["confidence"] for d in b["detections"])[-5:], abs=1e-5)
     # compare_pairs: the pair's whole-split APs are the evaluate jobs'
-    _cli("compare_pairs.py", str(run / "dataset/test/_annotations.coco.json"), str(tmp_path / "stats.csv"),
-         "--pair", "results/exp_person_100", "results/exp_person_25", "--samples", "20", cwd=demo_run)
+    _cli(
+        "compare_pairs.py",
+        str(run / "dataset/test/_annotations.coco.json"),
+        str(tmp_path / "stats.csv"),
+        "--pair",
+        "results/exp_person_100",
+        "results/exp_person_25",
+        "--samples",
+        "20",
+        cwd=demo_run,
+    )
     stats = pd.read_csv(tmp_path / "stats.csv")
     row = stats[(stats["class"] == "person") & (stats["metric"] == "AP_50_95")].iloc[0]
     assert (row["run"], row["reference run"]) == ("exp_person_25", "exp_person_100")

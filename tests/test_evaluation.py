@@ -27,7 +27,9 @@ HALF_AP = 51 / 101  # COCO's 101-point AP with precision 1 up to recall 0.5 and 
 
 
 def perfect() -> list[dict]:
-    return [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9} for a in GT["annotations"]]
+    return [
+        {"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9} for a in GT["annotations"]
+    ]
 
 
 def pycocotools_stats(gt: dict, predictions: list[dict]) -> np.ndarray:
@@ -110,6 +112,8 @@ def test_labels_map_to_category_ids_by_name_and_the_background_slot_is_dropped()
     detections = sv.Detections(
         xyxy=np.array([[10.0, 10, 40, 40], [0, 0, 5, 5]]), class_id=np.array([1, 2]), confidence=np.array([0.7, 0.9])
     )
-    assert coco_results(3, detections, label_map) == [{"image_id": 3, "category_id": 5, "bbox": [10.0, 10.0, 30.0, 30.0], "score": 0.7}]
+    assert coco_results(3, detections, label_map) == [
+        {"image_id": 3, "category_id": 5, "bbox": [10.0, 10.0, 30.0, 30.0], "score": 0.7}
+    ]
     with pytest.raises(EvaluationError, match="test.json: no category named 'forklift'"):
         label_to_category(["forklift"], GT["categories"], "test.json")

@@ -25,8 +25,10 @@ def write_video(path: Path, frames: int, fourcc: str | None = None, size: tuple[
     import cv2
 
     width, height = size
-    writer = H264Writer(path, FPS, width, height) if fourcc is None else cv2.VideoWriter(
-        str(path), cv2.VideoWriter_fourcc(*fourcc), FPS, (width, height)
+    writer = (
+        H264Writer(path, FPS, width, height)
+        if fourcc is None
+        else cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), FPS, (width, height))
     )
     for t in range(frames):
         writer.write(render_frame(3, t, width, height, True, True, seed=1)[0])
@@ -229,8 +231,20 @@ def test_the_inference_benchmark_runs(demo_checkpoint):
     from conftest import REPO
 
     proc = subprocess.run(
-        [sys.executable, str(REPO / "bench/infer_throughput.py"), str(demo_checkpoint), "--frames", "12", "--repeats", "1", "--batch-size", "4"],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(REPO / "bench/infer_throughput.py"),
+            str(demo_checkpoint),
+            "--frames",
+            "12",
+            "--repeats",
+            "1",
+            "--batch-size",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "ratio workflow / naive loop:" in proc.stdout and "workflow / model only:" in proc.stdout

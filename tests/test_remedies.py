@@ -58,7 +58,9 @@ def test_frame_copies_under_repeat_factor_sampling():
 def test_fractional_repeat_factors_round_up_with_probability_of_the_fraction():
     # 1,600 frames with A, 400 with B: B's share 0.2, linear factor 0.3 / 0.2 = 1.5 -> half of them twice
     frames = [frame(f"a{i}", 0) for i in range(1600)] + [frame(f"b{i}", 1) for i in range(400)]
-    copies, _ = frame_copies(frames, ["A", "B"], {"A": 1.0, "B": 1.0}, 3, repeat_factor={"threshold": 0.3, "mode": "linear", "max_repeats": 8})
+    copies, _ = frame_copies(
+        frames, ["A", "B"], {"A": 1.0, "B": 1.0}, 3, repeat_factor={"threshold": 0.3, "mode": "linear", "max_repeats": 8}
+    )
     doubled = sum(copies[f"b{i}"] == 2 for i in range(400))
     assert {copies[f"b{i}"] for i in range(400)} == {1, 2}
     assert 160 < doubled < 240  # binomial(400, 0.5): mean 200, sd 10
@@ -97,10 +99,19 @@ def write_project(root: Path, clips: int = 8, per_clip: int = 3) -> None:
             images.append({"id": image_id, "file_name": name, "width": 64, "height": 48})
             labels = [1, 2] if image_id % 4 == 0 else [1 + image_id % 2]
             for category in labels:
-                annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": category,
-                                    "bbox": [4 + 10 * category, 6, 16, 12]})
-    coco = {"images": images, "annotations": annotations,
-            "categories": [{"id": 1, "name": "crane hook"}, {"id": 2, "name": "person"}]}
+                annotations.append(
+                    {
+                        "id": len(annotations) + 1,
+                        "image_id": image_id,
+                        "category_id": category,
+                        "bbox": [4 + 10 * category, 6, 16, 12],
+                    }
+                )
+    coco = {
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": 1, "name": "crane hook"}, {"id": 2, "name": "person"}],
+    }
     (root / "_annotations.coco.json").write_text(json.dumps(coco))
 
 
@@ -129,7 +140,10 @@ def test_repeats_are_entries_of_the_training_file_with_unique_ids_and_counted(tm
     assert stats["sampling_method"] == "oversampling" and stats["oversampling_factors"] == {"crane hook": 1.0, "person": 2.0}
     hooks = s["classes"]["crane hook"]["effective_frames"]
     top = max(2 * person_frames, hooks)
-    assert stats["achieved_ratio_effective"]["frames"] == {"crane hook": round(hooks / top, 4), "person": round(2 * person_frames / top, 4)}
+    assert stats["achieved_ratio_effective"]["frames"] == {
+        "crane hook": round(hooks / top, 4),
+        "person": round(2 * person_frames / top, 4),
+    }
     for split in ("valid", "test"):  # never repeated
         held = json.loads((tmp_path / "out" / split / "_annotations.coco.json").read_text())
         assert len({img["file_name"] for img in held["images"]}) == len(held["images"]) == len(splits[split])
@@ -158,9 +172,21 @@ def test_rfdetr_trains_on_a_repeated_dataset_and_sees_every_copy(tmp_path):
     assert int(target_a["image_id"]) != int(target_b["image_id"])  # ...as two training images
     assert target_a["labels"].tolist() == target_b["labels"].tolist()
 
-    training = {"model": "nano", "epochs": 1, "batch_size": 4, "lr": 1e-4, "image_size": 64, "patience": None,
-                "pretrain_weights": None, "multi_scale": False, "num_workers": 0, "extra": {}}
-    summary = train(tmp_path / "data", TrainingPaths.of_run(tmp_path / "run"), ["crane hook", "person"], training, seed=1, log=lambda m: None)
+    training = {
+        "model": "nano",
+        "epochs": 1,
+        "batch_size": 4,
+        "lr": 1e-4,
+        "image_size": 64,
+        "patience": None,
+        "pretrain_weights": None,
+        "multi_scale": False,
+        "num_workers": 0,
+        "extra": {},
+    }
+    summary = train(
+        tmp_path / "data", TrainingPaths.of_run(tmp_path / "run"), ["crane hook", "person"], training, seed=1, log=lambda m: None
+    )
     assert summary["train_images"] == len(entries)
     assert summary["optimizer_steps"] == math.ceil(len(entries) / 4)  # one epoch, padded to whole batches
     assert summary["training_images_seen"] == 4 * math.ceil(len(entries) / 4)
@@ -188,8 +214,17 @@ def test_the_remedies_study_pairs_each_remedy_with_its_baseline(workflow_copy):
     path = workflow_copy / "config/remedies/person_25_rfs.yaml"
     path.write_text(path.read_text().replace("threshold: 0.5", "threshold: 1.0").replace("mode: sqrt", "mode: linear"))
     snakemake(
-        workflow_copy, "--cores", "2", "--configfile", "config/demo.yaml", "config/remedies.yaml",
-        "--config", "experiments=[person_25, person_25_rfs]", "--", "results/comparison_stats.csv", "results/comparison.csv",
+        workflow_copy,
+        "--cores",
+        "2",
+        "--configfile",
+        "config/demo.yaml",
+        "config/remedies.yaml",
+        "--config",
+        "experiments=[person_25, person_25_rfs]",
+        "--",
+        "results/comparison_stats.csv",
+        "results/comparison.csv",
     )
     stats = pd.read_csv(workflow_copy / "results/comparison_stats.csv")
     assert set(zip(stats["reference run"], stats["run"])) == {("person_25", "person_25_rfs")}, stats

@@ -63,8 +63,13 @@ def _statuses(workdir: Path) -> dict[str, str]:
     """collect_results.py's status column, as a user runs it mid-study."""
     from conftest import SCRIPTS
 
-    proc = subprocess.run([sys.executable, str(SCRIPTS / "collect_results.py"), "--format", "json"],
-                          cwd=workdir, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPTS / "collect_results.py"), "--format", "json"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return {row["run"]: row["status"] for row in json.loads(proc.stdout)}
 
@@ -73,7 +78,10 @@ def test_a_killed_training_resumes_from_its_last_complete_epoch(workflow_copy):
     snakemake(workflow_copy, *ARGS, "--", f"{EXP}/dataset_stats.json")
     # what the collector says of a real partial run, stage by stage
     assert _statuses(workflow_copy) == {
-        "exp_person_100": "dataset prepared", "exp_person_25": "not started", "exp_person_50": "not started", "exp_person_75": "not started",
+        "exp_person_100": "dataset prepared",
+        "exp_person_25": "not started",
+        "exp_person_50": "not started",
+        "exp_person_75": "not started",
     }
     cmd = [SNAKEMAKE, *ARGS, "--", f"{EXP}/training/training_summary.json"]
     proc = subprocess.Popen(cmd, cwd=workflow_copy, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -94,8 +102,18 @@ def test_a_killed_training_resumes_from_its_last_complete_epoch(workflow_copy):
     assert _statuses(workflow_copy)["exp_person_100"] == "trained"
 
 
-TRAINING = {"model": "nano", "epochs": 8, "batch_size": 4, "lr": 1e-4, "image_size": 64, "patience": 1,
-            "pretrain_weights": None, "multi_scale": False, "num_workers": 0, "extra": {}}
+TRAINING = {
+    "model": "nano",
+    "epochs": 8,
+    "batch_size": 4,
+    "lr": 1e-4,
+    "image_size": 64,
+    "patience": 1,
+    "pretrain_weights": None,
+    "multi_scale": False,
+    "num_workers": 0,
+    "extra": {},
+}
 CLASSES = ["crane hook", "person"]
 
 
@@ -109,7 +127,9 @@ def early_stopped(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("early")
     write_project(tmp_path / "proj", clips=5, per_clip=3)
     project = read_project(tmp_path / "proj", CLASSES, r"^(?P<clip>.*?)[_-]?\d+$")
-    prepare_dataset(project, split_by_clip(project.frames, 0.2, 0.2, seed=1), {"crane hook": 1.0, "person": 1.0}, 1, tmp_path / "data")
+    prepare_dataset(
+        project, split_by_clip(project.frames, 0.2, 0.2, seed=1), {"crane hook": 1.0, "person": 1.0}, 1, tmp_path / "data"
+    )
     summary = train(tmp_path / "data", TrainingPaths.of_run(tmp_path / "run"), CLASSES, TRAINING, seed=1, log=lambda m: None)
     return tmp_path, summary
 

@@ -43,7 +43,10 @@ def test_a_live_training_on_this_machine_stops_a_second_one(tmp_path, sleeper):
     with pytest.raises(TrainingLockedError) as err:
         TrainingLock(lock, "results/r/training").acquire()
     message = str(err.value)
-    assert f"another training of run results/r/training is live (host {socket.gethostname()}, PID {sleeper.pid}, SLURM job 4711" in message
+    assert (
+        f"another training of run results/r/training is live (host {socket.gethostname()}, PID {sleeper.pid}, SLURM job 4711"
+        in message
+    )
     assert "its process is running on this machine" in message and "scancel 4711" in message
     assert lock.read_text() == before  # the live holder's lock is left alone
 
@@ -116,7 +119,9 @@ def test_after_snakemake_is_killed_its_training_is_not_started_twice(workflow_co
     same run beside it, naming the live one; once it is gone, the rerun takes its lock over and resumes."""
     snakemake(workflow_copy, *ARGS, "--", f"{EXP}/dataset_stats.json")
     target = f"{EXP}/training/training_summary.json"
-    proc = subprocess.Popen([SNAKEMAKE, *ARGS, "--", target], cwd=workflow_copy, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [SNAKEMAKE, *ARGS, "--", target], cwd=workflow_copy, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
     lock = workflow_copy / EXP / "training/training.lock"
     deadline = time.time() + 300
     while not (lock.exists() and (workflow_copy / EXP / "training/state/settings.digest").exists()):
@@ -132,8 +137,7 @@ def test_after_snakemake_is_killed_its_training_is_not_started_twice(workflow_co
         second = snakemake(workflow_copy, *ARGS, "--rerun-incomplete", "--", target, check=False)
         assert second.returncode != 0
         assert (
-            f"TrainingLockedError: another training of run {EXP}/training is live (host {socket.gethostname()}, "
-            f"PID {orphan.pid}"
+            f"TrainingLockedError: another training of run {EXP}/training is live (host {socket.gethostname()}, PID {orphan.pid}"
         ) in second.stdout
         assert time.time() - started < 120  # stopped at once, not after training
         assert orphan.is_running()  # the live training was not disturbed

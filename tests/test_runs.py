@@ -14,7 +14,9 @@ EXPERIMENTS = {
 
 
 def config(**extra):
-    return validate_config({"project_dir": "p", "classes": ["crane hook", "person"], "training": {"model": "nano", "image_size": 64}, **extra})
+    return validate_config(
+        {"project_dir": "p", "classes": ["crane hook", "person"], "training": {"model": "nano", "image_size": 64}, **extra}
+    )
 
 
 def test_without_sweep_or_replicates_runs_are_the_experiments():
@@ -65,10 +67,16 @@ def test_adding_a_value_or_a_replicate_keeps_every_existing_run_as_it_was():
 @pytest.mark.parametrize(
     "extra, message",
     [
-        ({"sweep": {"training.epoch": [1, 2]}}, "sweep: unknown or study-wide key 'training.epoch' - allowed: inference.batch_size"),
+        (
+            {"sweep": {"training.epoch": [1, 2]}},
+            "sweep: unknown or study-wide key 'training.epoch' - allowed: inference.batch_size",
+        ),
         ({"sweep": {"splits.test_fraction": [0.1]}}, "unknown or study-wide key 'splits.test_fraction'"),
         ({"sweep": {"training.epochs": []}}, "sweep: training.epochs: give a non-empty list of values, got []"),
-        ({"sweep": {"training.epochs": ["many"]}}, "training.epochs: 'many' is not of type integer (with the sweep values training.epochs='many')"),
+        (
+            {"sweep": {"training.epochs": ["many"]}},
+            "training.epochs: 'many' is not of type integer (with the sweep values training.epochs='many')",
+        ),
         ({"sweep": {"training.image_size": [64, 100]}}, "training.image_size: 100 is not valid for model 'nano'"),
         ({"sweep": {"training.epochs": [1, 2], "training.lr": [1e-4]}, "sweep_mode": "zip"}, "zip needs lists of one length"),
         ({"sweep": {"training.extra": [{"warmup_epochz": 1}]}}, "unknown rfdetr train() argument(s) warmup_epochz"),

@@ -24,16 +24,24 @@ EXPERIMENT = "exp_person_100"
 EXPERIMENTS = [EXPERIMENT, "exp_person_25"]
 VIDEOS = ["crane_hook+human_short", "crane_hook_1_short"]
 OVERLAY = (
-    "--profile", "profiles/slurm",
-    "--configfile", "config/demo.yaml",
-    "--config", f"experiments=[{','.join(EXPERIMENTS)}]",
+    "--profile",
+    "profiles/slurm",
+    "--configfile",
+    "config/demo.yaml",
+    "--config",
+    f"experiments=[{','.join(EXPERIMENTS)}]",
     # The plugin waits 40 s before its first status check; a test's jobs take seconds.
-    "--slurm-init-seconds-before-status-checks", "2",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
 )
 FIELDS = ("JobID", "Partition", "State", "ExitCode", "ReqTRES", "Constraints", "Comment", "SubmitLine")
 # The job group of one run (profiles/slurm): its train, evaluate and infer jobs in one GPU allocation.
 GPU_GROUP = f"gpu_{EXPERIMENT}"
-GPU_RULE_LOGS = [f"logs/train/{EXPERIMENT}.log", f"logs/evaluate/{EXPERIMENT}.log", *[f"logs/infer/{EXPERIMENT}/{v}.log" for v in VIDEOS]]
+GPU_RULE_LOGS = [
+    f"logs/train/{EXPERIMENT}.log",
+    f"logs/evaluate/{EXPERIMENT}.log",
+    *[f"logs/infer/{EXPERIMENT}/{v}.log" for v in VIDEOS],
+]
 LOCAL_RULES = {"fetch_weights", "make_demo_project", "split_dataset", "resolve_config", "summarize", "aggregate"}
 
 
@@ -200,7 +208,7 @@ def test_a_new_test_video_reruns_only_its_inference_in_one_allocation_per_run(cl
 def _last_job_log(path: Path) -> str:
     """The part of a log written by the job's last attempt (a log is appended to, attempt by attempt)."""
     text = path.read_text()
-    return text[text.rindex("running in SLURM job"):]
+    return text[text.rindex("running in SLURM job") :]
 
 
 def test_an_infer_failing_inside_the_allocation_keeps_the_training_finished_there(cluster, slurm_run):
@@ -270,7 +278,11 @@ def test_a_preempted_training_is_requeued_and_resumes_while_snakemake_waits(clus
     since = time.strftime("%Y-%m-%dT%H:%M:%S")  # accounting outlives test clusters: job ids recur
     proc = subprocess.Popen(
         [SNAKEMAKE, *overlay, "--", f"results/{EXPERIMENT}/training/training_summary.json"],
-        cwd=wf, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=wf,
+        env=cluster.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         job_id = _running_train_job(cluster, exp / "training/state", proc)

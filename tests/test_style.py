@@ -1,4 +1,5 @@
-"""The workflow stays `snakemake --lint` and `snakefmt --check` clean; entry scripts work as CLIs."""
+"""The workflow stays `snakemake --lint`, `snakefmt --check` and ruff (ruff.toml) clean; entry scripts
+work as CLIs."""
 
 from __future__ import annotations
 
@@ -30,6 +31,12 @@ def test_snakefmt_is_clean():
 RULE_ONLY_SCRIPTS = {"train.py"}
 
 
+@pytest.mark.parametrize("command", [["format", "--check"], ["check"]])
+def test_python_is_ruff_clean(command):
+    proc = subprocess.run([str(BIN / "ruff"), *command, "workflow", "tests", "bench"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
 @pytest.mark.parametrize("script", sorted(p.name for p in SCRIPTS.glob("*.py") if p.name not in RULE_ONLY_SCRIPTS))
 def test_entry_scripts_have_a_command_line(script):
     proc = subprocess.run([sys.executable, str(SCRIPTS / script), "--help"], capture_output=True, text=True, timeout=120)
@@ -47,7 +54,9 @@ def test_prepare_dataset_benchmark_runs():
     """Smoke test only: the figures belong in BENCHMARKS.md, not in assertions."""
     proc = subprocess.run(
         [sys.executable, str(REPO / "bench" / "prepare_dataset.py"), "--frames", "400", "--repeats", "1"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert "ratio copy / prepare one:" in proc.stdout
@@ -57,7 +66,9 @@ def test_dry_run_scale_benchmark_runs():
     """Smoke test only (two small sizes): the figures belong in BENCHMARKS.md."""
     proc = subprocess.run(
         [sys.executable, str(REPO / "bench" / "dry_run_scale.py"), "--cases", "2x1x1", "2x2x2", "--repeats", "1"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "2x2x2:     8 runs      63 jobs" in proc.stdout, proc.stdout  # 7 per run, 7 study-wide
@@ -67,7 +78,9 @@ def test_bootstrap_resample_benchmark_runs():
     """Smoke test only (a tiny split): the figures belong in BENCHMARKS.md."""
     proc = subprocess.run(
         [sys.executable, str(REPO / "bench" / "bootstrap_resample.py"), "--images", "30", "--samples", "3", "--repeats", "1"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert proc.stdout.startswith("30 images,") and "ratio anew / per image:" in proc.stdout, proc.stdout
@@ -97,7 +110,11 @@ def test_a_component_that_cannot_run_skips_here_and_fails_in_ci(tmp_path):
         env = {k: v for k, v in os.environ.items() if k != "CI"} | ({"CI": ci} if ci else {})
         runs[ci] = subprocess.run(
             [sys.executable, "-m", "pytest", "-rs", "-p", "no:cacheprovider", str(tmp_path)],
-            cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
         )
     skip_lines = [line for line in runs[""].stdout.splitlines() if line.startswith("SKIPPED [1]")]  # -rs shows why
     assert runs[""].returncode == 0 and len(skip_lines) == 1 and skip_lines[0].endswith(": no widget: port taken")

@@ -39,9 +39,7 @@ def summary(name: str, person: float, ap_person: float | None, ap_hook: float = 
         "training": {"best_epoch": 3, "epochs_run": 5, "wall_time_s": 12.5},
         "validation": {"mAP_50_95": 0.3, "mAP_50": 0.5, "per_class_AP_50_95": {c: 0.3 for c in CLASSES}},
         "test": (
-            {"mAP_50_95": 0.4, "mAP_50": 0.6, "f1": 0.5, "best_f1_threshold": 0.35, "per_class": per_class}
-            if with_test
-            else None
+            {"mAP_50_95": 0.4, "mAP_50": 0.6, "f1": 0.5, "best_f1_threshold": 0.35, "per_class": per_class} if with_test else None
         ),
         "videos": {"clip": {"detections": {"crane hook": 3, "person": 4}}},
     }
@@ -69,7 +67,9 @@ def test_the_plots_are_valid_pngs_of_the_expected_size(tmp_path):
         with Image.open(out) as png:
             assert png.format == "PNG" and 600 <= png.size[0] <= 900 and 400 <= png.size[1] <= 650
             assert len(set(np.asarray(png.convert("L")).ravel().tolist())) > 10  # something was drawn
-    curves = {"exp_a": [{"epoch": 0, "train/loss": 3.0, "val/mAP_50_95": 0.1}, {"epoch": 1, "train/loss": 2.0, "val/mAP_50_95": 0.2}]}
+    curves = {
+        "exp_a": [{"epoch": 0, "train/loss": 3.0, "val/mAP_50_95": 0.1}, {"epoch": 1, "train/loss": 2.0, "val/mAP_50_95": 0.2}]
+    }
     plot_training_curves(curves, tmp_path / "curves.png")
     with Image.open(tmp_path / "curves.png") as png:
         assert png.format == "PNG" and png.size[0] > 900
@@ -108,13 +108,13 @@ def write_results(root: Path) -> Path:
         (d / layout.SUMMARY).write_text(json.dumps(s))
     training = results / "exp_c"
     (training / "training/state").mkdir(parents=True)
-    (training / layout.RESOLVED_CONFIG).write_text(
-        "experiment: {frame_sample_fractions: {crane hook: 1.0, person: 0.75}}\n"
-    )
+    (training / layout.RESOLVED_CONFIG).write_text("experiment: {frame_sample_fractions: {crane hook: 1.0, person: 0.75}}\n")
     (training / layout.DATASET_STATS).write_text("{}")
     (training / layout.TRAINING_STATE_METRICS).write_text("epoch,step,train/loss\n0,4,3.1\n1,9,2.5\n")
     (results / "exp_e").mkdir()
-    (results / "exp_e" / layout.RESOLVED_CONFIG).write_text("experiment: {frame_sample_fractions: {crane hook: 1.0, person: 0.1}}\n")
+    (results / "exp_e" / layout.RESOLVED_CONFIG).write_text(
+        "experiment: {frame_sample_fractions: {crane hook: 1.0, person: 0.1}}\n"
+    )
     experiments = root / "config/experiments"
     experiments.mkdir(parents=True)
     for name, person in (("exp_a", 0.25), ("exp_b", 0.5), ("exp_c", 0.75), ("exp_d", 1.0), ("exp_e", 0.1)):
@@ -147,7 +147,10 @@ def test_the_collector_command_prints_four_formats(tmp_path):
     for fmt in ("table", "markdown", "csv", "json"):
         proc = subprocess.run(
             [sys.executable, str(SCRIPTS / "collect_results.py"), str(results), "--format", fmt],
-            cwd=tmp_path, capture_output=True, text=True, check=True,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         outputs[fmt] = proc.stdout
     rows = json.loads(outputs["json"])
@@ -162,8 +165,10 @@ def test_the_collector_command_prints_four_formats(tmp_path):
 
 def test_job_benchmarks_are_read_from_snakemake_files(tmp_path):
     tsv = tmp_path / "b.tsv"
-    tsv.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-                   "12.5\t0:00:12\t812.4\t900\t-\t-\t1\t2\t95\t11.9\n")
+    tsv.write_text(
+        "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+        "12.5\t0:00:12\t812.4\t900\t-\t-\t1\t2\t95\t11.9\n"
+    )
     assert job_benchmark(tsv) == {"wall_s": 12.5, "max_rss_mb": 812.4, "cpu_time_s": 11.9}
     assert job_benchmark(tmp_path / "missing.tsv") is None
 

@@ -98,8 +98,11 @@ def test_absolute_file_names_are_read_in_place_and_never_touched(workflow_copy, 
 
     assert snapshot(project, elsewhere) == before  # every source byte-identical, no file replaced
     dataset = workflow_copy / "results/exp_person_100/dataset"
-    names = [img["file_name"] for s in ("train", "valid", "test")
-             for img in json.loads((dataset / s / "_annotations.coco.json").read_text())["images"]]
+    names = [
+        img["file_name"]
+        for s in ("train", "valid", "test")
+        for img in json.loads((dataset / s / "_annotations.coco.json").read_text())["images"]
+    ]
     assert len(names) == len(coco["images"])
     assert all(not n.startswith("/") and ".." not in Path(n).parts for n in names)
     assert sum(n.startswith("_external/") for n in names) == 8  # the images outside the project
@@ -172,8 +175,19 @@ def _box_outside_image(coco: dict, tmp_path: Path) -> str:
 
 @pytest.mark.parametrize(
     "corrupt",
-    [_escape, _escape_absolute_via_dots, _duplicate_image_id, _duplicate_file_name, _unknown_category, _undefined_image,
-     _negative_width, _nan_box, _three_numbers, _no_width, _box_outside_image],
+    [
+        _escape,
+        _escape_absolute_via_dots,
+        _duplicate_image_id,
+        _duplicate_file_name,
+        _unknown_category,
+        _undefined_image,
+        _negative_width,
+        _nan_box,
+        _three_numbers,
+        _no_width,
+        _box_outside_image,
+    ],
 )
 def test_a_bad_coco_file_fails_its_first_job_naming_file_entry_and_value(workflow_copy, tmp_path, corrupt):
     project = tmp_path / "a" / "proj"  # two levels down, so that ../../b/ lies outside it, beside
@@ -211,7 +225,9 @@ def test_a_relative_name_through_a_symlink_out_of_the_images_folder_fails(tmp_pa
     (project / "images" / "link").symlink_to(tmp_path / "other")
     coco["images"][0]["file_name"] = "images/link/z.jpg"
     write_coco(project, coco)
-    with pytest.raises(DatasetError, match=r"file_name 'images/link/z.jpg' resolves to .*/other/z.jpg, outside the images folder"):
+    with pytest.raises(
+        DatasetError, match=r"file_name 'images/link/z.jpg' resolves to .*/other/z.jpg, outside the images folder"
+    ):
         read_project(project, ["crane hook", "person"], r"^(?P<clip>.*?)[_-]?\d+$")
 
 
@@ -414,7 +430,9 @@ def test_across_file_systems_images_are_symlinked_and_the_sources_untouched(tmp_
         coco_project(project)
         before = snapshot(project)
         read = read_project(project, ["crane hook", "person"], r"^(?P<clip>.*?)[_-]?\d+$")
-        stats = prepare_dataset(read, split_by_clip(read.frames, 0.2, 0.2, 1), {"crane hook": 1.0, "person": 1.0}, 1, tmp_path / "out")
+        stats = prepare_dataset(
+            read, split_by_clip(read.frames, 0.2, 0.2, 1), {"crane hook": 1.0, "person": 1.0}, 1, tmp_path / "out"
+        )
         assert stats["image_link_method"] == ["symlink"]
         links = list((tmp_path / "out").rglob("*.jpg"))
         assert len(links) == 24 and all(p.is_symlink() and p.resolve().is_relative_to(project.resolve()) for p in links)
@@ -437,7 +455,9 @@ def test_where_neither_link_is_allowed_images_are_copied_and_the_sources_untouch
     monkeypatch.setattr(os, "link", refused)
     monkeypatch.setattr(Path, "symlink_to", refused)
     read = read_project(project, ["crane hook", "person"], r"^(?P<clip>.*?)[_-]?\d+$")
-    stats = prepare_dataset(read, split_by_clip(read.frames, 0.2, 0.2, 1), {"crane hook": 1.0, "person": 1.0}, 1, tmp_path / "out")
+    stats = prepare_dataset(
+        read, split_by_clip(read.frames, 0.2, 0.2, 1), {"crane hook": 1.0, "person": 1.0}, 1, tmp_path / "out"
+    )
     assert stats["image_link_method"] == ["copy"]
     copies = sorted((tmp_path / "out").rglob("*.jpg"))
     assert len(copies) == 24 and not any(p.is_symlink() for p in copies)

@@ -101,7 +101,9 @@ def test_fetch_keeps_a_verified_file_rejects_a_wrong_one_and_reuses_rfdetrs_cach
     assert "already there, MD5 verified" in messages[-1]
     # a hand-placed file with the wrong content is named, not used
     dest.write_bytes(b"not a checkpoint")
-    with pytest.raises(WeightsError, match=re.escape(f"{dest}: MD5 {hashlib.md5(b'not a checkpoint').hexdigest()} does not match")):
+    with pytest.raises(
+        WeightsError, match=re.escape(f"{dest}: MD5 {hashlib.md5(b'not a checkpoint').hexdigest()} does not match")
+    ):
         fetch("nano", dest, log=messages.append)
     # nothing cached anywhere: downloaded
     dest.unlink()

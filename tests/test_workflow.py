@@ -110,13 +110,20 @@ def test_an_offline_fetch_fails_naming_the_file_to_place_by_hand(workflow_copy):
     proc = snakemake(workflow_copy, *DEMO, "--cores", "1", "--", target, check=False, env=offline)
     assert proc.returncode != 0
     assert "Error in rule fetch_weights" in proc.stdout
-    assert "curl -L -o rf-detr-nano-coco.pth https://storage.googleapis.com/rfdetr/nano_coco/checkpoint_best_regular.pth" in proc.stdout
+    assert (
+        "curl -L -o rf-detr-nano-coco.pth https://storage.googleapis.com/rfdetr/nano_coco/checkpoint_best_regular.pth"
+        in proc.stdout
+    )
     assert f"copy it to\n    {(workflow_copy / target).resolve()}" in proc.stdout
     assert not (workflow_copy / target).exists()
 
 
 def test_a_command_line_sweep_is_typed_and_crossed_with_every_experiment(workflow_copy):
-    sweep = ("--config", "sweep={training.epochs: [1, 2], training.lr: [1e-4, 5e-5]}", "experiments=[exp_person_25, exp_person_100]")
+    sweep = (
+        "--config",
+        "sweep={training.epochs: [1, 2], training.lr: [1e-4, 5e-5]}",
+        "experiments=[exp_person_25, exp_person_100]",
+    )
     out = snakemake(workflow_copy, "-n", *DEMO, *sweep).stdout
     assert job_counts(out)["train"] == 8 and job_counts(out)["infer"] == 16
     target = "results/exp_person_25__epochs-2__lr-5e-05/config.yaml"
@@ -124,7 +131,12 @@ def test_a_command_line_sweep_is_typed_and_crossed_with_every_experiment(workflo
     snakemake(workflow_copy, *DEMO, *sweep, "--cores", "1", "--", target)
     resolved = yaml.safe_load((workflow_copy / target).read_text())
     assert resolved["training"]["epochs"] == 2 and resolved["training"]["lr"] == 5e-05
-    assert resolved["run"] == {"id": "exp_person_25__epochs-2__lr-5e-05", "swept": {"training.epochs": 2, "training.lr": 5e-05}, "replicate": 0, "seed": 42}
+    assert resolved["run"] == {
+        "id": "exp_person_25__epochs-2__lr-5e-05",
+        "swept": {"training.epochs": 2, "training.lr": 5e-05},
+        "replicate": 0,
+        "seed": 42,
+    }
     assert "sweep" not in resolved
 
 
@@ -158,8 +170,19 @@ def test_a_bad_sweep_fails_the_dry_run(workflow_copy):
 
 
 ALL_RULES = {
-    "split_dataset", "prepare_dataset", "resolve_config", "make_demo_project", "fetch_weights", "train", "evaluate",
-    "infer", "summarize", "aggregate", "plot_comparison", "plot_video_strip", "compare_pairs",
+    "split_dataset",
+    "prepare_dataset",
+    "resolve_config",
+    "make_demo_project",
+    "fetch_weights",
+    "train",
+    "evaluate",
+    "infer",
+    "summarize",
+    "aggregate",
+    "plot_comparison",
+    "plot_video_strip",
+    "compare_pairs",
 }
 SUMMARY_SIDE = {"summarize", "aggregate", "plot_comparison", "compare_pairs"}
 # Which rules run each core module, read by hand from the imports (function-level imports included).
@@ -229,5 +252,8 @@ def test_video_strip_rows_follow_the_comparison_order(workflow_copy):
     out = snakemake(workflow_copy, "-n", "-s", "strips.smk", *DEMO).stdout
     # by fraction (exp_person_100 sorts first by name, last by fraction)
     assert json.loads(out.split("STRIPS ", 1)[1].splitlines()[0]) == [
-        "exp_person_25", "exp_person_50", "exp_person_75", "exp_person_100",
+        "exp_person_25",
+        "exp_person_50",
+        "exp_person_75",
+        "exp_person_100",
     ]

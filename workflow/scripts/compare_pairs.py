@@ -12,8 +12,14 @@ from detexp.schemas import schema_default
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("test_annotations", type=Path, help="the test split's _annotations.coco.json")
 parser.add_argument("out_csv", type=Path, help="also writes the table as HTML beside it (.html)")
-parser.add_argument("--pair", nargs=2, action="append", required=True, metavar=("REFERENCE_DIR", "OTHER_DIR"),
-                    help="results/<run> folders (their evaluation/predictions.json); repeat for more pairs")
+parser.add_argument(
+    "--pair",
+    nargs=2,
+    action="append",
+    required=True,
+    metavar=("REFERENCE_DIR", "OTHER_DIR"),
+    help="results/<run> folders (their evaluation/predictions.json); repeat for more pairs",
+)
 parser.add_argument("--samples", type=int, default=schema_default("statistics.bootstrap_samples"))
 parser.add_argument("--seed", type=int, default=schema_default("seed"))
 

@@ -13,7 +13,12 @@ parser.add_argument("checkpoint", type=Path)
 parser.add_argument("annotations", type=Path, help="the test split's _annotations.coco.json (images beside it)")
 parser.add_argument("out_dir", type=Path, help="writes metrics.json, predictions.json, confusion_matrix.png")
 parser.add_argument("--batch-size", type=int, default=schema_default("inference.batch_size"))
-parser.add_argument("--iou-threshold", type=float, default=schema_default("evaluation.iou_threshold"), help="IoU of a match for precision, recall, F1")
+parser.add_argument(
+    "--iou-threshold",
+    type=float,
+    default=schema_default("evaluation.iou_threshold"),
+    help="IoU of a match for precision, recall, F1",
+)
 
 
 def from_snakemake(smk):
@@ -35,7 +40,13 @@ def run(args):
         args.predictions = args.out_dir / "predictions.json"
         args.confusion_matrix = args.out_dir / "confusion_matrix.png"
     run_evaluation(
-        args.checkpoint, args.annotations, args.metrics, args.predictions, args.confusion_matrix, args.batch_size, log=log,
+        args.checkpoint,
+        args.annotations,
+        args.metrics,
+        args.predictions,
+        args.confusion_matrix,
+        args.batch_size,
+        log=log,
         iou_threshold=args.iou_threshold,
     )
 

@@ -14,9 +14,19 @@ parser.add_argument("out_video", type=Path)
 parser.add_argument("out_json", type=Path)
 parser.add_argument("--threshold", type=float, default=schema_default("inference.threshold"))
 parser.add_argument("--batch-size", type=int, default=schema_default("inference.batch_size"))
-parser.add_argument("--frame-stride", type=int, default=schema_default("inference.frame_stride"), help="detect on every Nth frame (the video keeps all)")
+parser.add_argument(
+    "--frame-stride",
+    type=int,
+    default=schema_default("inference.frame_stride"),
+    help="detect on every Nth frame (the video keeps all)",
+)
 parser.add_argument("--max-frames", type=int, default=schema_default("inference.max_frames"), help="stop after this many frames")
-parser.add_argument("--precision", choices=PRECISIONS, default=schema_default("inference.precision"), help="auto: float16 on a GPU, plain float32 on a CPU")
+parser.add_argument(
+    "--precision",
+    choices=PRECISIONS,
+    default=schema_default("inference.precision"),
+    help="auto: float16 on a GPU, plain float32 on a CPU",
+)
 
 
 def from_snakemake(smk):
@@ -35,8 +45,16 @@ def from_snakemake(smk):
 
 def run(args):
     run_inference(
-        args.video, args.checkpoint, args.out_video, args.out_json, args.threshold, args.batch_size,
-        args.frame_stride, args.max_frames, log=log, precision=args.precision,
+        args.video,
+        args.checkpoint,
+        args.out_video,
+        args.out_json,
+        args.threshold,
+        args.batch_size,
+        args.frame_stride,
+        args.max_frames,
+        log=log,
+        precision=args.precision,
     )
 
 

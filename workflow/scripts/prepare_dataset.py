@@ -12,14 +12,31 @@ add_project_arguments(parser)
 parser.add_argument("splits", type=Path, help="splits JSON from split_dataset.py")
 parser.add_argument("out_dir", type=Path, help="dataset folder to write (train/ valid/ test/)")
 parser.add_argument("stats", type=Path, help="dataset statistics JSON to write")
-parser.add_argument("--fraction", nargs=2, action="append", metavar=("CLASS", "F"), default=[],
-                    help="fraction of CLASS's training frames to keep (default 1)")
-parser.add_argument("--background-fraction", type=float, default=0.0,
-                    help="fraction of training frames with none of the classes to keep")
-parser.add_argument("--oversample", nargs=2, action="append", metavar=("CLASS", "F"), default=[],
-                    help="repeat the kept frames of CLASS F times (F >= 1; fractional parts by the draw's ranking)")
-parser.add_argument("--repeat-factor", type=json.loads, default=None,
-                    help='repeat-factor sampling as JSON, e.g. \'{"threshold": 0.3, "mode": "sqrt", "max_repeats": 8}\'')
+parser.add_argument(
+    "--fraction",
+    nargs=2,
+    action="append",
+    metavar=("CLASS", "F"),
+    default=[],
+    help="fraction of CLASS's training frames to keep (default 1)",
+)
+parser.add_argument(
+    "--background-fraction", type=float, default=0.0, help="fraction of training frames with none of the classes to keep"
+)
+parser.add_argument(
+    "--oversample",
+    nargs=2,
+    action="append",
+    metavar=("CLASS", "F"),
+    default=[],
+    help="repeat the kept frames of CLASS F times (F >= 1; fractional parts by the draw's ranking)",
+)
+parser.add_argument(
+    "--repeat-factor",
+    type=json.loads,
+    default=None,
+    help='repeat-factor sampling as JSON, e.g. \'{"threshold": 0.3, "mode": "sqrt", "max_repeats": 8}\'',
+)
 
 
 def from_snakemake(smk):
@@ -38,9 +55,7 @@ def from_snakemake(smk):
 
 
 def run(args):
-    project = read_project(
-        args.project_dir, args.classes, args.clip_regex, args.format, args.annotations_file, args.images_dir
-    )
+    project = read_project(args.project_dir, args.classes, args.clip_regex, args.format, args.annotations_file, args.images_dir)
     splits = json.loads(args.splits.read_text())
     fractions = {c: 1.0 for c in args.classes} | {c: float(f) for c, f in args.fraction}
     oversample = {c: float(f) for c, f in args.oversample}
@@ -50,8 +65,10 @@ def run(args):
     args.stats.write_text(json.dumps(stats, indent=1) + "\n")
     train = stats["splits"]["train"]
     log(f"train frames per class: { {c: v['frames'] for c, v in train['classes'].items()} }")
-    log(f"sampling: {stats['sampling_method']}; {train['effective_frames']} training images from {train['frames']} "
-        f"frames, copies per frame: {train['copies_per_frame']}")
+    log(
+        f"sampling: {stats['sampling_method']}; {train['effective_frames']} training images from {train['frames']} "
+        f"frames, copies per frame: {train['copies_per_frame']}"
+    )
     log(f"images linked by: {', '.join(stats['image_link_method'])}")
     log(f"boxes clipped to their image: {stats['clipped_boxes']}")
     log(f"annotations of categories outside classes, dropped: {stats['dropped_annotations_by_category'] or 'none'}")

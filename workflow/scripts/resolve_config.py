@@ -7,7 +7,9 @@ import yaml
 
 from detexp.cli import entry
 
-parser = argparse.ArgumentParser(description="Write one run's fully resolved settings as YAML (Snakemake only: rule resolve_config).")
+parser = argparse.ArgumentParser(
+    description="Write one run's fully resolved settings as YAML (Snakemake only: rule resolve_config)."
+)
 
 
 def from_snakemake(smk):

@@ -27,9 +27,7 @@ def from_snakemake(smk):
 
 
 def run(args):
-    project = read_project(
-        args.project_dir, args.classes, args.clip_regex, args.format, args.annotations_file, args.images_dir
-    )
+    project = read_project(args.project_dir, args.classes, args.clip_regex, args.format, args.annotations_file, args.images_dir)
     splits = assign_splits(project.frames, args.valid_fraction, args.test_fraction, args.seed, project.clip_rule)
     args.output.write_text(json.dumps(splits, indent=1) + "\n")
     log("frames per split: " + ", ".join(f"{k} {len(v)}" for k, v in splits.items()))

@@ -10,8 +10,12 @@ from detexp.training import TrainingPaths, train
 def run(smk):
     p, out = smk.params, smk.output
     paths = TrainingPaths(
-        state_dir=Path(p.state_dir), lock=Path(p.lock), checkpoint=Path(out.checkpoint),
-        class_info=Path(out.class_info), metrics=Path(out.metrics), summary=Path(out.summary),
+        state_dir=Path(p.state_dir),
+        lock=Path(p.lock),
+        checkpoint=Path(out.checkpoint),
+        class_info=Path(out.class_info),
+        metrics=Path(out.metrics),
+        summary=Path(out.summary),
     )
     train(p.dataset_dir, paths, p.classes, p.training, p.seed, smk.input.pretrain_weights or None, log=log)
 

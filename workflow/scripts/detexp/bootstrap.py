@@ -44,7 +44,7 @@ def paired_bootstrap(
         result[c] = {}
         for metric, values in diffs[c].items():
             a, b = full["reference"][c][metric], full["other"][c][metric]
-            low, high = (np.percentile(values, [2.5, 97.5]) if values else (np.nan, np.nan))
+            low, high = np.percentile(values, [2.5, 97.5]) if values else (np.nan, np.nan)
             result[c][metric] = {
                 "reference": a,
                 "other": b,
@@ -82,7 +82,18 @@ def compare_runs(
                         "bootstrap samples": r["samples"],
                     }
                 )
-    columns = ["run", "reference run", "class", "metric", "AP", "reference AP", "difference", "ci95 low", "ci95 high", "bootstrap samples"]
+    columns = [
+        "run",
+        "reference run",
+        "class",
+        "metric",
+        "AP",
+        "reference AP",
+        "difference",
+        "ci95 low",
+        "ci95 high",
+        "bootstrap samples",
+    ]
     table = pd.DataFrame(rows, columns=columns)
     # the interval excludes 0: the difference is not explained by which test images happened to be drawn
     table["interval excludes 0"] = (table["ci95 low"] > 0) | (table["ci95 high"] < 0)

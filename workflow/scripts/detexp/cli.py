@@ -35,7 +35,9 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
     formats = load_schema("config.schema.yaml")["properties"]["project_format"]["enum"]
     parser.add_argument("--format", default=schema_default("project_format"), choices=formats)
     parser.add_argument("--annotations-file", help="COCO file in project_dir (default: detected)")
-    parser.add_argument("--images-dir", default=schema_default("images_dir"), help="folder of the COCO file_name entries, in project_dir")
+    parser.add_argument(
+        "--images-dir", default=schema_default("images_dir"), help="folder of the COCO file_name entries, in project_dir"
+    )
     parser.add_argument("--clip-regex", default=schema_default("splits.clip_regex"), help="clip of a frame from its file name")
     parser.add_argument("--seed", type=int, default=schema_default("seed"))
 

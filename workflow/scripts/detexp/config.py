@@ -23,7 +23,6 @@ from .schemas import load_schema, schema_default  # noqa: F401 (schema_default: 
 CONFIG_SOURCE = "the workflow config (config/config.yaml with any --configfile/--config)"
 
 
-
 @dataclass(frozen=True)
 class ModelVariant:
     """One RF-DETR variant: its rfdetr class, its model config class (whose `pretrain_weights`
@@ -104,10 +103,7 @@ def coerce_to_schema(value: Any, schema: dict[str, Any]) -> Any:
     if isinstance(value, dict):
         props = schema.get("properties", {})
         extra = schema.get("additionalProperties")
-        return {
-            k: coerce_to_schema(v, props.get(k, extra if isinstance(extra, dict) else {}))
-            for k, v in value.items()
-        }
+        return {k: coerce_to_schema(v, props.get(k, extra if isinstance(extra, dict) else {})) for k, v in value.items()}
     if isinstance(value, list):
         items = schema.get("items", {})
         return [coerce_to_schema(v, items if isinstance(items, dict) else {}) for v in value]
@@ -226,8 +222,7 @@ def check_training(training: dict[str, Any], source: str = CONFIG_SOURCE) -> Non
     clash = sorted(MANAGED_TRAIN_KEYS & set(training["extra"]))
     if clash:
         raise ConfigError(
-            f"{source}: training.extra: {', '.join(clash)} set by the workflow itself - "
-            "use the training.* keys instead"
+            f"{source}: training.extra: {', '.join(clash)} set by the workflow itself - use the training.* keys instead"
         )
     if training["extra"]:
         check_train_extra(training["extra"], source)
@@ -278,7 +273,7 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     try:
         re.compile(splits["clip_regex"])
     except re.error as err:
-        raise ConfigError(f"{CONFIG_SOURCE}: splits.clip_regex: {splits['clip_regex']!r} is no valid regex ({err})")
+        raise ConfigError(f"{CONFIG_SOURCE}: splits.clip_regex: {splits['clip_regex']!r} is no valid regex ({err})") from None
     return config
 
 

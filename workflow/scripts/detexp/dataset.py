@@ -123,7 +123,9 @@ def read_coco_project(
         where = f"{ann_path}: image id {img['id']!r}"
         source, name = image_source(img["file_name"], image_root, where)
         if not source.is_file():
-            raise DatasetError(f"{where}: file_name {img['file_name']!r} refers to {source}, which does not exist or is not a file")
+            raise DatasetError(
+                f"{where}: file_name {img['file_name']!r} refers to {source}, which does not exist or is not a file"
+            )
         if name in id_of_name:
             raise DatasetError(f"{where}: file_name {img['file_name']!r} is the same image as image id {id_of_name[name]!r}")
         id_of_name[name] = img["id"]
@@ -145,8 +147,7 @@ def _check_classes(classes: list[str], available: set[str], source: Path) -> Non
     absent = [c for c in classes if c not in available]
     if absent:
         raise DatasetError(
-            f"{source}: class(es) {', '.join(map(repr, absent))} not in the project - "
-            f"it has: {', '.join(sorted(available))}"
+            f"{source}: class(es) {', '.join(map(repr, absent))} not in the project - it has: {', '.join(sorted(available))}"
         )
 
 
@@ -262,7 +263,9 @@ def read_project(
         raise DatasetError(f"project_dir {project_dir} does not exist or is not a folder")
     fmt = detect_format(project_dir, annotations_file) if fmt == "auto" else fmt
     if fmt == "coco":
-        return read_coco_project(coco_annotations_path(project_dir, annotations_file), project_dir / images_dir, classes, clip_regex)
+        return read_coco_project(
+            coco_annotations_path(project_dir, annotations_file), project_dir / images_dir, classes, clip_regex
+        )
     if fmt == "roboflow":
         parts = [
             read_coco_project(d / ANNOTATIONS_NAME, d, classes, clip_regex, prefix=f"{d.name}/", split=split)
@@ -660,9 +663,7 @@ def prepare_dataset(
         with open(split_dir / ANNOTATIONS_NAME, "w") as f:
             json.dump(coco_dict(entries, project.classes), f)
         stats["splits"][split] = split_stats(frames, project.classes, copies if split == "train" else None)
-    stats["splits"]["train"]["available_before_sampling"] = split_stats(
-        [by_name[n] for n in splits["train"]], project.classes
-    )
+    stats["splits"]["train"]["available_before_sampling"] = split_stats([by_name[n] for n in splits["train"]], project.classes)
     stats["achieved_ratio"] = achieved_ratios(stats["splits"]["train"], project.classes)
     effective = ("effective_frames", "effective_instances")
     by_copies = achieved_ratios(stats["splits"]["train"], project.classes, effective)

@@ -152,7 +152,9 @@ class ResampledAP:
         self._cat_ids = [int(c["id"]) for c in gt["categories"]]
         self._blocks = len(self._params.catIds) * len(self._params.areaRng)
         if len(self._per_image) != self._blocks * len(self._image_index):
-            raise RuntimeError(f"faster-coco-eval's per-image results are not laid out as expected ({len(self._per_image)} entries)")
+            raise RuntimeError(
+                f"faster-coco-eval's per-image results are not laid out as expected ({len(self._per_image)} entries)"
+            )
 
     def image_positions(self, image_ids: list[int]) -> np.ndarray:
         """Positions of test image ids in this evaluation (the same for every run on one split)."""

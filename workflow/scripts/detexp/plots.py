@@ -82,7 +82,9 @@ def plot_ap_against(summaries: list[dict[str, Any]], axis: str, out: str | Path)
                 ax.errorbar(points, mean, yerr=err if any(err) else None, fmt=style, color=color, label=label, capsize=3)
     source = "test split" if summaries[0].get("test") else "validation"
     what = "sampled fraction" if axis == "fraction" else "achieved frame ratio"
-    ax.set_xlabel(f"{what} of '{x_cls}' training frames" + (" (all varied classes: " + ", ".join(varied) + ")" if len(varied) > 1 else ""))
+    ax.set_xlabel(
+        f"{what} of '{x_cls}' training frames" + (" (all varied classes: " + ", ".join(varied) + ")" if len(varied) > 1 else "")
+    )
     ax.set_ylabel(f"AP ({source})")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)

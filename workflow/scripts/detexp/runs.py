@@ -62,9 +62,7 @@ def checked_sweep(config: dict[str, Any]) -> dict[str, list[Any]]:
     """The sweep with known, per-run keys and non-empty lists of distinct values, typed as the schema
     asks (command-line values arrive as strings), in the order given."""
     schema = load_schema("config.schema.yaml")
-    allowed = sorted(
-        f"{section}.{key}" for section in SWEEPABLE_SECTIONS for key in schema["properties"][section]["properties"]
-    )
+    allowed = sorted(f"{section}.{key}" for section in SWEEPABLE_SECTIONS for key in schema["properties"][section]["properties"])
     sweep = {}
     for key, values in (config.get("sweep") or {}).items():
         section = key.split(".", 1)[0]
@@ -189,7 +187,8 @@ def reference_pairs(config: dict[str, Any], experiments: dict[str, Experiment]) 
             continue
         drawn = {c: min(f, 1.0) for c, f in experiment.fractions_for(classes).items()}
         baseline = [
-            n for n, e in plain.items()
+            n
+            for n, e in plain.items()
             if e.fractions_for(classes) == drawn and e.background_fraction == experiment.background_fraction
         ]
         reference = baseline if len(baseline) == 1 else full

@@ -24,7 +24,14 @@ from .weights import published_weights, verify
 STATE_CHECKPOINT = "checkpoint_best_total.pth"
 STATE_METRICS = "metrics.csv"
 # Large files that are only needed to resume, removed once training has finished.
-RESUME_ONLY = ("last.ckpt", "resume.ckpt", "checkpoint_*.ckpt", "last_ema.pth", "checkpoint_best_ema.pth", "checkpoint_best_regular.pth")
+RESUME_ONLY = (
+    "last.ckpt",
+    "resume.ckpt",
+    "checkpoint_*.ckpt",
+    "last_ema.pth",
+    "checkpoint_best_ema.pth",
+    "checkpoint_best_regular.pth",
+)
 # A finished training: its class map and summary, written last with the training's digest. Snakemake
 # deletes every output of a failed job group (one SLURM allocation: training, evaluation, inference),
 # a finished training's included; this and the two files above let the next attempt restore them.
@@ -93,7 +100,9 @@ def build_model(training: dict[str, Any], weights: str | None) -> Any:
     return getattr(rfdetr, MODEL_VARIANTS[training["model"]].rfdetr_class)(pretrain_weights=weights)
 
 
-def train_kwargs(dataset_dir: str, output_dir: str, classes: list[str], training: dict[str, Any], seed: int, device: str) -> dict[str, Any]:
+def train_kwargs(
+    dataset_dir: str, output_dir: str, classes: list[str], training: dict[str, Any], seed: int, device: str
+) -> dict[str, Any]:
     """The keyword arguments for rfdetr's train(), from the validated `training` settings."""
     patience = training["patience"]
     kwargs: dict[str, Any] = {
@@ -173,9 +182,7 @@ def _loadable(path: Path) -> int | None:
         return None
 
 
-def find_resume_checkpoint(
-    state_dir: Path, settings_digest: str, log: Callable[[str], None] = print
-) -> tuple[Path, int] | None:
+def find_resume_checkpoint(state_dir: Path, settings_digest: str, log: Callable[[str], None] = print) -> tuple[Path, int] | None:
     """The newest complete checkpoint of an interrupted run with the same settings and the number of
     epochs it completed, else None.
 
@@ -338,5 +345,7 @@ def _train(
     finished = {"digest": digest, "class_info": class_info, "summary": summary}
     (state_dir / FINISHED).write_text(json.dumps(finished, indent=2) + "\n")
     write_outputs(paths, finished)
-    log(f"trained {summary['epochs_run']} epoch(s), {epochs_this_run} in this run, in {wall:.1f} s; best epoch {summary['best_epoch']}")
+    log(
+        f"trained {summary['epochs_run']} epoch(s), {epochs_this_run} in this run, in {wall:.1f} s; best epoch {summary['best_epoch']}"
+    )
     return summary
