@@ -203,6 +203,43 @@ def _partial(path: Path) -> Path:
     return path.with_name(f".partial.{path.name}")
 
 
+def held_batches(
+    frames: Iterable[tuple[int, np.ndarray]], batch_size: int, frame_stride: int
+) -> Iterator[list[tuple[int, np.ndarray]]]:
+    """Decoded (index, frame) pairs in runs that each hold one batch of frames to detect on (every
+    `frame_stride`-th), or at most 4 x `batch_size` frames in all (a long stride holds less)."""
+    held: list[tuple[int, np.ndarray]] = []
+    to_detect = 0
+    for index, frame in frames:
+        held.append((index, frame))
+        to_detect += index % frame_stride == 0
+        if to_detect == batch_size or len(held) >= 4 * batch_size:
+            yield held
+            held, to_detect = [], 0
+    if held:
+        yield held
+
+
+def detect_frames(
+    frames: Iterable[tuple[int, np.ndarray]],
+    predict: Callable[[list[np.ndarray]], list[Any]],
+    batch_size: int,
+    frame_stride: int,
+) -> Iterator[tuple[int, np.ndarray, Any, bool]]:
+    """(index, BGR frame, detections to draw on it, detected on it) for every frame, in order. Every
+    `frame_stride`-th frame is detected on, `batch_size` at a time (`predict` takes RGB frames); the
+    frames in between carry the detections of the last detected frame."""
+    last = None
+    for held in held_batches(frames, batch_size, frame_stride):
+        todo = [(i, f) for i, f in held if i % frame_stride == 0]
+        results = predict([np.ascontiguousarray(f[:, :, ::-1]) for _, f in todo]) if todo else []
+        detected = {i: det for (i, _), det in zip(todo, results)}
+        for index, frame in held:
+            if index in detected:
+                last = detected[index]
+            yield index, frame, last, index in detected
+
+
 def run_inference(
     video_path: str | Path,
     checkpoint: str | Path,
@@ -239,31 +276,17 @@ def run_inference(
             frames = islice(frames, max_frames)
         with H264Writer(partial_video, info.fps, info.width, info.height) as writer:
             background = BackgroundWriter(writer, class_names, depth=2 * batch_size)
-            last = None
-            # Hold decoded frames until a batch of frames to predict is full (or the hold is large).
-            held: list[tuple[int, np.ndarray]] = []
-
-            def flush() -> None:
-                nonlocal last
-                todo = [(i, f) for i, f in held if i % frame_stride == 0]
-                results = predictor([np.ascontiguousarray(f[:, :, ::-1]) for _, f in todo], threshold) if todo else []
-                by_index = {i: det for (i, _), det in zip(todo, results)}
-                for i, frame in held:
-                    if i in by_index:
-                        last = by_index[i]
-                        record = frame_record(i, info.fps, last, class_names, info.width, info.height)
+            try:
+                prefetched = prefetch(frames, depth=2 * batch_size)
+                for index, frame, detections, detected in detect_frames(
+                    prefetched, lambda batch: predictor(batch, threshold), batch_size, frame_stride
+                ):
+                    decoded = index + 1
+                    if detected:
+                        record = frame_record(index, info.fps, detections, class_names, info.width, info.height)
                         totals.update(d["class_name"] for d in record["detections"])
                         frames_out.append(record)
-                    background.put(frame, last)
-                held.clear()
-
-            try:
-                for index, frame in prefetch(frames, depth=2 * batch_size):
-                    held.append((index, frame))
-                    decoded = index + 1
-                    if sum(1 for i, _ in held if i % frame_stride == 0) == batch_size or len(held) >= 4 * batch_size:
-                        flush()
-                flush()
+                    background.put(frame, detections)
             finally:
                 background.close()  # before the writer closes: the encoder thread must be done with it
         elapsed = time.perf_counter() - start

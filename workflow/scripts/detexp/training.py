@@ -296,11 +296,10 @@ def _train(
     pretrain_path: str | Path | None,
     log: Callable[[str], None],
 ) -> dict[str, Any]:
-    import torch
-
+    """Reuse a finished training, else resume or start one, then record it and write the outputs."""
     state_dir = paths.state_dir
     device = pick_device()
-    device_name = torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
+    device_name = _device_name(device)
     log(f"training RF-DETR {training['model']} on {device_name} at resolution {training['image_size']}")
     if training["model"] == "base":
         log("note: RF-DETR base is deprecated by rfdetr (since 1.7); nano, small, medium and large are its successors")
@@ -319,33 +318,59 @@ def _train(
     if resume is not None:
         kwargs["resume"] = str(resume)
     log("rfdetr train() arguments: " + json.dumps(kwargs, sort_keys=True, default=str))
+    wall, peak_memory_mb = _fit(training, weights, kwargs, device)
+    summary = _training_record(state_dir, kwargs, training["epochs"], len(json.loads(data)["images"]), wall, device_name)
+    summary["resumed_after_epochs"] = epochs_before
+    summary["peak_gpu_memory_mb"] = peak_memory_mb
+    epochs_this_run = summary["epochs_run"] - epochs_before
+    summary["train_images_per_s"] = round(summary["train_images"] * epochs_this_run / wall, 3) if wall > 0 else None
+    for pattern in RESUME_ONLY:
+        for path in state_dir.glob(pattern):
+            path.unlink()
+    finished = {"digest": digest, "class_info": class_info(classes, training), "summary": summary}
+    (state_dir / FINISHED).write_text(json.dumps(finished, indent=2) + "\n")
+    write_outputs(paths, finished)
+    log(
+        f"trained {summary['epochs_run']} epoch(s), {epochs_this_run} in this run, in {wall:.1f} s; "
+        f"best epoch {summary['best_epoch']}"
+    )
+    return summary
+
+
+def _device_name(device: str) -> str:
+    import torch
+
+    return torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
+
+
+def _fit(training: dict[str, Any], weights: str | None, kwargs: dict[str, Any], device: str) -> tuple[float, float | None]:
+    """rfdetr's training itself: its wall time (s) and peak GPU memory (MiB, None on a CPU)."""
+    import torch
+
     model = build_model(training, weights)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     model.train(**kwargs)
     wall = time.perf_counter() - start
-    n_images = len(json.loads(data)["images"])
+    peak = round(torch.cuda.max_memory_allocated() / 2**20, 1) if device == "cuda" else None
+    return wall, peak
+
+
+def _training_record(
+    state_dir: Path, kwargs: dict[str, Any], epochs_asked: int, images: int, wall: float, device_name: str
+) -> dict[str, Any]:
+    """The training summary from the metrics rfdetr logged (all epochs, across resumes)."""
     metrics = read_metrics(state_dir / STATE_METRICS)
     effective_batch = kwargs["batch_size"] * int(kwargs.get("grad_accum_steps", 1))
-    summary = summarize_training(metrics, training["epochs"], wall, device_name, n_images, effective_batch)
-    epochs_this_run = summary["epochs_run"] - epochs_before
-    summary["resumed_after_epochs"] = epochs_before
-    summary["peak_gpu_memory_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1) if device == "cuda" else None
-    summary["train_images_per_s"] = round(n_images * epochs_this_run / wall, 3) if wall > 0 else None
-    class_info = {
+    return summarize_training(metrics, epochs_asked, wall, device_name, images, effective_batch)
+
+
+def class_info(classes: list[str], training: dict[str, Any]) -> dict[str, Any]:
+    """The model's label order and what inference needs to rebuild it (class_info.json)."""
+    return {
         "class_names": list(classes),
         "label_to_category_id": {str(i): i + 1 for i in range(len(classes))},
         "model": training["model"],
         "resolution": training["image_size"],
     }
-    for pattern in RESUME_ONLY:
-        for path in state_dir.glob(pattern):
-            path.unlink()
-    finished = {"digest": digest, "class_info": class_info, "summary": summary}
-    (state_dir / FINISHED).write_text(json.dumps(finished, indent=2) + "\n")
-    write_outputs(paths, finished)
-    log(
-        f"trained {summary['epochs_run']} epoch(s), {epochs_this_run} in this run, in {wall:.1f} s; best epoch {summary['best_epoch']}"
-    )
-    return summary
