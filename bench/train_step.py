@@ -109,7 +109,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        make_demo_project(tmp / "project", {}, n_clips=args.clips, frames_per_clip=10, width=640, height=480)
+        make_demo_project(
+            tmp / "project/_annotations.coco.json", {}, n_clips=args.clips, frames_per_clip=10, width=640, height=480
+        )
         project = read_project(tmp / "project", CLASSES, r"^(?P<clip>.*?)[_-]?\d+$")
         splits = assign_splits(project.frames, 0.15, 0.15, 42)
         prepare_dataset(project, splits, {c: 1.0 for c in CLASSES}, 42, tmp / "dataset")

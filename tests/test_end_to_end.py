@@ -459,7 +459,9 @@ def test_the_command_line_tools_reproduce_what_the_rules_wrote(demo_run, tmp_pat
         "evaluate.py",
         str(run / "training/checkpoint_best_total.pth"),
         str(run / "dataset/test/_annotations.coco.json"),
-        str(tmp_path / "evaluation"),
+        str(tmp_path / "evaluation/metrics.json"),
+        str(tmp_path / "evaluation/predictions.json"),
+        str(tmp_path / "evaluation/confusion_matrix.png"),
         cwd=demo_run,
     )
     mine = json.loads((tmp_path / "evaluation/metrics.json").read_text())

@@ -196,7 +196,7 @@ RULES_OF_MODULE = {
     "demo.py": {"make_demo_project"},
     "evaluation.py": {"evaluate", "compare_pairs"},
     "inference.py": {"infer"},
-    "layout.py": SUMMARY_SIDE | {"train", "evaluate", "infer", "split_dataset", "prepare_dataset"},
+    "layout.py": SUMMARY_SIDE | {"train", "evaluate", "infer", "split_dataset", "prepare_dataset", "make_demo_project"},
     "plots.py": {"summarize", "plot_comparison", "plot_video_strip"},
     "summary.py": SUMMARY_SIDE,
     "training.py": SUMMARY_SIDE | {"train", "evaluate", "infer"},
@@ -257,3 +257,30 @@ def test_video_strip_rows_follow_the_comparison_order(workflow_copy):
         "exp_person_75",
         "exp_person_100",
     ]
+
+
+# rfdetr's and Lightning's own file names in rfdetr's working folder (the state folder), read there.
+RFDETR_NAMES = {"training.py": {"checkpoint_best_total.pth", "metrics.csv"}}
+
+
+def test_no_core_module_spells_an_output_name_that_layout_defines():
+    """Every output path is defined once, in detexp/layout.py: the core writes the paths its rule
+    passes in (or builds them from layout), so a renamed output cannot pass the dry run and fail after
+    a training. Messages and docstrings (text with spaces) may name files; path strings may not."""
+    import ast
+
+    from conftest import SCRIPTS
+    from detexp import layout
+
+    patterns = [v for k, v in vars(layout).items() if k.isupper() and isinstance(v, str)] + list(layout.BENCHMARKS.values())
+    names = {Path(p).name for p in patterns if "." in Path(p).name}
+    assert {"metrics.json", "checkpoint_best_total.pth", "_annotations.coco.json", "splits.json"} <= names
+    found = []
+    for module in sorted((SCRIPTS / "detexp").glob("*.py")):
+        if module.name == "layout.py":
+            continue
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and not any(c.isspace() for c in node.value):
+                spelled = {n for n in names if node.value == n or node.value.endswith("/" + n)}
+                found += [(module.name, node.lineno, n) for n in spelled - RFDETR_NAMES.get(module.name, set())]
+    assert found == []

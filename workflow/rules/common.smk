@@ -20,7 +20,7 @@ from detexp.config import (
 )
 from detexp import layout
 from detexp.dataset import DatasetError, detect_format, project_sources
-from detexp.demo import DEMO_PROJECT_DIR, DEMO_VIDEOS
+from detexp.demo import DEMO_ANNOTATIONS, DEMO_PROJECT_DIR, DEMO_VIDEOS
 from detexp.runs import expand_runs, reference_pairs, resolved_run_config, run_pairs
 from detexp.weights import cache_path
 
@@ -49,6 +49,7 @@ ENV = "../../environment.yml"
 SPLITS_FILE = layout.SPLITS_FILE
 SPLIT_NAMES = list(layout.SPLIT_NAMES)
 RESOLVED_CONFIG = layout.run_pattern(layout.RESOLVED_CONFIG)
+DATASET_DIR = layout.run_pattern(layout.DATASET_DIR)
 DATASET_SPLIT_ANNOTATIONS = layout.run_pattern(layout.DATASET_SPLIT_ANNOTATIONS)
 TEST_ANNOTATIONS = DATASET_SPLIT_ANNOTATIONS.replace("{split}", "test")
 DATASET_STATS = layout.run_pattern(layout.DATASET_STATS)
@@ -108,7 +109,7 @@ except ConfigError as err:
 
 if PROJECT_DIR == DEMO_PROJECT_DIR:
     PROJECT_FORMAT = "coco"
-    PROJECT_SOURCES = [f"{DEMO_PROJECT_DIR}/_annotations.coco.json"]
+    PROJECT_SOURCES = [DEMO_ANNOTATIONS]
 else:
     _problem = path_problem(PROJECT_DIR, "folder")
     if _problem == "not found" or _problem == "is not a folder":
@@ -168,15 +169,6 @@ def project_dir(wildcards):
     return PROJECT_DIR
 
 
-def dataset_dir(wildcards, input):
-    """results/<run>/dataset, from the train split's annotation file."""
-    return str(Path(input.annotations[0]).parents[1])
-
-
-def dataset_out_dir(wildcards, output):
-    return str(Path(output.annotations[0]).parents[1])
-
-
 def pretrain_weights(wildcards):
     """The checkpoint training starts from, as an input: the fetched published one for `auto`
     (ancient: its content is fixed by its checksum, so a re-fetch never reruns a training).
@@ -192,6 +184,11 @@ def pretrain_weights(wildcards):
 
 def video_path(wildcards):
     return str(VIDEOS[wildcards.video])
+
+
+def dataset_dir(wildcards):
+    """The run's dataset folder (layout.DATASET_DIR): the split folders the rule's annotations lie in."""
+    return DATASET_DIR.format(run=wildcards.run)
 
 
 def experiment_fractions(wildcards):

@@ -48,7 +48,7 @@ rule prepare_dataset:
         background_fraction=experiment_background_fraction,
         remedies=experiment_remedies,
         seed=run_seed,
-        out_dir=dataset_out_dir,
+        out_dir=dataset_dir,
         code=code_version("prepare_dataset.py"),
     script:
         "../scripts/prepare_dataset.py"

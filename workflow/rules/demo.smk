@@ -1,6 +1,6 @@
 rule make_demo_project:
     output:
-        annotations=f"{DEMO_PROJECT_DIR}/_annotations.coco.json",
+        annotations=DEMO_ANNOTATIONS,
         videos=[f"{DEMO_PROJECT_DIR}/videos/{name}" for name in DEMO_VIDEOS],
     log:
         "logs/make_demo_project.log",

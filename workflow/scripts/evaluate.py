@@ -11,7 +11,9 @@ from detexp.schemas import schema_default
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("checkpoint", type=Path)
 parser.add_argument("annotations", type=Path, help="the test split's _annotations.coco.json (images beside it)")
-parser.add_argument("out_dir", type=Path, help="writes metrics.json, predictions.json, confusion_matrix.png")
+parser.add_argument("metrics", type=Path, help="metrics JSON to write")
+parser.add_argument("predictions", type=Path, help="predictions to write, COCO results format")
+parser.add_argument("confusion_matrix", type=Path, help="confusion matrix PNG to write")
 parser.add_argument("--batch-size", type=int, default=schema_default("inference.batch_size"))
 parser.add_argument(
     "--iou-threshold",
@@ -34,11 +36,8 @@ def from_snakemake(smk):
 
 
 def run(args):
-    if getattr(args, "out_dir", None) is not None:
-        args.out_dir.mkdir(parents=True, exist_ok=True)
-        args.metrics = args.out_dir / "metrics.json"
-        args.predictions = args.out_dir / "predictions.json"
-        args.confusion_matrix = args.out_dir / "confusion_matrix.png"
+    for path in (args.metrics, args.predictions, args.confusion_matrix):
+        path.parent.mkdir(parents=True, exist_ok=True)
     run_evaluation(
         args.checkpoint,
         args.annotations,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from .layout import SPLIT_ANNOTATIONS_NAME as ANNOTATIONS_NAME
 from .layout import SPLIT_NAMES
 from .sources import (
     DatasetError,
@@ -30,7 +31,6 @@ from .sources import (
 SPLIT_ALIASES = {"train": "train", "valid": "valid", "val": "valid", "validation": "valid", "test": "test"}
 FORMATS = ("coco", "roboflow", "yolo", "voc")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-ANNOTATIONS_NAME = "_annotations.coco.json"  # the name RF-DETR expects in each split folder
 
 
 @dataclass

@@ -11,10 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .layout import SPLIT_ANNOTATIONS_NAME
 from .video import H264Writer
 
 DEMO_CLASSES = ("crane hook", "person")
 DEMO_PROJECT_DIR = "resources/demo_project"
+# The project's COCO file, named as a Roboflow export names it; its frames lie under images/ beside it.
+DEMO_ANNOTATIONS = f"{DEMO_PROJECT_DIR}/{SPLIT_ANNOTATIONS_NAME}"
 # The test videos of the demo project: file name -> what it shows.
 DEMO_VIDEOS = {"crane_hook+human_short.mp4": "both", "crane_hook_1_short.mp4": "hook"}
 
@@ -76,8 +79,8 @@ def presence(clip: int, t: int) -> tuple[bool, bool]:
 
 
 def make_demo_project(
-    out_dir: Path,
-    videos: dict[str, str],
+    annotations_path: Path,
+    videos: dict[Path, str],
     n_clips: int = 8,
     frames_per_clip: int = 6,
     width: int = 160,
@@ -85,13 +88,12 @@ def make_demo_project(
     video_frames: int = 30,
     seed: int = 0,
 ) -> dict[str, int]:
-    """Write frames under images/, `_annotations.coco.json` and the test videos under videos/.
-
-    `videos` maps a video file name to its content: "both" (hook and person) or "hook".
+    """Write the project's COCO file at `annotations_path`, its frames under images/ beside it, and
+    the test videos: `videos` maps each video's path to its content, "both" (hook and person) or "hook".
     """
     import cv2
 
-    out_dir = Path(out_dir)
+    out_dir = Path(annotations_path).parent  # COCO file_names are relative to the COCO file's folder
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     images, annotations = [], []
     categories = [{"id": i + 1, "name": c, "supercategory": "object"} for i, c in enumerate(DEMO_CLASSES)]
@@ -114,11 +116,11 @@ def make_demo_project(
                         "iscrowd": 0,
                     }
                 )
-    with open(out_dir / "_annotations.coco.json", "w") as f:
+    with open(annotations_path, "w") as f:
         json.dump({"images": images, "annotations": annotations, "categories": categories}, f, indent=1)
-    (out_dir / "videos").mkdir(exist_ok=True)
-    for i, (name, content) in enumerate(sorted(videos.items())):
-        write_demo_video(out_dir / "videos" / name, content, clip=100 + i, frames=video_frames, seed=seed)
+    for i, (path, content) in enumerate(sorted(videos.items(), key=lambda item: Path(item[0]).name)):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_demo_video(path, content, clip=100 + i, frames=video_frames, seed=seed)
     return {"frames": len(images), "annotations": len(annotations), "videos": len(videos)}
 
 

@@ -13,7 +13,10 @@ RUN_DIR = RESULTS_DIR + "/{run}"
 
 # Files of one run (an experiment at one sweep point and replicate), relative to its folder results/<run>/.
 RESOLVED_CONFIG = "config.yaml"
-DATASET_SPLIT_ANNOTATIONS = "dataset/{split}/_annotations.coco.json"
+# The COCO file of each split folder: the name RF-DETR reads (and Roboflow exports write).
+SPLIT_ANNOTATIONS_NAME = "_annotations.coco.json"
+DATASET_DIR = "dataset"
+DATASET_SPLIT_ANNOTATIONS = DATASET_DIR + "/{split}/" + SPLIT_ANNOTATIONS_NAME
 DATASET_STATS = "dataset_stats.json"
 CHECKPOINT = "training/checkpoint_best_total.pth"
 CLASS_INFO = "training/class_info.json"

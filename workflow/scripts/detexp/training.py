@@ -306,7 +306,7 @@ def _train(
     kwargs = train_kwargs(str(dataset_dir), str(state_dir), classes, training, seed, device)
     weights = pretrain_weights_path(training, pretrain_path)
     log(f"starting from {weights}" if weights else "starting from scratch (pretrain_weights: none)")
-    data = (dataset_dir / "train" / "_annotations.coco.json").read_bytes()
+    data = (dataset_dir / "train" / layout.SPLIT_ANNOTATIONS_NAME).read_bytes()
     digest = training_digest(kwargs, weights, data)
     reused = reuse_finished(paths, digest, log)
     if reused is not None:
