@@ -137,7 +137,7 @@ def test_after_snakemake_is_killed_its_training_is_not_started_twice(workflow_co
         second = snakemake(workflow_copy, *ARGS, "--rerun-incomplete", "--", target, check=False)
         assert second.returncode != 0
         assert (
-            f"TrainingLockedError: another training of run {EXP}/training is live (host {socket.gethostname()}, PID {orphan.pid}"
+            f"TrainingLockedError: another training of run {EXP}/training/state is live (host {socket.gethostname()}, PID {orphan.pid}"
         ) in second.stdout
         assert time.time() - started < 120  # stopped at once, not after training
         assert orphan.is_running()  # the live training was not disturbed

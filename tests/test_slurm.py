@@ -235,7 +235,7 @@ def test_an_infer_failing_inside_the_allocation_keeps_the_training_finished_ther
     # Snakemake deleted the outputs of every job of the failed group; the training finished in the first
     # allocation is kept beside them, and the retry linked it again instead of training a second time
     state = exp / "training/state"
-    assert (state / "finished.digest").is_file() and (state / "checkpoint_best_total.pth").stat().st_size > 0
+    assert (state / "finished.json").is_file() and (state / "checkpoint_best_total.pth").stat().st_size > 0
     retry = _last_job_log(wf / f"logs/train/{EXPERIMENT}.log")
     assert "a finished training with the same settings, data and code is there" in retry, retry
 
