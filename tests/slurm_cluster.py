@@ -169,9 +169,15 @@ StorageLoc=slurm_acct_db
         Path("/run/munge").mkdir(parents=True, exist_ok=True)
         shutil.chown("/run/munge", "munge", "munge")
         subprocess.run(["runuser", "-u", "munge", "--", _sbin("munged")], check=True)
-        _wait(lambda: Path("/run/munge/munge.socket.2").exists(), "munged")
-        out = subprocess.run(["pgrep", "-x", "munged"], capture_output=True, text=True).stdout.split()
-        self.pidfiles["munged"].write_text(out[0] + "\n")
+        # munged daemonizes: the PID to stop is the one it writes itself, not the first one pgrep sees
+        daemon_pidfile = Path("/run/munge/munged.pid")
+        _wait(
+            lambda: (
+                Path("/run/munge/munge.socket.2").exists() and daemon_pidfile.is_file() and daemon_pidfile.read_text().strip()
+            ),
+            "munged",
+        )
+        self.pidfiles["munged"].write_text(daemon_pidfile.read_text().strip() + "\n")
 
     def _start_mariadb(self) -> None:
         sock = Path("/run/mysqld/mysqld.sock")
