@@ -22,21 +22,18 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from conftest import copy_workflow, snakemake  # noqa: E402
 from slurm_cluster import SlurmCluster  # noqa: E402
+from test_slurm import OVERLAY, submitted_jobs  # noqa: E402
 
-EXPERIMENTS = ["exp_person_100", "exp_person_25"]
-BASE = (
-    "--configfile",
-    "config/demo.yaml",
-    "--config",
-    f"experiments=[{','.join(EXPERIMENTS)}]",
-    "--slurm-init-seconds-before-status-checks",
-    "2",
-)
+# The SLURM tests' overlay (demo project, two experiments, quick status checks) without their profile:
+# each variant below names its own.
+BASE = OVERLAY[2:]
 
 
 def step(cluster: SlurmCluster, wf: Path, name: str, *extra: str) -> dict[str, object]:
@@ -44,7 +41,7 @@ def step(cluster: SlurmCluster, wf: Path, name: str, *extra: str) -> dict[str, o
     start = time.perf_counter()
     proc = snakemake(wf, *BASE, *extra, env={"SLURM_CONF": str(cluster.conf)}, timeout=3600)
     wall = time.perf_counter() - start
-    job_ids = re.findall(r"submitted with SLURM jobid (\d+)", proc.stdout)
+    job_ids = submitted_jobs(proc.stdout)
     rows = cluster.sacct("JobID", "ReqTRES", "Comment", job_ids=job_ids) if job_ids else []
     gpus = [int(m[1]) for r in rows if (m := re.search(r"gres/gpu=(\d+)", r["ReqTRES"]))]
     return {
@@ -60,18 +57,10 @@ def step(cluster: SlurmCluster, wf: Path, name: str, *extra: str) -> dict[str, o
 
 def per_job_profile(wf: Path) -> str:
     """profiles/slurm without its job groups: every job its own allocation."""
-    shipped = (wf / "profiles/slurm/config.yaml").read_text()
-    kept, skipping = [], False
-    for line in shipped.splitlines():
-        if line.startswith(("groups:", "group-components:")):
-            skipping = True
-            continue
-        if skipping and line.startswith("  - "):
-            continue
-        skipping = False
-        kept.append(line)
+    profile = yaml.safe_load((wf / "profiles/slurm/config.yaml").read_text())
+    del profile["groups"], profile["group-components"]
     (wf / "profiles/slurm_per_job").mkdir()
-    (wf / "profiles/slurm_per_job/config.yaml").write_text("\n".join(kept) + "\n")
+    (wf / "profiles/slurm_per_job/config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     return "profiles/slurm_per_job"
 
 

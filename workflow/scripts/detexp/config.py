@@ -18,7 +18,7 @@ from typing import Any, Iterable
 import jsonschema
 import yaml
 
-from .schemas import load_schema, schema_default  # noqa: F401 (schema_default: re-exported)
+from .schemas import load_schema
 
 CONFIG_SOURCE = "the workflow config (config/config.yaml with any --configfile/--config)"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +12,16 @@ import yaml
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 
-def load_schema(name: str) -> dict[str, Any]:
-    """Read one of the workflow's JSON schemas."""
+@functools.cache
+def _parsed(name: str) -> dict[str, Any]:
     with open(SCHEMA_DIR / name) as f:
         return yaml.safe_load(f)
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """One of the workflow's JSON schemas: parsed once per process (an entry script asks for several
+    defaults), a fresh copy each time so that no caller can change another's."""
+    return copy.deepcopy(_parsed(name))
 
 
 def schema_default(dotted_key: str, schema_name: str = "config.schema.yaml") -> Any:

@@ -328,7 +328,10 @@ def _train(
         for path in state_dir.glob(pattern):
             path.unlink()
     finished = {"digest": digest, "class_info": class_info(classes, training), "summary": summary}
-    (state_dir / FINISHED).write_text(json.dumps(finished, indent=2) + "\n")
+    # Written whole or not at all: a job killed here leaves no half-written marker to trip the next one.
+    partial = state_dir / (FINISHED + ".partial")
+    partial.write_text(json.dumps(finished, indent=2) + "\n")
+    partial.replace(state_dir / FINISHED)
     write_outputs(paths, finished)
     log(
         f"trained {summary['epochs_run']} epoch(s), {epochs_this_run} in this run, in {wall:.1f} s; "
