@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 from detexp.demo import write_demo_video  # noqa: E402
-from detexp.inference import PRECISIONS, Predictor, annotate, batched, run_inference  # noqa: E402
+from detexp.inference import PRECISIONS, InferenceSettings, Predictor, annotate, batched, run_inference  # noqa: E402
 from detexp.training import pick_device  # noqa: E402
 from detexp.video import probe, read_frames  # noqa: E402
 
@@ -98,10 +98,8 @@ def main() -> None:
                         args.checkpoint,
                         tmp / f"wf{r}.mp4",
                         tmp / f"wf{r}.json",
-                        args.threshold,
-                        args.batch_size,
+                        InferenceSettings(args.threshold, args.batch_size, precision=args.precision),
                         log=lambda m: None,
-                        precision=args.precision,
                     )["video"]["frame_count"]
                 else:
                     n = model_only(predictor, frames, args.batch_size, args.threshold)

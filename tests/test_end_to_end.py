@@ -291,7 +291,7 @@ def test_held_out_evaluation_scores_the_test_split(demo_run):
 def test_summaries_follow_their_schema_and_carry_job_costs(demo_run):
     import jsonschema
 
-    from detexp.config import load_schema
+    from detexp.schemas import load_schema
 
     schema = load_schema("experiment_summary.schema.yaml")
     for exp in EXPERIMENTS:
@@ -435,19 +435,20 @@ def test_the_command_line_tools_reproduce_what_the_rules_wrote(demo_run, tmp_pat
     run = demo_run / "results/exp_person_25"
     config = yaml.safe_load((run / "config.yaml").read_text())
     # prepare_dataset: the same training file from the same project, splits, fraction and seed
+    # (options before the positionals: none of them swallows what follows)
+    class_options = [arg for name in config["classes"] for arg in ("--class", name)]
     _cli(
         "prepare_dataset.py",
-        "resources/demo_project",
-        "results/splits.json",
-        str(tmp_path / "dataset"),
-        str(tmp_path / "stats.json"),
+        *class_options,
         "--fraction",
         "person",
         "0.25",
         "--seed",
         str(config["seed"]),
-        "--classes",
-        *config["classes"],
+        "resources/demo_project",
+        "results/splits.json",
+        str(tmp_path / "dataset"),
+        str(tmp_path / "stats.json"),
         cwd=demo_run,
     )
     for split in ("train", "valid", "test"):

@@ -4,6 +4,7 @@ headers, bad files."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 from pathlib import Path
@@ -12,9 +13,9 @@ import jsonschema
 import numpy as np
 import pytest
 
-from detexp.config import load_schema
+from detexp.schemas import load_schema
 from detexp.demo import render_frame
-from detexp.inference import PRECISIONS, Predictor, run_inference
+from detexp.inference import PRECISIONS, InferenceSettings, Predictor, run_inference
 from detexp.video import H264Writer, VideoError, probe
 
 FPS = 12.0
@@ -48,7 +49,8 @@ def decoded(path: Path) -> tuple[str, int, int, int, float]:
 
 def infer(checkpoint: Path, video: Path, tmp_path: Path, **kwargs) -> tuple[dict, Path, Path]:
     out_video, out_json = tmp_path / f"detected_{video.stem}.mp4", tmp_path / f"{video.stem}_detections.json"
-    result = run_inference(video, checkpoint, out_video, out_json, threshold=0.0, batch_size=4, log=lambda m: None, **kwargs)
+    settings = InferenceSettings(threshold=0.0, batch_size=4, **kwargs)
+    result = run_inference(video, checkpoint, out_video, out_json, settings, log=lambda m: None)
     assert json.loads(out_json.read_text()) == json.loads(json.dumps(result))
     jsonschema.validate(result, load_schema("detections.schema.yaml"))
     return result, out_video, out_json
@@ -188,6 +190,29 @@ def test_an_unknown_precision_is_refused_naming_the_choices(demo_checkpoint):
     assert load_schema("config.schema.yaml")["properties"]["inference"]["properties"]["precision"]["enum"] == list(PRECISIONS)
 
 
+def test_inference_settings_are_the_schemas_inference_keys_with_its_defaults():
+    schema = load_schema("config.schema.yaml")["properties"]["inference"]["properties"]
+    fields = dataclasses.fields(InferenceSettings)
+    assert [f.name for f in fields] == list(schema)
+    assert {f.name: f.default for f in fields[1:]} == {k: v["default"] for k, v in schema.items() if k != "threshold"}
+    assert InferenceSettings(0.5) == InferenceSettings(0.5, 8, 1, None, "auto")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"threshold": 1.5}, "threshold must be in \\[0, 1\\], got 1.5"),
+        ({"threshold": 0.5, "frame_stride": 0}, "max_frames >= 1 or None, got 8, 0, None"),
+        ({"threshold": 0.5, "max_frames": 0}, "got 8, 1, 0"),
+        ({"threshold": 0.5, "batch_size": 0}, "got 0, 1, None"),
+        ({"threshold": 0.5, "precision": "half"}, "auto, float32, float16, bfloat16, got 'half'"),
+    ],
+)
+def test_invalid_inference_settings_are_refused_before_any_model_loads(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        InferenceSettings(**kwargs)
+
+
 def _lie_about_frame_count(avi: Path, claimed: int) -> None:
     """Overwrite the AVI main header's total frames and the video stream header's length."""
     data = bytearray(avi.read_bytes())
@@ -218,7 +243,7 @@ def test_corrupt_and_empty_videos_fail_naming_the_file_and_leave_nothing(demo_ch
     out.mkdir()
     for bad, reason in ((corrupt, "cannot open the video"), (empty, "")):
         with pytest.raises(VideoError, match=str(bad)) as err:
-            run_inference(bad, demo_checkpoint, out / "v.mp4", out / "v.json", 0.5, log=lambda m: None)
+            run_inference(bad, demo_checkpoint, out / "v.mp4", out / "v.json", InferenceSettings(0.5), log=lambda m: None)
         assert reason in str(err.value)
         assert list(out.iterdir()) == []
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from detexp.config import MODEL_VARIANTS, load_schema
+from detexp.config import MODEL_VARIANTS
+from detexp.schemas import load_schema
 from detexp.training import build_model, pretrain_weights_path
 from detexp.weights import PublishedWeights, WeightsError, cache_path, download, fetch, published_weights
 

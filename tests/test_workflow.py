@@ -138,6 +138,26 @@ def test_a_command_line_sweep_is_typed_and_crossed_with_every_experiment(workflo
         "seed": 42,
     }
     assert "sweep" not in resolved
+    # the report's description shows the settings the runs used: swept values where swept, else the config's
+    report = workflow_copy / "report.html"
+    snakemake(workflow_copy, *DEMO, *sweep, "--report", str(report), "--", target)
+    description = _report_description(report)
+    assert "trains an RF-DETR nano model for up to 1 or 2 (swept) epochs at 64 px" in description
+    assert "(batch size 4, learning rate 1e-4 or 5e-5 (swept), pretrained weights: none)" in description
+    assert "at a confidence threshold of 0.02." in description
+    assert "training.epochs: 1, 2 training.lr: 1e-4, 5e-5 Results are grouped" in description
+    assert "System Message" not in description  # valid reStructuredText
+
+
+def _report_description(report: Path) -> str:
+    """The text of the workflow description in a Snakemake report (stored in the page's data)."""
+    import html as html_lib
+    import re
+
+    page = report.read_text()
+    start = page.index("Class-imbalance study")
+    text = re.sub(r"<[^>]+>", "", page[start : start + 5000].encode().decode("unicode_escape"))
+    return " ".join(html_lib.unescape(text).split())
 
 
 def test_adding_a_sweep_value_or_a_replicate_adds_only_the_new_runs(workflow_copy):
@@ -189,7 +209,7 @@ SUMMARY_SIDE = {"summarize", "aggregate", "plot_comparison", "compare_pairs"}
 RULES_OF_MODULE = {
     "__init__.py": ALL_RULES,
     "cli.py": ALL_RULES,
-    "config.py": ALL_RULES - {"resolve_config", "make_demo_project", "plot_video_strip"},
+    "config.py": ALL_RULES - {"resolve_config", "make_demo_project", "plot_video_strip", "split_dataset", "prepare_dataset"},
     "bootstrap.py": {"compare_pairs"},
     "dataset.py": {"split_dataset", "prepare_dataset"},
     "sources.py": {"split_dataset", "prepare_dataset"},

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from detexp.cli import entry, log
-from detexp.inference import PRECISIONS, run_inference
+from detexp.inference import PRECISIONS, InferenceSettings, run_inference
 from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -44,18 +44,8 @@ def from_snakemake(smk):
 
 
 def run(args):
-    run_inference(
-        args.video,
-        args.checkpoint,
-        args.out_video,
-        args.out_json,
-        args.threshold,
-        args.batch_size,
-        args.frame_stride,
-        args.max_frames,
-        log=log,
-        precision=args.precision,
-    )
+    settings = InferenceSettings(args.threshold, args.batch_size, args.frame_stride, args.max_frames, args.precision)
+    run_inference(args.video, args.checkpoint, args.out_video, args.out_json, settings, log=log)
 
 
 entry(globals(), parser, from_snakemake, run)

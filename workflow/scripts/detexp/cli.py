@@ -31,7 +31,15 @@ def redirect_output(log_path: str) -> int:
 def add_project_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments that say where a labelled project is and how to read it."""
     parser.add_argument("project_dir", type=Path, help="the labelled project (COCO, Roboflow COCO export, YOLO or Pascal VOC)")
-    parser.add_argument("--classes", nargs="+", required=True)
+    # One name per option (repeated): a list option would swallow the positionals written after it.
+    parser.add_argument(
+        "--class",
+        dest="classes",
+        action="append",
+        required=True,
+        metavar="NAME",
+        help="a class to sample and train on (repeat for each, in the config's order)",
+    )
     formats = load_schema("config.schema.yaml")["properties"]["project_format"]["enum"]
     parser.add_argument("--format", default=schema_default("project_format"), choices=formats)
     parser.add_argument("--annotations-file", help="COCO file in project_dir (default: detected)")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .layout import SPLIT_ANNOTATIONS_NAME as ANNOTATIONS_NAME
+from .layout import SPLIT_ANNOTATIONS_NAME
 from .layout import SPLIT_NAMES
 from .sources import (
     DatasetError,
@@ -202,17 +202,17 @@ def detect_format(project_dir: Path, annotations_file: str | None = None) -> str
     project_dir = Path(project_dir)
     if annotations_file:
         return "coco"
-    if all((project_dir / s / ANNOTATIONS_NAME).is_file() for s in ("train", "valid")):
+    if all((project_dir / s / SPLIT_ANNOTATIONS_NAME).is_file() for s in ("train", "valid")):
         return "roboflow"
     if (project_dir / "data.yaml").is_file():
         return "yolo"
-    if (project_dir / ANNOTATIONS_NAME).is_file() or list(project_dir.glob("*.json")):
+    if (project_dir / SPLIT_ANNOTATIONS_NAME).is_file() or list(project_dir.glob("*.json")):
         return "coco"
     if (project_dir / "Annotations").is_dir() or next(project_dir.rglob("*.xml"), None) is not None:
         return "voc"  # Annotations/*.xml, or XML files beside the images (in any subfolder)
     raise DatasetError(
-        f"{project_dir}: no known dataset layout - expected a COCO file ({ANNOTATIONS_NAME} or one *.json), "
-        "train/ valid/ test/ folders each with " + ANNOTATIONS_NAME + ", a YOLO data.yaml, or Pascal VOC *.xml files"
+        f"{project_dir}: no known dataset layout - expected a COCO file ({SPLIT_ANNOTATIONS_NAME} or one *.json), "
+        "train/ valid/ test/ folders each with " + SPLIT_ANNOTATIONS_NAME + ", a YOLO data.yaml, or Pascal VOC *.xml files"
     )
 
 
@@ -221,8 +221,8 @@ def coco_annotations_path(project_dir: Path, annotations_file: str | None) -> Pa
     project_dir = Path(project_dir)
     if annotations_file:
         return project_dir / annotations_file
-    if (project_dir / ANNOTATIONS_NAME).is_file():
-        return project_dir / ANNOTATIONS_NAME
+    if (project_dir / SPLIT_ANNOTATIONS_NAME).is_file():
+        return project_dir / SPLIT_ANNOTATIONS_NAME
     candidates = sorted(project_dir.glob("*.json"))
     if len(candidates) != 1:
         raise DatasetError(
@@ -238,7 +238,9 @@ def project_sources(project_dir: Path, fmt: str, annotations_file: str | None = 
     if fmt == "coco":
         return [str(coco_annotations_path(project_dir, annotations_file))]
     if fmt == "roboflow":
-        return [str(p / ANNOTATIONS_NAME) for p in _split_dirs(project_dir).values() if (p / ANNOTATIONS_NAME).is_file()]
+        return [
+            str(p / SPLIT_ANNOTATIONS_NAME) for p in _split_dirs(project_dir).values() if (p / SPLIT_ANNOTATIONS_NAME).is_file()
+        ]
     if fmt == "yolo":
         return [str(project_dir / "data.yaml")]
     return sorted(str(p) for p in _voc_xml_files(project_dir))
@@ -268,9 +270,9 @@ def read_project(
         )
     if fmt == "roboflow":
         parts = [
-            read_coco_project(d / ANNOTATIONS_NAME, d, classes, clip_regex, prefix=f"{d.name}/", split=split)
+            read_coco_project(d / SPLIT_ANNOTATIONS_NAME, d, classes, clip_regex, prefix=f"{d.name}/", split=split)
             for split, d in _split_dirs(project_dir).items()
-            if (d / ANNOTATIONS_NAME).is_file()
+            if (d / SPLIT_ANNOTATIONS_NAME).is_file()
         ]
         return _merge(parts, project_dir, classes)
     if fmt == "yolo":
@@ -660,7 +662,7 @@ def prepare_dataset(
         for frame in frames:
             methods.add(link_file(project.source_of(frame), split_dir / frame.file_name, split_dir))
         entries = [f for f in frames for _ in range(copies[f.file_name])] if split == "train" else frames
-        with open(split_dir / ANNOTATIONS_NAME, "w") as f:
+        with open(split_dir / SPLIT_ANNOTATIONS_NAME, "w") as f:
             json.dump(coco_dict(entries, project.classes), f)
         stats["splits"][split] = split_stats(frames, project.classes, copies if split == "train" else None)
     stats["splits"]["train"]["available_before_sampling"] = split_stats([by_name[n] for n in splits["train"]], project.classes)

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from .schemas import schema_default
 from .video import H264Writer, VideoError, probe, read_frames
 
 DETECTIONS_SCHEMA_VERSION = 2  # 2: frame_stride, max_frames, header_frame_count, precision
@@ -64,6 +65,12 @@ def annotate(frame_bgr: np.ndarray, detections: Any, class_names: list[str]) -> 
 PRECISIONS = ("auto", "float32", "float16", "bfloat16")
 
 
+def check_precision(precision: str) -> None:
+    """Raise ValueError naming the allowed values unless `precision` is one of PRECISIONS."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"inference precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+
+
 class Predictor:
     """A trained checkpoint ready for batched prediction on RGB frames.
 
@@ -84,8 +91,7 @@ class Predictor:
         import rfdetr
         import torch
 
-        if precision not in PRECISIONS:
-            raise ValueError(f"inference precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        check_precision(precision)
         self.model = rfdetr.from_checkpoint(str(checkpoint), device=device)
         self.class_names = list(self.model.class_names)
         self.batch_size = batch_size
@@ -240,57 +246,95 @@ def detect_frames(
             yield index, frame, last, index in detected
 
 
+@dataclass(frozen=True)
+class InferenceSettings:
+    """The `inference` settings of a run (config schema `inference.*`, whose defaults these are; the
+    threshold is always given)."""
+
+    threshold: float
+    batch_size: int = schema_default("inference.batch_size")
+    frame_stride: int = schema_default("inference.frame_stride")
+    max_frames: int | None = schema_default("inference.max_frames")
+    precision: str = schema_default("inference.precision")
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.threshold <= 1:
+            raise ValueError(f"inference threshold must be in [0, 1], got {self.threshold}")
+        if self.batch_size < 1 or self.frame_stride < 1 or (self.max_frames is not None and self.max_frames < 1):
+            raise ValueError(
+                "inference batch_size and frame_stride must be >= 1 and max_frames >= 1 or None, got "
+                f"{self.batch_size}, {self.frame_stride}, {self.max_frames}"
+            )
+        check_precision(self.precision)
+
+
+@dataclass
+class _Detected:
+    """What detecting on a video gave: the processed frames' records and the totals per class."""
+
+    frames: list[dict[str, Any]]
+    totals: Counter[str]
+    decoded: int
+
+
+def _detect_and_annotate(
+    video_path: str | Path,
+    predictor: Predictor,
+    settings: InferenceSettings,
+    writer: H264Writer,
+    info: Any,
+) -> _Detected:
+    """Decode (in the background), detect on every `frame_stride`-th frame in batches, and hand every
+    frame with its boxes to the annotating encoder (in the background)."""
+    frames = enumerate(read_frames(video_path))
+    if settings.max_frames is not None:
+        frames = islice(frames, settings.max_frames)
+    detected = _Detected([], Counter(), 0)
+    background = BackgroundWriter(writer, predictor.class_names, depth=2 * settings.batch_size)
+    try:
+        for index, frame, detections, is_detected in detect_frames(
+            prefetch(frames, depth=2 * settings.batch_size),
+            lambda batch: predictor(batch, settings.threshold),
+            settings.batch_size,
+            settings.frame_stride,
+        ):
+            detected.decoded = index + 1
+            if is_detected:
+                record = frame_record(index, info.fps, detections, predictor.class_names, info.width, info.height)
+                detected.totals.update(d["class_name"] for d in record["detections"])
+                detected.frames.append(record)
+            background.put(frame, detections)
+    finally:
+        background.close()  # before the writer closes: the encoder thread must be done with it
+    return detected
+
+
 def run_inference(
     video_path: str | Path,
     checkpoint: str | Path,
     out_video: str | Path,
     out_json: str | Path,
-    threshold: float,
-    batch_size: int = 8,
-    frame_stride: int = 1,
-    max_frames: int | None = None,
+    settings: InferenceSettings,
     log: Callable[[str], None] = print,
-    precision: str = "auto",
 ) -> dict[str, Any]:
     """Detect on every `frame_stride`-th frame of a video (all of them by default, the first
     `max_frames` at most); write the annotated video (every frame: those in between carry the boxes
     of the last processed frame) and the detection JSON. Nothing is left behind on failure."""
     from .training import pick_device
 
-    if frame_stride < 1 or (max_frames is not None and max_frames < 1):
-        raise ValueError(f"frame_stride must be >= 1 and max_frames >= 1 or None, got {frame_stride}, {max_frames}")
     out_video, out_json = Path(out_video), Path(out_json)
     info = probe(video_path)
     device = pick_device()
     log(f"{video_path}: {info.width}x{info.height} at {info.fps:g} fps, {info.frame_count} frames in header")
-    predictor = Predictor(checkpoint, device, batch_size, log, precision)
+    predictor = Predictor(checkpoint, device, settings.batch_size, log, settings.precision)
     class_names = predictor.class_names
-    frames_out: list[dict[str, Any]] = []
-    totals: Counter[str] = Counter()
-    decoded = 0
     partial_video, partial_json = _partial(out_video), _partial(out_json)
     start = time.perf_counter()
     try:
-        frames = enumerate(read_frames(video_path))
-        if max_frames is not None:
-            frames = islice(frames, max_frames)
         with H264Writer(partial_video, info.fps, info.width, info.height) as writer:
-            background = BackgroundWriter(writer, class_names, depth=2 * batch_size)
-            try:
-                prefetched = prefetch(frames, depth=2 * batch_size)
-                for index, frame, detections, detected in detect_frames(
-                    prefetched, lambda batch: predictor(batch, threshold), batch_size, frame_stride
-                ):
-                    decoded = index + 1
-                    if detected:
-                        record = frame_record(index, info.fps, detections, class_names, info.width, info.height)
-                        totals.update(d["class_name"] for d in record["detections"])
-                        frames_out.append(record)
-                    background.put(frame, detections)
-            finally:
-                background.close()  # before the writer closes: the encoder thread must be done with it
+            detected = _detect_and_annotate(video_path, predictor, settings, writer, info)
         elapsed = time.perf_counter() - start
-        if decoded == 0:
+        if detected.decoded == 0:
             raise VideoError(f"{video_path}: no frames could be decoded")
         result = {
             "schema_version": DETECTIONS_SCHEMA_VERSION,
@@ -299,7 +343,7 @@ def run_inference(
                 "fps": info.fps,
                 "width": info.width,
                 "height": info.height,
-                "frame_count": decoded,
+                "frame_count": detected.decoded,
                 "header_frame_count": info.frame_count,
             },
             "model": {
@@ -308,13 +352,13 @@ def run_inference(
                 "device": device,
                 "precision": predictor.precision,
             },
-            "threshold": threshold,
-            "frame_stride": frame_stride,
-            "max_frames": max_frames,
+            "threshold": settings.threshold,
+            "frame_stride": settings.frame_stride,
+            "max_frames": settings.max_frames,
             "class_names": class_names,
-            "totals": {c: totals.get(c, 0) for c in class_names},
-            "frames_per_s": round(decoded / elapsed, 3) if elapsed > 0 else None,
-            "frames": frames_out,
+            "totals": {c: detected.totals.get(c, 0) for c in class_names},
+            "frames_per_s": round(detected.decoded / elapsed, 3) if elapsed > 0 else None,
+            "frames": detected.frames,
         }
         partial_json.write_text(json.dumps(result) + "\n")
         partial_video.replace(out_video)
@@ -322,5 +366,8 @@ def run_inference(
     finally:
         partial_video.unlink(missing_ok=True)
         partial_json.unlink(missing_ok=True)
-    log(f"{decoded} frames ({len(frames_out)} processed) in {elapsed:.1f} s; detections per class: {result['totals']}")
+    log(
+        f"{detected.decoded} frames ({len(detected.frames)} processed) in {elapsed:.1f} s; "
+        f"detections per class: {result['totals']}"
+    )
     return result

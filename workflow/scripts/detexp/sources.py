@@ -73,7 +73,7 @@ def _describe_entry(coco: dict[str, Any], key: str, index: int) -> str:
 def _schema_problems(coco: Any) -> list[str]:
     import jsonschema
 
-    from .config import load_schema
+    from .schemas import load_schema
 
     validator = jsonschema.Draft202012Validator(load_schema("coco_annotations.schema.yaml"))
     problems = []

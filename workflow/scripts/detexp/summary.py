@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .config import load_schema
+from .schemas import load_schema
 from .layout import DETECTIONS_SUFFIX
 from .training import read_metrics
 
