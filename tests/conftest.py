@@ -48,6 +48,13 @@ def copy_run(source: Path, dest: Path) -> Path:
     return dest
 
 
+def readme_local_rules() -> set[str]:
+    """The rules the README's SLURM request table says run on the login node (its `none:` row)."""
+    readme = (REPO / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| none: "))
+    return set(re.findall(r"`(\w+)`", row.split("|")[1]))
+
+
 def snakemake(
     workdir: Path, *args: str, check: bool = True, timeout: int = 1800, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:

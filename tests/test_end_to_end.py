@@ -517,6 +517,3 @@ def test_the_command_line_tools_reproduce_what_the_rules_wrote(demo_run, tmp_pat
     out = _cli("collect_results.py", "results", "--format", "csv", cwd=demo_run).stdout
     table = pd.read_csv(io.StringIO(out))
     assert set(table["status"]) == {"complete"} and len(table) == 4
-    # resolve_config is Snakemake's alone, and says so
-    proc = subprocess.run([sys.executable, str(demo_run / "workflow/scripts/resolve_config.py")], capture_output=True, text=True)
-    assert proc.returncode == 2 and "runs inside Snakemake only" in proc.stderr

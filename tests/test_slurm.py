@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import SNAKEMAKE, copy_workflow, snakemake, unavailable
+from conftest import SNAKEMAKE, copy_workflow, readme_local_rules, snakemake, unavailable
 from slurm_cluster import ClusterUnavailable, SlurmCluster
 
 EXPERIMENT = "exp_person_100"
@@ -42,7 +42,7 @@ GPU_RULE_LOGS = [
     f"logs/evaluate/{EXPERIMENT}.log",
     *[f"logs/infer/{EXPERIMENT}/{v}.log" for v in VIDEOS],
 ]
-LOCAL_RULES = {"fetch_weights", "make_demo_project", "split_dataset", "resolve_config", "summarize", "aggregate"}
+LOCAL_RULES = readme_local_rules()
 
 
 @pytest.fixture(scope="module")

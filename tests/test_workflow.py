@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import job_counts, snakemake
+from conftest import job_counts, readme_local_rules, snakemake
 
 DEMO = ("--configfile", "config/demo.yaml")
 
@@ -237,6 +237,14 @@ sys.exit(0)
 """
 
 
+def test_the_readme_names_every_rule_that_runs_on_the_login_node(workflow_copy):
+    (workflow_copy / "localrules.smk").write_text(
+        'import json\ninclude: "Snakefile"\nprint("LOCAL " + json.dumps(sorted(workflow._localrules)))\nsys.exit(0)\n'
+    )
+    out = snakemake(workflow_copy, "-n", "-s", "localrules.smk", *DEMO).stdout
+    assert set(json.loads(out.split("LOCAL ", 1)[1].splitlines()[0])) == readme_local_rules()
+
+
 def code_digests(workdir: Path) -> dict[str, str]:
     out = snakemake(workdir, "-n", "-s", "digests.smk", *DEMO).stdout
     return json.loads(out.split("DIGESTS ", 1)[1].splitlines()[0])
@@ -304,3 +312,8 @@ def test_no_core_module_spells_an_output_name_that_layout_defines():
                 spelled = {n for n in names if node.value == n or node.value.endswith("/" + n)}
                 found += [(module.name, node.lineno, n) for n in spelled - RFDETR_NAMES.get(module.name, set())]
     assert found == []
+    # the one rfdetr name that layout spells too (training.py keeps its own: a change of its syntax
+    # tree retrains every finished run, see training.training_digest)
+    from detexp import layout, training
+
+    assert layout.TRAINING_STATE_METRICS == f"{layout.TRAINING_STATE_DIR}/{training.STATE_METRICS}"

@@ -47,6 +47,7 @@ ENV = "../../environment.yml"
 
 # ---- path patterns: the workflow's contract, defined once in detexp/layout.py -----------------
 SPLITS_FILE = layout.SPLITS_FILE
+PROJECT_VIDEOS_DIR = layout.PROJECT_VIDEOS_DIR
 SPLIT_NAMES = list(layout.SPLIT_NAMES)
 RESOLVED_CONFIG = layout.run_pattern(layout.RESOLVED_CONFIG)
 DATASET_DIR = layout.run_pattern(layout.DATASET_DIR)
@@ -87,7 +88,7 @@ def _video_paths():
         path = (
             Path(entry)
             if Path(entry).is_absolute()
-            else Path(PROJECT_DIR) / "videos" / entry
+            else Path(PROJECT_DIR) / PROJECT_VIDEOS_DIR / entry
         )
         stem = path.stem
         if stem in paths:
@@ -268,7 +269,7 @@ STRIP_RUNS = sorted(
 )[:STRIP_MAX_ROWS]
 
 
-def video_of_every_experiment(wildcards):
+def video_of_every_run(wildcards):
     return expand(DETECTED_VIDEO, run=STRIP_RUNS, video=wildcards.video)
 
 

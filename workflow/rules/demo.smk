@@ -1,7 +1,9 @@
 rule make_demo_project:
     output:
         annotations=DEMO_ANNOTATIONS,
-        videos=[f"{DEMO_PROJECT_DIR}/videos/{name}" for name in DEMO_VIDEOS],
+        videos=[
+            f"{DEMO_PROJECT_DIR}/{PROJECT_VIDEOS_DIR}/{name}" for name in DEMO_VIDEOS
+        ],
     log:
         "logs/make_demo_project.log",
     conda:

@@ -10,7 +10,7 @@ rule evaluate:
             caption="../report/confusion_matrix.rst",
             category="Experiments",
             subcategory="{run}",
-            labels={"experiment": "{run}", "figure": "confusion matrix"},
+            labels={"run": "{run}", "figure": "confusion matrix"},
         ),
     log:
         "logs/evaluate/{run}.log",

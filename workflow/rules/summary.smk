@@ -13,7 +13,7 @@ rule summarize:
             caption="../report/experiment_curves.rst",
             category="Experiments",
             subcategory="{run}",
-            labels={"experiment": "{run}", "figure": "training curves"},
+            labels={"run": "{run}", "figure": "training curves"},
         ),
     log:
         "logs/summarize/{run}.log",
@@ -84,7 +84,7 @@ rule plot_comparison:
 
 rule plot_video_strip:
     input:
-        video_of_every_experiment,
+        video_of_every_run,
     output:
         report(
             PLOT_VIDEO_STRIP,
@@ -97,7 +97,7 @@ rule plot_video_strip:
     conda:
         ENV
     params:
-        experiments=STRIP_RUNS,
+        runs=STRIP_RUNS,
         code=code_version("plot_video_strip.py"),
     script:
         "../scripts/plot_video_strip.py"
@@ -118,7 +118,7 @@ rule compare_pairs:
     log:
         "logs/compare_pairs.log",
     benchmark:
-        "benchmarks/compare_pairs.tsv"
+        BENCHMARKS["compare_pairs"]
     conda:
         ENV
     params:

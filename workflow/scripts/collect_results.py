@@ -8,17 +8,19 @@ import argparse
 import sys
 from pathlib import Path
 
+from detexp import layout
 from detexp.cli import entry
 from detexp.collect import collect, render
+from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("results_dir", nargs="?", type=Path, default=Path("results"), help="default: results")
+parser.add_argument("results_dir", nargs="?", type=Path, default=Path(layout.RESULTS_DIR), help="default: %(default)s")
 parser.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
 parser.add_argument(
     "--experiments-dir",
     type=Path,
-    default=Path("config/experiments"),
-    help="experiment files: those with no results yet are listed as 'not started' (default: config/experiments)",
+    default=Path(schema_default("experiments_dir")),
+    help="experiment files: those with no results yet are listed as 'not started' (default: %(default)s)",
 )
 
 

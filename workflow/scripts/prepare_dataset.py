@@ -6,6 +6,7 @@ from pathlib import Path
 
 from detexp.cli import add_project_arguments, entry, log, project_arguments
 from detexp.dataset import prepare_dataset, read_project
+from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)
 add_project_arguments(parser)
@@ -21,7 +22,10 @@ parser.add_argument(
     help="fraction of CLASS's training frames to keep (default 1)",
 )
 parser.add_argument(
-    "--background-fraction", type=float, default=0.0, help="fraction of training frames with none of the classes to keep"
+    "--background-fraction",
+    type=float,
+    default=schema_default("background_fraction", "experiment.schema.yaml"),
+    help="fraction of training frames with none of the classes to keep",
 )
 parser.add_argument(
     "--oversample",

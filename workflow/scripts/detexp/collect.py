@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from . import layout
+from .runs import RUN_ID_SEPARATOR
 from .summary import comparison_table
 
 # Stages in workflow order: the last file that exists says how far an experiment got.
@@ -77,7 +78,9 @@ def collect(results_dir: str | Path, experiments_dir: str | Path | None = None):
     found = sorted(p.name for p in results_dir.iterdir() if p.is_dir() and p.name != "plots") if results_dir.is_dir() else []
     # An experiment file counts as not started only if no run folder belongs to it (runs of a sweep
     # or replicates are named <experiment>__...).
-    waiting = [e for e in expected_experiments(experiments_dir) if not any(f == e or f.startswith(e + "__") for f in found)]
+    waiting = [
+        e for e in expected_experiments(experiments_dir) if not any(f == e or f.startswith(e + RUN_ID_SEPARATOR) for f in found)
+    ]
     names = sorted(set(found) | set(waiting))
     summaries, unfinished = [], []
     for name in names:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# A labelled project's test videos, inside its project_dir (config test_videos names files there).
+PROJECT_VIDEOS_DIR = "videos"
+
 RESULTS_DIR = "results"
 RUN_DIR = RESULTS_DIR + "/{run}"
 
@@ -59,6 +62,7 @@ BENCHMARKS = {
     "train": "benchmarks/train/{run}.tsv",
     "evaluate": "benchmarks/evaluate/{run}.tsv",
     "infer": "benchmarks/infer/{run}/{video}.tsv",
+    "compare_pairs": "benchmarks/compare_pairs.tsv",
 }
 
 

@@ -117,8 +117,11 @@ def pick_frames(frame_count: int, n: int) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, frame_count - 1, min(n, frame_count))})
 
 
-def plot_video_strip(videos: dict[str, str | Path], out: str | Path, n_frames: int = 4) -> None:
-    """A grid of annotated frames: one row per experiment, the same frames in every row."""
+STRIP_FRAMES = 4  # frames per row of a video strip
+
+
+def plot_video_strip(videos: dict[str, str | Path], out: str | Path, n_frames: int = STRIP_FRAMES) -> None:
+    """A grid of annotated frames: one row per run, the same frames in every row."""
     from .video import probe, read_frames
 
     plt = _pyplot()

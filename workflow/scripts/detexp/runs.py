@@ -19,13 +19,14 @@ from .config import (
     ConfigError,
     Experiment,
     coerce_to_schema,
-    load_schema,
     resolved_experiment_config,
     validate_config,
 )
+from .schemas import load_schema, schema_default
 
 # Only per-run settings can be swept: the split and the classes are shared by the whole study.
 SWEEPABLE_SECTIONS = ("training", "inference")
+RUN_ID_SEPARATOR = "__"  # between the experiment name, the swept values and the replicate
 SAFE = re.compile(r"[^A-Za-z0-9.+-]")
 # Keys that say how to expand runs: not part of any one run's settings.
 EXPANSION_KEYS = ("sweep", "sweep_mode", "replicates")
@@ -39,7 +40,7 @@ class Run:
     experiment: Experiment
     swept: dict[str, Any] = field(default_factory=dict)
     replicate: int = 0
-    seed: int = 42
+    seed: int = schema_default("seed")
     config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -109,7 +110,7 @@ def run_id(experiment: str, swept: dict[str, Any], keys: list[str], replicate: i
     parts = [experiment, *(f"{_label(k, keys)}-{_value(swept[k])}" for k in keys)]
     if replicate:
         parts.append(f"rep{replicate}")
-    return "__".join(parts)
+    return RUN_ID_SEPARATOR.join(parts)
 
 
 def apply(config: dict[str, Any], swept: dict[str, Any]) -> dict[str, Any]:
