@@ -79,6 +79,7 @@ PLOT_AP_VS_RATIO = layout.PLOT_AP_VS_RATIO
 PLOT_TRAINING_CURVES = layout.PLOT_TRAINING_CURVES
 PLOT_VIDEO_STRIP = layout.PLOT_VIDEO_STRIP
 BENCHMARKS = layout.BENCHMARKS
+COMPARE_PAIRS_BENCHMARK = layout.COMPARE_PAIRS_BENCHMARK
 
 
 # ---- test videos: wildcard value = file stem ---------------------------------------------------

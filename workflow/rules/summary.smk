@@ -118,7 +118,7 @@ rule compare_pairs:
     log:
         "logs/compare_pairs.log",
     benchmark:
-        BENCHMARKS["compare_pairs"]
+        COMPARE_PAIRS_BENCHMARK
     conda:
         ENV
     params:

@@ -56,14 +56,14 @@ PLOT_AP_VS_RATIO = PLOTS_DIR + "/ap_vs_ratio.png"
 PLOT_TRAINING_CURVES = PLOTS_DIR + "/training_curves.png"
 PLOT_VIDEO_STRIP = PLOTS_DIR + "/strip_{video}.png"
 
-# Snakemake benchmark files (runtime and memory of each job), relative to the working directory.
+# Snakemake benchmark files (runtime and memory of each job of a run), relative to the working directory.
 BENCHMARKS = {
     "prepare_dataset": "benchmarks/prepare_dataset/{run}.tsv",
     "train": "benchmarks/train/{run}.tsv",
     "evaluate": "benchmarks/evaluate/{run}.tsv",
     "infer": "benchmarks/infer/{run}/{video}.tsv",
-    "compare_pairs": "benchmarks/compare_pairs.tsv",
 }
+COMPARE_PAIRS_BENCHMARK = "benchmarks/compare_pairs.tsv"  # one per study
 
 
 def run_pattern(relative: str) -> str:
