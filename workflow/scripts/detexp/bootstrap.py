@@ -12,13 +12,14 @@ from typing import Any
 import numpy as np
 
 from .evaluation import ResampledAP
+from .schemas import schema_default
 
 
 def paired_bootstrap(
     gt: dict[str, Any],
     reference: list[dict[str, Any]],
     other: list[dict[str, Any]],
-    samples: int = 1000,
+    samples: int = schema_default("statistics.bootstrap_samples"),
     seed: int = 0,
 ) -> dict[int, dict[str, dict[str, float]]]:
     """Per category id and metric (AP_50_95, AP_50): the AP difference other - reference on the whole

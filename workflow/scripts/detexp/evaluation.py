@@ -13,6 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .schemas import schema_default
+
 METRICS_SCHEMA_VERSION = 1
 # Confidence thresholds searched for the best overall F1.
 F1_THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
@@ -57,7 +59,7 @@ def predict_split(
     checkpoint: str | Path,
     annotations: str | Path,
     gt: dict[str, Any],
-    batch_size: int = 8,
+    batch_size: int = schema_default("inference.batch_size"),
     log: Callable[[str], None] = print,
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """The model's class names and its predictions on every image of a COCO split (`gt`, read from
@@ -209,7 +211,10 @@ def _ratio(a: float, b: float) -> float:
 
 
 def evaluate(
-    gt: dict[str, Any], predictions: list[dict[str, Any]], class_names: list[str], iou_threshold: float = 0.5
+    gt: dict[str, Any],
+    predictions: list[dict[str, Any]],
+    class_names: list[str],
+    iou_threshold: float = schema_default("evaluation.iou_threshold"),
 ) -> tuple[dict[str, Any], Any]:
     """Every held-out metric, and supervision's confusion matrix at the best-F1 threshold; a
     prediction matches a box at `iou_threshold` for P, R, F1 and the matrix (AP is COCO's)."""
@@ -273,9 +278,9 @@ def run_evaluation(
     metrics_path: str | Path,
     predictions_path: str | Path,
     confusion_png: str | Path,
-    batch_size: int = 8,
+    batch_size: int = schema_default("inference.batch_size"),
     log: Callable[[str], None] = print,
-    iou_threshold: float = 0.5,
+    iou_threshold: float = schema_default("evaluation.iou_threshold"),
 ) -> dict[str, Any]:
     """Predict on the test split and write metrics.json, predictions.json and the confusion matrix PNG."""
     import matplotlib
