@@ -228,32 +228,31 @@ RULES_OF_MODULE = {
     "runs.py": set(),
     "collect.py": set(),
 }
-# Parsed like the real Snakefile, then prints every rule's code digest and stops before the DAG.
-DIGEST_PRINTER = """
-import json
-include: "Snakefile"
-print("DIGESTS " + json.dumps({r.name: r.params.get("code") for r in workflow.rules if r.name != "all"}))
-sys.exit(0)
-"""
+# Evaluated in a Snakefile that includes the real one: what its parsed workflow says, before any DAG.
+DIGESTS = '{r.name: r.params.get("code") for r in workflow.rules if r.name != "all"}'
+LOCAL_RULES = "sorted(workflow._localrules)"
+
+
+def from_workflow(workdir: Path, expression: str):
+    """The JSON value of a Python expression about the parsed workflow (demo config)."""
+    (workdir / "probe.smk").write_text(
+        f'import json\ninclude: "Snakefile"\nprint("PROBE " + json.dumps({expression}))\nsys.exit(0)\n'
+    )
+    out = snakemake(workdir, "-n", "-s", "probe.smk", *DEMO).stdout
+    return json.loads(out.split("PROBE ", 1)[1].splitlines()[0])
 
 
 def test_the_readme_names_every_rule_that_runs_on_the_login_node(workflow_copy):
-    (workflow_copy / "localrules.smk").write_text(
-        'import json\ninclude: "Snakefile"\nprint("LOCAL " + json.dumps(sorted(workflow._localrules)))\nsys.exit(0)\n'
-    )
-    out = snakemake(workflow_copy, "-n", "-s", "localrules.smk", *DEMO).stdout
-    assert set(json.loads(out.split("LOCAL ", 1)[1].splitlines()[0])) == readme_local_rules()
+    assert set(from_workflow(workflow_copy, LOCAL_RULES)) == readme_local_rules()
 
 
 def code_digests(workdir: Path) -> dict[str, str]:
-    out = snakemake(workdir, "-n", "-s", "digests.smk", *DEMO).stdout
-    return json.loads(out.split("DIGESTS ", 1)[1].splitlines()[0])
+    return from_workflow(workdir, DIGESTS)
 
 
 def test_code_digests_follow_the_imports_of_every_rule(workflow_copy):
     """A real change in a core module changes the code digest (a param) of exactly the rules whose
     scripts import it, directly or through other modules; a change of a rule's script, its own."""
-    (workflow_copy / "digests.smk").write_text(DIGEST_PRINTER)
     package = workflow_copy / "workflow/scripts/detexp"
     assert {p.name for p in package.glob("*.py")} == set(RULES_OF_MODULE)  # a new module needs its row
     before = code_digests(workflow_copy)

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from .schemas import schema_default
-from .video import H264Writer, VideoError, probe, read_frames
+from .video import H264Writer, VideoError, VideoInfo, probe, read_frames
 
 DETECTIONS_SCHEMA_VERSION = 2  # 2: frame_stride, max_frames, header_frame_count, precision
 
@@ -282,7 +282,7 @@ def _detect_and_annotate(
     predictor: Predictor,
     settings: InferenceSettings,
     writer: H264Writer,
-    info: Any,
+    info: VideoInfo,
 ) -> _Detected:
     """Decode (in the background), detect on every `frame_stride`-th frame in batches, and hand every
     frame with its boxes to the annotating encoder (in the background)."""

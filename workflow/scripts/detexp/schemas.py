@@ -27,7 +27,7 @@ def load_schema(name: str) -> dict[str, Any]:
 def schema_default(dotted_key: str, schema_name: str = "config.schema.yaml") -> Any:
     """The default the schema gives a config key (`inference.threshold`): the command-line tools take
     theirs from here, so a tool run by hand behaves as the workflow's rule with default settings."""
-    node = load_schema(schema_name)
+    node = _parsed(schema_name)
     for part in dotted_key.split("."):
         node = node["properties"][part]
-    return node["default"]
+    return copy.deepcopy(node["default"])
