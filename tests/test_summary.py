@@ -16,7 +16,8 @@ from conftest import SCRIPTS
 from detexp import layout
 from detexp.collect import collect, render
 from detexp.plots import plot_ap_against, plot_training_curves, varied_classes
-from detexp.summary import comparison_html, comparison_table, job_benchmark
+from detexp.summary import comparison_table, job_benchmark
+from detexp.tables import html_page
 
 CLASSES = ["crane hook", "person"]
 
@@ -55,7 +56,7 @@ def test_the_comparison_is_ordered_by_fraction_and_keeps_missing_values_empty():
     assert list(table["train frames person"]) == [10, 20, 30, 40]
     assert table["test AP50:95 person"].tolist()[:2] == [0.2, 0.4] and pd.isna(table["test AP50:95 person"][2])
     assert table["clip: person detections"].tolist() == [4, 4, 4, 4]
-    html = comparison_html(table)
+    html = html_page(table, "Comparison of runs")
     assert html.count("<tr") == 5 and "exp_c" in html and "<td>-</td>" in html
 
 

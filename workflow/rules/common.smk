@@ -47,6 +47,7 @@ ENV = "../../environment.yml"
 
 # ---- path patterns: the workflow's contract, defined once in detexp/layout.py -----------------
 SPLITS_FILE = layout.SPLITS_FILE
+SPLITS_HTML = layout.SPLITS_HTML
 PROJECT_VIDEOS_DIR = layout.PROJECT_VIDEOS_DIR
 SPLIT_NAMES = list(layout.SPLIT_NAMES)
 RESOLVED_CONFIG = layout.run_pattern(layout.RESOLVED_CONFIG)
@@ -154,6 +155,7 @@ def code_version(script):
 
 def all_outputs():
     return [
+        SPLITS_HTML,
         COMPARISON_CSV,
         COMPARISON_MD,
         COMPARISON_HTML,
@@ -195,6 +197,10 @@ def dataset_dir(wildcards):
 
 def experiment_fractions(wildcards):
     return sorted_dict(RUNS[wildcards.run].experiment.fractions_for(CLASSES))
+
+
+def run_frame_sampling(wildcards):
+    return RUNS[wildcards.run].experiment.sampling_mode(config)
 
 
 def experiment_background_fraction(wildcards):

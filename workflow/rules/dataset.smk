@@ -2,7 +2,13 @@ rule split_dataset:
     input:
         sources=PROJECT_SOURCES,
     output:
-        SPLITS_FILE,
+        splits=SPLITS_FILE,
+        html=report(
+            SPLITS_HTML,
+            caption="../report/splits.rst",
+            category="Comparison",
+            labels={"result": "frames and clips per split"},
+        ),
     log:
         "logs/split_dataset.log",
     conda:
@@ -45,6 +51,7 @@ rule prepare_dataset:
         classes=CLASSES,
         clip_regex=config["splits"]["clip_regex"],
         fractions=experiment_fractions,
+        frame_sampling=run_frame_sampling,
         background_fraction=experiment_background_fraction,
         remedies=experiment_remedies,
         seed=run_seed,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from detexp.bootstrap import compare_runs
 from detexp.cli import entry, log
-from detexp.summary import comparison_html
+from detexp.tables import html_page
 from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -55,7 +55,7 @@ def run(args):
         raise SystemExit(f"no --predictions for run(s) {', '.join(missing)} of the pairs")
     table = compare_runs(gt, predictions, pairs, args.samples, args.seed)
     table.to_csv(args.out_csv, index=False)
-    args.out_html.write_text(comparison_html(table, "Paired bootstrap over test images: AP difference to the reference run"))
+    args.out_html.write_text(html_page(table, "Paired bootstrap over test images: AP difference to the reference run"))
     log(f"{len(pairs)} pair(s), {args.samples} bootstrap samples of {len(gt['images'])} test images")
 
 

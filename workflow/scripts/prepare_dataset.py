@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from detexp.cli import add_project_arguments, entry, log, project_arguments
-from detexp.dataset import prepare_dataset, read_project
+from detexp.dataset import FRAME_SAMPLING_MODES, prepare_dataset, read_project, sampling_warnings
 from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -26,6 +26,12 @@ parser.add_argument(
     type=float,
     default=schema_default("background_fraction", "experiment.schema.yaml"),
     help="fraction of training frames with none of the classes to keep",
+)
+parser.add_argument(
+    "--frame-sampling",
+    choices=FRAME_SAMPLING_MODES,
+    default=schema_default("frame_sampling"),
+    help="union: keep every frame drawn for any class; exact: keep a frame only if drawn for each reduced class it holds",
 )
 parser.add_argument(
     "--oversample",
@@ -51,6 +57,7 @@ def from_snakemake(smk):
         out_dir=Path(p.out_dir),
         stats=Path(smk.output.stats),
         fraction=list(p.fractions.items()),
+        frame_sampling=p.frame_sampling,
         clip_regex=p.clip_regex,
         background_fraction=p.background_fraction,
         oversample=list(p.remedies["oversample"].items()),
@@ -64,11 +71,26 @@ def run(args):
     fractions = {c: 1.0 for c in args.classes} | {c: float(f) for c, f in args.fraction}
     oversample = {c: float(f) for c, f in args.oversample}
     stats = prepare_dataset(
-        project, splits, fractions, args.seed, args.out_dir, args.background_fraction, oversample, args.repeat_factor
+        project,
+        splits,
+        fractions,
+        args.seed,
+        args.out_dir,
+        args.background_fraction,
+        oversample,
+        args.repeat_factor,
+        args.frame_sampling,
     )
     args.stats.write_text(json.dumps(stats, indent=1) + "\n")
     train = stats["splits"]["train"]
     log(f"train frames per class: { {c: v['frames'] for c, v in train['classes'].items()} }")
+    for cls, s in stats["per_class_sampling"].items():
+        log(
+            f"{cls}: requested {s['requested_fraction']:g} of {s['frames_available']} frames ({s['frames_drawn']} drawn), "
+            f"kept {s['frames_kept']} = {s['kept_share']:.1%} ({stats['frame_sampling']})"
+        )
+    for line in sampling_warnings(stats):
+        log(line)
     log(
         f"sampling: {stats['sampling_method']}; {train['effective_frames']} training images from {train['frames']} "
         f"frames, copies per frame: {train['copies_per_frame']}"

@@ -77,10 +77,15 @@ class Experiment:
     background_fraction: float = 0.0
     oversample: dict[str, float] = field(default_factory=dict)
     repeat_factor: dict[str, Any] | None = None
+    frame_sampling: str | None = None  # None: the study's (config frame_sampling)
 
     def fractions_for(self, classes: Iterable[str]) -> dict[str, float]:
         """The fraction of every configured class (1.0 for a class the file leaves out)."""
         return {c: float(self.frame_sample_fractions.get(c, 1.0)) for c in classes}
+
+    def sampling_mode(self, config: dict[str, Any]) -> str:
+        """How the per-class draws make the training set: the experiment's frame_sampling, else the study's."""
+        return self.frame_sampling or config["frame_sampling"]
 
     @property
     def remedied(self) -> bool:
@@ -356,6 +361,7 @@ def load_experiment(path: Path, classes: list[str]) -> Experiment:
         float(data["background_fraction"]),
         {c: float(v) for c, v in data["oversample"].items()},
         data["repeat_factor"],
+        data.get("frame_sampling"),
     )
 
 
@@ -388,6 +394,7 @@ def resolved_experiment_config(config: dict[str, Any], experiment: Experiment) -
         "background_fraction": experiment.background_fraction,
         "oversample": dict(experiment.oversample),
         "repeat_factor": experiment.repeat_factor,
+        "frame_sampling": experiment.sampling_mode(config),
     }
     return resolved
 

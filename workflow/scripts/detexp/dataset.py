@@ -9,6 +9,7 @@ import hashlib
 import json
 import math
 import os
+import posixpath
 import re
 import shutil
 from collections import defaultdict
@@ -52,6 +53,12 @@ class Frame:
     boxes: list[Box] = field(default_factory=list)
     split: str | None = None  # the source's own split, for exports that are already split
     source: Path | None = None  # the image to read (default: the project's image_root / file_name)
+    # The frame's name within its split or images folder, exporter suffixes removed (frame_key): what
+    # the draws are keyed on, so that one project gives one draw whatever its format. Default: file_name.
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        self.key = self.key or self.file_name
 
     def labels(self) -> set[int]:
         return {b.label for b in self.boxes}
@@ -83,9 +90,35 @@ def unit_key(*parts: object) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def clip_of(file_name: str, clip_regex: str) -> str:
-    """The clip a frame belongs to: the regex's `clip` group on the name without extension."""
-    stem = Path(file_name).with_suffix("").as_posix()
+# What Roboflow makes of a file name: clipA_0001.jpg -> clipA_0001_jpg.rf.<hash>.jpg (some exports
+# drop the `_jpg` part). Only the last path component is renamed.
+_ROBOFLOW_NAME = re.compile(
+    r"^(?P<base>.+?)(?:_(?P<ext>" + "|".join(s.lstrip(".") for s in IMAGE_SUFFIXES) + r"))?"
+    r"\.rf\.[0-9A-Za-z]{8,}(?P<suffix>\.[A-Za-z0-9]+)?$",
+    re.IGNORECASE,
+)
+
+
+def original_name(file_name: str) -> str:
+    """A file name without the suffixes exporters add: clipA_0001_jpg.rf.<hash>.jpg -> clipA_0001.jpg."""
+    folder, _, name = file_name.rpartition("/")
+    match = _ROBOFLOW_NAME.match(name)
+    if match:
+        ext = "." + match["ext"] if match["ext"] else (match["suffix"] or "")
+        name = match["base"] + ext
+    return f"{folder}/{name}" if folder else name
+
+
+def frame_keys(names: list[str]) -> dict[str, str]:
+    """Each image's frame key: its path below the deepest folder holding all of `names` (the split or
+    images folder), with exporter suffixes removed - the same for a project in any format."""
+    common = posixpath.commonpath([posixpath.dirname(n) for n in names]) if names else ""
+    return {n: original_name(posixpath.relpath(n, common) if common else n) for n in names}
+
+
+def clip_of(key: str, clip_regex: str) -> str:
+    """The clip a frame belongs to: the regex's `clip` group on its frame key without extension."""
+    stem = Path(key).with_suffix("").as_posix()
     match = re.match(clip_regex, stem)
     if not match:
         return stem
@@ -117,7 +150,7 @@ def read_coco_project(
     name_of = {c["id"]: c["name"] for c in coco["categories"]}
     _check_classes(classes, set(name_of.values()), ann_path)
     label_of_name = {name: i for i, name in enumerate(classes)}
-    frames: dict[Any, Frame] = {}
+    located: dict[Any, tuple[Path, str]] = {}
     id_of_name: dict[str, Any] = {}
     for img in coco["images"]:
         where = f"{ann_path}: image id {img['id']!r}"
@@ -129,8 +162,14 @@ def read_coco_project(
         if name in id_of_name:
             raise DatasetError(f"{where}: file_name {img['file_name']!r} is the same image as image id {id_of_name[name]!r}")
         id_of_name[name] = img["id"]
-        clip = str(img["video_id"]) if "video_id" in img else clip_of(name, clip_regex)
-        frames[img["id"]] = Frame(prefix + name, int(img["width"]), int(img["height"]), prefix + clip, split=split, source=source)
+        located[img["id"]] = source, name
+    keys = frame_keys(list(id_of_name))
+    frames: dict[Any, Frame] = {}
+    for img in coco["images"]:
+        source, name = located[img["id"]]
+        clip = str(img["video_id"]) if "video_id" in img else clip_of(keys[name], clip_regex)
+        width, height = int(img["width"]), int(img["height"])
+        frames[img["id"]] = Frame(prefix + name, width, height, clip, split=split, source=source, key=keys[name])
     project = Project([], image_root.parent if prefix else image_root, list(classes))
     if any("video_id" in img for img in coco["images"]):
         project.clip_rule = "the COCO images' video_id"
@@ -304,10 +343,12 @@ def _read_yolo(project_dir: Path, classes: list[str], clip_regex: str) -> Projec
         except ValueError as err:
             raise DatasetError(f"{data_yaml}: {err}") from None
         part = Project([], project_dir, list(classes))
+        keys = frame_keys([Path(path).relative_to(images).as_posix() for path in paths])
         for path in paths:
             source, rel = image_source(str(Path(path).relative_to(project_dir)), project_dir, f"{images}: image")
             w, h = _image_size(Path(path))
-            frame = Frame(rel, w, h, clip_of(Path(path).name, clip_regex), split=split, source=source)
+            key = keys[Path(path).relative_to(images).as_posix()]
+            frame = Frame(rel, w, h, clip_of(key, clip_regex), split=split, source=source, key=key)
             det = detections[path]
             for (x0, y0, x1, y1), cid in zip(det.xyxy.tolist(), det.class_id.tolist()):
                 where = f"{labels}: label of {Path(path).name} ({w}x{h})"
@@ -345,40 +386,82 @@ def _read_voc(project_dir: Path, classes: list[str], clip_regex: str) -> Project
         names: list[str] = []
         det, names = detections_from_xml_obj(root, names, (w, h))
         seen.update(names)
-        frame = Frame(rel, w, h, clip_of(image.name, clip_regex), source=source)
+        frame = Frame(rel, w, h, "", source=source)
         for (x0, y0, x1, y1), cid in zip(det.xyxy.tolist(), det.class_id.tolist()):
             cls = names[int(cid)]
             where = f"{xml_path}: object of class {cls!r} ({w}x{h})"
             _add_box(project, frame, classes.index(cls) if cls in classes else None, cls, [x0, y0, x1 - x0, y1 - y0], where)
         project.frames.append(frame)
     _check_classes(classes, seen, project_dir)
+    keys = frame_keys([f.file_name for f in project.frames])
+    for frame in project.frames:
+        frame.key = keys[frame.file_name]
+        frame.clip = clip_of(frame.key, clip_regex)
     project.frames.sort(key=lambda f: f.file_name)
     return project
 
 
+# A grouping that leaves most clips with one frame has most likely not found the clips (a name pattern
+# it does not know): checked from this many frames on, so that a tiny test project of stills passes.
+MIN_FRAMES_FOR_CLIP_CHECK = 20
+
+
+def _check_grouping(frames: list[Frame], by_clip: dict[str, list[Frame]], clip_rule: str) -> None:
+    """Refuse a grouping in which more than half of the clips hold a single frame: near-identical
+    neighbouring frames would then land on both sides of the split."""
+    single = [members[0] for members in by_clip.values() if len(members) == 1]
+    if len(frames) < MIN_FRAMES_FOR_CLIP_CHECK or len(single) * 2 <= len(by_clip):
+        return
+    example = single[0]
+    raise DatasetError(
+        f"the {len(frames)} frames form {len(by_clip)} clips, {len(single)} of them of a single frame (grouped by "
+        f"{clip_rule}; e.g. frame {example.file_name!r} is in clip {example.clip!r}): neighbouring frames of one clip "
+        "would land in train, valid and test. Set splits.clip_regex so that its `clip` group names each frame's clip "
+        "(it is matched against the file name without extension and without exporter suffixes such as "
+        r"Roboflow's _jpg.rf.<hash>; e.g. '^(?P<clip>.+?)_\d+$' for clipA_0001.jpg), or give the COCO images a "
+        "video_id; for a project of truly independent photos, set splits.group_frames: false"
+    )
+
+
+def clip_groups(frames: list[Frame], group_frames: bool = True) -> dict[str, list[Frame]]:
+    """Frames by clip; with `group_frames` false, every frame is a clip of its own (independent photos)."""
+    by_clip: dict[str, list[Frame]] = defaultdict(list)
+    for f in frames:
+        by_clip[f.clip if group_frames else f.key].append(f)
+    return by_clip
+
+
 def split_by_clip(
-    frames: list[Frame], valid_fraction: float, test_fraction: float, seed: int, clip_rule: str = Project.clip_rule
+    frames: list[Frame],
+    valid_fraction: float,
+    test_fraction: float,
+    seed: int,
+    clip_rule: str = Project.clip_rule,
+    group_frames: bool = True,
 ) -> dict[str, list[str]]:
     """Assign whole clips to splits, in a seeded order, until each held-out split has its share.
 
-    `clip_rule` says how the frames were grouped into clips, for the message when no split can be made."""
-    by_clip: dict[str, list[str]] = defaultdict(list)
-    for f in frames:
-        by_clip[f.clip].append(f.file_name)
+    `clip_rule` says how the frames were grouped into clips, for the messages when the grouping looks
+    wrong (mostly one-frame clips) or no split can be made. With `group_frames` false every frame is
+    its own clip (a project of independent photos: said explicitly, never assumed)."""
+    by_clip = clip_groups(frames, group_frames)
+    if group_frames:
+        _check_grouping(frames, by_clip, clip_rule)
     clips = sorted(by_clip, key=lambda c: unit_key(seed, "split", c))
     total = len(frames)
     targets = [("test", test_fraction * total), ("valid", valid_fraction * total)]
     splits: dict[str, list[str]] = {s: [] for s in SPLIT_NAMES}
     for clip in clips:
+        members = [f.file_name for f in by_clip[clip]]
         for name, target in targets:
             have = len(splits[name])
             # take the clip while it brings the split closer to its target size
-            closer = abs(have + len(by_clip[clip]) - target) <= abs(have - target)
+            closer = abs(have + len(members) - target) <= abs(have - target)
             if target > 0 and (have == 0 or (have < target and closer)):
-                splits[name].extend(by_clip[clip])
+                splits[name].extend(members)
                 break
         else:
-            splits["train"].extend(by_clip[clip])
+            splits["train"].extend(members)
     for name in SPLIT_NAMES:
         if not splits[name] and (name == "train" or dict(targets)[name] > 0):
             example = frames[0] if frames else None
@@ -388,15 +471,35 @@ def split_by_clip(
                 f"{clip_rule}{shown} - too few clips for splits.valid_fraction {valid_fraction} and "
                 f"splits.test_fraction {test_fraction}. Whole clips go to one split (no near-duplicate frames "
                 "across splits): set splits.clip_regex so that its `clip` group tells your clips apart, or "
-                "lower the fractions"
+                "lower the fractions (for a project of independent photos: splits.group_frames: false)"
             )
         splits[name].sort()
     return splits
 
 
-def _ranked(names: Iterable[str], *key: object) -> list[str]:
-    """Names in the order of their seeded keys: the one ranking behind every draw and repeat."""
-    return sorted(names, key=lambda n: unit_key(*key, n))
+def split_statistics(
+    frames: list[Frame], splits: dict[str, list[str]], clip_rule: str, group_frames: bool = True
+) -> dict[str, Any]:
+    """Frames and clips per split, how frames were grouped, and the clips found in more than one split
+    (only an export's own splits can have those: a split by clip never does)."""
+    split_of = {name: split for split in SPLIT_NAMES for name in splits[split]}
+    clips_in: dict[str, set[str]] = defaultdict(set)
+    for clip, members in clip_groups(frames, group_frames).items():
+        for f in members:
+            if f.file_name in split_of:
+                clips_in[clip].add(split_of[f.file_name])
+    return {
+        "grouped_by": clip_rule if group_frames else "none (splits.group_frames: false: every frame is its own clip)",
+        "frames": {s: len(splits[s]) for s in SPLIT_NAMES},
+        "clips": {s: sum(s in where for where in clips_in.values()) for s in SPLIT_NAMES},
+        "single_frame_clips": sum(len(m) == 1 for m in clip_groups(frames, group_frames).values()),
+        "clips_in_several_splits": sorted(c for c, where in clips_in.items() if len(where) > 1),
+    }
+
+
+def _ranked(frames: Iterable[Frame], *key: object) -> list[Frame]:
+    """Frames in the order of seeded keys of their frame keys: the one ranking behind every draw and repeat."""
+    return sorted(frames, key=lambda f: unit_key(*key, f.key))
 
 
 def _share(fraction: float, n: int) -> int:
@@ -404,36 +507,99 @@ def _share(fraction: float, n: int) -> int:
     return int(fraction * n + 0.5)
 
 
-def _draw(names: list[str], fraction: float, *key: object) -> list[str]:
-    """The first round(fraction * n) names in the order of their keys (at least one if fraction > 0)."""
-    ranked = _ranked(names, *key)
+def _draw(frames: list[Frame], fraction: float, *key: object) -> set[str]:
+    """The file names of the first round(fraction * n) frames in the ranking (at least one if fraction > 0)."""
+    ranked = _ranked(frames, *key)
     count = _share(fraction, len(ranked))
     if count == 0 and ranked and fraction > 0:
         count = 1
-    return ranked[:count]
+    return {f.file_name for f in ranked[:count]}
+
+
+FRAME_SAMPLING_MODES = ("union", "exact")
+# A class keeping more than this share above its request (through frames drawn for other classes) is
+# reported: a warning in the job's log, a note in the comparison.
+OVER_KEPT_MARGIN = 0.05
+
+
+@dataclass
+class TrainingDraw:
+    """The training frames one experiment keeps, and for each class what was asked and what was kept."""
+
+    kept: list[str]
+    per_class: dict[str, dict[str, Any]]
+
+    def over_kept(self) -> list[str]:
+        """Classes that keep clearly more than requested, through frames drawn for other classes."""
+        return [
+            c
+            for c, s in self.per_class.items()
+            if s["entered_through"] and s["kept_share"] > s["requested_share"] + OVER_KEPT_MARGIN
+        ]
+
+
+def draw_training_frames(
+    frames: list[Frame],
+    classes: list[str],
+    fractions: dict[str, float],
+    seed: int,
+    background_fraction: float = 0.0,
+    mode: str = "union",
+) -> TrainingDraw:
+    """Keep `fractions[c]` of the frames holding class c, for every class.
+
+    Frames are ranked per class by a key drawn from (seed, class, frame key), and the first
+    round(f * n) are drawn: exact counts, deterministic, and nested (a smaller fraction draws a
+    subset of a larger one). `union` keeps every frame drawn for any class, so a frame holding two
+    classes enters through either; `exact` keeps a frame only if, for each class it holds with a
+    fraction below 1, it was drawn for that class. Of the frames holding none of the classes,
+    `background_fraction` is kept. A fraction above 1 draws every frame (repeats: `frame_copies`).
+    """
+    if mode not in FRAME_SAMPLING_MODES:
+        raise DatasetError(f"frame_sampling: {mode!r} is not allowed - one of: {', '.join(FRAME_SAMPLING_MODES)}")
+    holding = {cls: [f for f in frames if label in f.labels()] for label, cls in enumerate(classes)}
+    names_of = {cls: {f.file_name for f in holding[cls]} for cls in classes}
+    drawn = {cls: _draw(holding[cls], min(fractions[cls], 1.0), seed, cls) for cls in classes}
+    union = set().union(*drawn.values()) | _draw([f for f in frames if not f.boxes], background_fraction, seed, "\x00background")
+    kept = union
+    if mode == "exact":
+        undrawn = set().union(*(names_of[c] - drawn[c] for c in classes if fractions[c] < 1))
+        kept = union - undrawn
+    per_class = {}
+    for cls in classes:
+        names = names_of[cls]
+        kept_here = names & kept
+        others = kept_here - drawn[cls]
+        per_class[cls] = {
+            "requested_fraction": fractions[cls],
+            "requested_share": min(fractions[cls], 1.0),
+            "frames_available": len(names),
+            "frames_drawn": len(drawn[cls]),
+            "frames_kept": len(kept_here),
+            "kept_share": round(len(kept_here) / len(names), 4) if names else None,
+            # frames of this class kept although not drawn for it: which classes' draws brought them
+            "entered_through": {o: n for o in classes if o != cls and (n := len(others & drawn[o]))},
+            # frames drawn for this class that exact sampling dropped for another class's request
+            "dropped_by_exact": len((drawn[cls] & union) - kept),
+        }
+        if not kept_here:
+            raise DatasetError(
+                f"class {cls!r} has no training frames after sampling (fraction {fractions[cls]}, frame_sampling "
+                f"{mode}, {len(names)} frames hold it before sampling)"
+            )
+    return TrainingDraw(sorted(kept), per_class)
 
 
 def sample_training_frames(
-    frames: list[Frame], classes: list[str], fractions: dict[str, float], seed: int, background_fraction: float = 0.0
+    frames: list[Frame],
+    classes: list[str],
+    fractions: dict[str, float],
+    seed: int,
+    background_fraction: float = 0.0,
+    mode: str = "union",
 ) -> list[str]:
-    """Keep `fractions[c]` of the frames holding class c, for every class; return the union.
-
-    Frames are ranked per class by a key drawn from (seed, class, file name), and the first
-    round(f * n) are kept: exact counts, deterministic, and nested (a smaller fraction keeps a
-    subset of a larger one). Of the frames holding none of the classes, `background_fraction` is kept.
-    A fraction above 1 keeps every frame (its repeats are `frame_copies`'s business).
-    """
-    kept: set[str] = set()
-    for label, cls in enumerate(classes):
-        kept.update(_draw([f.file_name for f in frames if label in f.labels()], min(fractions[cls], 1.0), seed, cls))
-    kept.update(_draw([f.file_name for f in frames if not f.boxes], background_fraction, seed, "\x00background"))
-    for label, cls in enumerate(classes):
-        if not any(label in f.labels() for f in frames if f.file_name in kept):
-            raise DatasetError(
-                f"class {cls!r} has no training frames after sampling (fraction {fractions[cls]}, "
-                f"{sum(label in f.labels() for f in frames)} frames hold it before sampling)"
-            )
-    return sorted(kept)
+    """The file names of the training frames `draw_training_frames` keeps."""
+    return draw_training_frames(frames, classes, fractions, seed, background_fraction, mode).kept
 
 
 REPEAT_MODES = {"sqrt": math.sqrt, "linear": lambda x: x}
@@ -483,35 +649,42 @@ def frame_copies(
         factor = factors[cls]
         if factor <= 1:
             continue
-        ranked = _ranked((f.file_name for f in frames if label in f.labels()), seed, cls)  # the draw's order
+        ranked = _ranked((f for f in frames if label in f.labels()), seed, cls)  # the draw's order
         whole = int(factor)
         extra = _share(factor - whole, len(ranked))
-        for rank, name in enumerate(ranked):
-            copies[name] = max(copies[name], whole + (rank < extra))
+        for rank, f in enumerate(ranked):
+            copies[f.file_name] = max(copies[f.file_name], whole + (rank < extra))
     class_factors = {c: 1.0 for c in classes}
     if repeat_factor:
         class_factors = class_repeat_factors(frames, copies, classes, repeat_factor)
         for frame in frames:
             r = max((class_factors[classes[label]] for label in frame.labels()), default=1.0)
             whole = math.floor(r)
-            repeats = whole + (unit_key(seed, "repeat_factor", frame.file_name) < r - whole)
+            repeats = whole + (unit_key(seed, "repeat_factor", frame.key) < r - whole)
             copies[frame.file_name] *= repeats
     return copies, class_factors
 
 
 def assign_splits(
-    frames: list[Frame], valid_fraction: float, test_fraction: float, seed: int, clip_rule: str = Project.clip_rule
+    frames: list[Frame],
+    valid_fraction: float,
+    test_fraction: float,
+    seed: int,
+    clip_rule: str = Project.clip_rule,
+    group_frames: bool = True,
 ) -> dict[str, list[str]]:
     """The source's own splits when it has them (a missing valid or test split is carved from
     train by clip), else a split by clip."""
     if not any(f.split for f in frames):
-        return split_by_clip(frames, valid_fraction, test_fraction, seed, clip_rule)
+        return split_by_clip(frames, valid_fraction, test_fraction, seed, clip_rule, group_frames)
     splits = {s: sorted(f.file_name for f in frames if f.split == s) for s in SPLIT_NAMES}
     missing = {s: frac for s, frac in (("valid", valid_fraction), ("test", test_fraction)) if not splits[s]}
     if missing:
         train = [f for f in frames if f.split == "train"]
         scale = len(frames) / max(len(train), 1)  # fractions are of the whole project
-        carved = split_by_clip(train, missing.get("valid", 0) * scale, missing.get("test", 0) * scale, seed, clip_rule)
+        carved = split_by_clip(
+            train, missing.get("valid", 0) * scale, missing.get("test", 0) * scale, seed, clip_rule, group_frames
+        )
         splits["train"] = carved["train"]
         for s in missing:
             splits[s] = carved[s]
@@ -617,6 +790,7 @@ def prepare_dataset(
     background_fraction: float = 0.0,
     oversample: dict[str, float] | None = None,
     repeat_factor: dict[str, Any] | None = None,
+    frame_sampling: str = "union",
 ) -> dict[str, Any]:
     """Write the RF-DETR dataset layout (train sampled, valid/test whole) and return its statistics.
 
@@ -629,9 +803,10 @@ def prepare_dataset(
     missing = [n for s in SPLIT_NAMES for n in splits[s] if n not in by_name]
     if missing:
         raise DatasetError(f"splits name {len(missing)} frame(s) the project does not have, e.g. {missing[0]}")
-    train_kept = sample_training_frames(
-        [by_name[n] for n in splits["train"]], project.classes, fractions, seed, background_fraction
+    draw = draw_training_frames(
+        [by_name[n] for n in splits["train"]], project.classes, fractions, seed, background_fraction, frame_sampling
     )
+    train_kept = draw.kept
     chosen = {"train": train_kept, "valid": splits["valid"], "test": splits["test"]}
     oversample = oversample or {}
     copies, class_factors = frame_copies(
@@ -640,6 +815,10 @@ def prepare_dataset(
     stats: dict[str, Any] = {
         "classes": project.classes,
         "nominal_fractions": fractions,
+        "frame_sampling": frame_sampling,
+        # per class: the fraction asked for, the frames available, drawn and kept, and the kept share
+        "per_class_sampling": draw.per_class,
+        "over_kept_classes": draw.over_kept(),
         "background_fraction": background_fraction,
         "sampling_method": sampling_method(fractions, oversample, repeat_factor),
         "oversampling_factors": oversampling_factors(fractions, oversample),
@@ -675,3 +854,31 @@ def prepare_dataset(
     shutil.rmtree(out_dir, ignore_errors=True)
     partial.rename(out_dir)
     return stats
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.0f}%"
+
+
+def sampling_warnings(stats: dict[str, Any]) -> list[str]:
+    """One `warning:` line per class that keeps clearly more training frames than requested (frames
+    drawn for other classes hold it too), and per class that lost frames to `frame_sampling: exact`."""
+    lines = []
+    per_class = stats["per_class_sampling"]
+    for cls in stats["over_kept_classes"]:
+        s = per_class[cls]
+        through = ", ".join(f"{o!r} ({n})" for o, n in s["entered_through"].items())
+        lines.append(
+            f"warning: class {cls!r} keeps {_percent(s['kept_share'])} of its training frames ({s['frames_kept']} of "
+            f"{s['frames_available']}), not the {_percent(s['requested_share'])} requested ({s['frames_drawn']}): "
+            f"{s['frames_kept'] - s['frames_drawn']} more entered through frames drawn for {through} "
+            "(frame_sampling: union); frame_sampling: exact keeps the request"
+        )
+    for cls, s in per_class.items():
+        if s["dropped_by_exact"]:
+            lines.append(
+                f"warning: class {cls!r} lost {s['dropped_by_exact']} training frame(s) to frame_sampling: exact "
+                f"(frames that also hold a class they were not drawn for): it keeps {_percent(s['kept_share'])} "
+                f"({s['frames_kept']} of {s['frames_available']}), {_percent(s['requested_share'])} requested"
+            )
+    return lines

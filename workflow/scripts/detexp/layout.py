@@ -44,6 +44,7 @@ SPLIT_NAMES = ("train", "valid", "test")
 
 # Study-wide files, relative to the working directory.
 SPLITS_FILE = RESULTS_DIR + "/splits.json"
+SPLITS_HTML = RESULTS_DIR + "/splits.html"  # frames and clips per split, for the report
 COMPARISON_CSV = RESULTS_DIR + "/comparison.csv"
 COMPARISON_MD = RESULTS_DIR + "/comparison.md"
 COMPARISON_HTML = RESULTS_DIR + "/comparison.html"

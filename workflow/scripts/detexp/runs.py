@@ -190,7 +190,9 @@ def reference_pairs(config: dict[str, Any], experiments: dict[str, Experiment]) 
         baseline = [
             n
             for n, e in plain.items()
-            if e.fractions_for(classes) == drawn and e.background_fraction == experiment.background_fraction
+            if e.fractions_for(classes) == drawn
+            and e.background_fraction == experiment.background_fraction
+            and e.sampling_mode(config) == experiment.sampling_mode(config)
         ]
         reference = baseline if len(baseline) == 1 else full
         if len(reference) == 1:

@@ -12,6 +12,7 @@ import jsonschema
 import yaml
 
 from .schemas import load_schema
+from .tables import html_page
 from .layout import DETECTIONS_SUFFIX
 from .training import read_metrics
 
@@ -138,15 +139,18 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
     row["replicate"] = run["replicate"]
     row["seed"] = run["seed"]
     row["description"] = summary["description"]
+    per_class = summary["dataset"].get("per_class_sampling", {})
     for c in classes:
         row[f"fraction {c}"] = fractions[c]
+        row[f"kept share {c}"] = per_class.get(c, {}).get("kept_share")
     row["sampling"] = summary["dataset"].get("sampling_method", "fractions")
+    row["frame sampling"] = summary["dataset"].get("frame_sampling", "union")
     for c in classes:
         row[f"train frames {c}"] = train[c]["frames"]
     for c in classes:  # repeated frames counted: what training iterates over
         row[f"train images {c}"] = train[c].get("effective_frames", train[c]["frames"])
     for c in classes:
-        row[f"frame ratio {c}"] = ratio[c]
+        row[f"frames vs largest class {c}"] = ratio[c]
     test = summary.get("test")
     if test:
         row["test mAP50:95"] = test["mAP_50_95"]
@@ -168,7 +172,25 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
     for video, vs in summary["videos"].items():
         for c in classes:
             row[f"{video}: {c} detections"] = vs["detections"].get(c)
+    row["notes"] = "; ".join(sampling_notes(summary["dataset"]))
     return row
+
+
+def sampling_notes(dataset: dict[str, Any]) -> list[str]:
+    """What a reader of the comparison must know about a run's training frames: classes that kept
+    clearly more than requested (union), and frames lost to exact sampling."""
+    per_class = dataset.get("per_class_sampling", {})
+    notes = []
+    for c in dataset.get("over_kept_classes", []):
+        s = per_class[c]
+        notes.append(
+            f"{c}: kept {s['kept_share']:.0%} of its frames, {s['requested_share']:.0%} requested "
+            f"(entered through {', '.join(s['entered_through'])})"
+        )
+    for c, s in per_class.items():
+        if s.get("dropped_by_exact"):
+            notes.append(f"{c}: {s['dropped_by_exact']} frame(s) dropped by exact sampling")
+    return notes
 
 
 def comparison_table(summaries: list[dict[str, Any]]):
@@ -213,21 +235,6 @@ def replicate_statistics(table: Any) -> Any:
     return pd.DataFrame(rows)
 
 
-def comparison_html(df: Any, title: str = "Comparison of experiments") -> str:
-    """A standalone HTML page with the comparison table (what the Snakemake report shows)."""
-    table = df.to_html(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}", border=0, classes="comparison")
-    style = (
-        "body{font-family:sans-serif;margin:1em}table.comparison{border-collapse:collapse;font-size:13px}"
-        "table.comparison th,table.comparison td{border:1px solid #ccc;padding:3px 6px;text-align:right}"
-        "table.comparison th{background:#eef;position:sticky;top:0}"
-        "table.comparison td:first-child,table.comparison td:nth-child(2){text-align:left}"
-    )
-    return (
-        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title><style>{style}</style></head>"
-        f"<body><h1>{title}</h1>\n{table}\n</body></html>\n"
-    )
-
-
 def write_comparison(
     summary_paths: list[str | Path],
     out_csv: str | Path,
@@ -241,5 +248,5 @@ def write_comparison(
     replicate_statistics(df).to_csv(out_replicates_csv, index=False)
     df.to_csv(out_csv, index=False)
     Path(out_md).write_text(df.to_markdown(index=False, floatfmt=".4g") + "\n")
-    Path(out_html).write_text(comparison_html(df))
+    Path(out_html).write_text(html_page(df, "Comparison of runs"))
     return df
