@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detexp.bootstrap import compare_runs, paired_bootstrap
+from detexp.bootstrap import compare_runs, paired_bootstrap, two_level_bootstrap
 from detexp.config import ConfigError, Experiment, validate_config
 from detexp.evaluation import ResampledAP, coco_ap
 from detexp.runs import expand_runs, reference_pairs, run_pairs
@@ -206,3 +206,76 @@ def test_remedies_are_paired_with_their_unremedied_baseline():
         ("p25", "p25_x4"),
         ("p100", "p200"),
     ]
+
+
+# ---- training noise: the two-level bootstrap --------------------------------------------------------
+
+# One 100x100 person box per image; a prediction [0, 0, w, 100] has IoU w / 100 with it and so matches
+# at the thresholds 0.50 ... 0.95 up to w / 100: its AP@50:95 is the share of those it passes, on every
+# image alike, so that resampling images cannot move it and only the replicates vary.
+NOISE_IMAGES = [{"id": i + 1, "file_name": f"{i}.jpg", "width": 200, "height": 200} for i in range(12)]
+NOISE_GT = {
+    "images": NOISE_IMAGES,
+    "categories": [{"id": 1, "name": "person"}],
+    "annotations": [
+        {"id": i + 1, "image_id": img["id"], "category_id": 1, "bbox": [0, 0, 100, 100], "area": 10000, "iscrowd": 0}
+        for i, img in enumerate(NOISE_IMAGES)
+    ],
+}
+
+
+def boxes_of_width(width: float) -> list[dict]:
+    return [{"image_id": img["id"], "category_id": 1, "bbox": [0, 0, width, 100], "score": 0.9} for img in NOISE_IMAGES]
+
+
+# Replicates of the reference experiment score AP 1.0 (exact boxes); the other's three replicates 0.5, 0.6
+# and 0.7 (IoU 0.725, 0.775, 0.825 pass 5, 6 and 7 of the 10 thresholds).
+REFERENCE_REPLICATES = [boxes_of_width(100)] * 3
+OTHER_REPLICATES = [boxes_of_width(72.5), boxes_of_width(77.5), boxes_of_width(82.5)]
+
+
+def test_each_replicate_has_the_ap_the_fixture_intends():
+    aps = [coco_ap(NOISE_GT, p)["per_category"][1]["AP_50_95"] for p in OTHER_REPLICATES]
+    assert aps == pytest.approx([0.5, 0.6, 0.7])
+
+
+def test_the_two_level_interval_covers_the_spread_between_replicates():
+    result = two_level_bootstrap(NOISE_GT, REFERENCE_REPLICATES, OTHER_REPLICATES, samples=2000, seed=3)[1]
+    person = result["AP_50_95"]
+    assert person["reference"] == pytest.approx(1.0) and person["other"] == pytest.approx(0.6)
+    assert person["difference"] == pytest.approx(-0.4)
+    # By hand: the other side's mean over 3 draws with replacement from {0.5, 0.6, 0.7} is 0.5 with
+    # probability 1/27 = 3.7% and 0.7 likewise; both exceed 2.5%, so the 2.5th and 97.5th percentiles of
+    # the difference are 0.5 - 1 and 0.7 - 1. Images alone (one training per side) would give [-0.4, -0.4].
+    assert person["ci95_low"] == pytest.approx(-0.5) and person["ci95_high"] == pytest.approx(-0.3)
+    assert person["other_std"] == pytest.approx(0.1) and person["reference_std"] == pytest.approx(0.0)
+    assert person["samples"] == 2000
+
+
+def test_replicate_rows_join_the_per_run_rows_and_say_what_each_interval_covers():
+    predictions = {f"ref{i}": p for i, p in enumerate(REFERENCE_REPLICATES)} | {
+        f"oth{i}": p for i, p in enumerate(OTHER_REPLICATES)
+    }
+    pairs = [(f"ref{i}", f"oth{i}") for i in range(3)]
+    groups = {f"ref{i}": "ref" for i in range(3)} | {f"oth{i}": "oth" for i in range(3)}
+    table = compare_runs(NOISE_GT, predictions, pairs, samples=2000, seed=1, groups=groups)
+    per_run = table[table["replicates"] == 1]
+    assert len(per_run) == 6 and set(per_run["interval covers"]) == {"test images"}
+    row = per_run[(per_run["run"] == "oth0") & (per_run["metric"] == "AP_50_95")].iloc[0]
+    assert row["ci95 low"] == pytest.approx(-0.5) and row["ci95 high"] == pytest.approx(-0.5)  # images cannot move it
+    grouped = table[(table["replicates"] == 3) & (table["metric"] == "AP_50_95")].iloc[0]
+    assert (grouped["run"], grouped["reference run"], grouped["interval covers"]) == ("oth", "ref", "replicates and test images")
+    assert grouped["difference"] == pytest.approx(-0.4) and grouped["replicate std"] == pytest.approx(0.1)
+    assert grouped["ci95 low"] == pytest.approx(-0.5) and grouped["ci95 high"] == pytest.approx(-0.3)
+    # without replicate groups, only the per-run rows (whose interval covers test images alone)
+    assert compare_runs(NOISE_GT, predictions, pairs, 50, 1)["replicates"].eq(1).all()
+
+
+def test_runs_that_share_a_training_are_marked_identical_with_no_difference():
+    digests = {"a": "d1", "b": "d1", "c": "d2"}
+    table = compare_runs(GT, {"a": perfect(), "b": perfect(), "c": worse()}, [("a", "b"), ("a", "c")], 100, 0, digests)
+    same = table[table["run"] == "b"]
+    assert same["note"].str.startswith("identical training").all() and same["difference"].isna().all()
+    assert not same["interval excludes 0"].any() and (same["bootstrap samples"] == 0).all()
+    other = table[(table["run"] == "c") & (table["class"] == "person") & (table["metric"] == "AP_50_95")].iloc[0]
+    assert other["note"] == "" and other["difference"] < 0 and bool(other["interval excludes 0"])

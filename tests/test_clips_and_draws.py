@@ -260,10 +260,11 @@ def frame_plan() -> list[tuple[str, list[int]]]:
 
 
 def write_coco(root: Path) -> None:
+    """COCO beside an images/ folder, the file names relative to it (config images_dir: images)."""
     plan = frame_plan()
     for name, _ in plan:
         write_image(root / "images" / name)
-    coco_file(root / "_annotations.coco.json", [f"images/{n}" for n, _ in plan], [labels for _, labels in plan])
+    coco_file(root / "_annotations.coco.json", [n for n, _ in plan], [labels for _, labels in plan])
 
 
 def write_roboflow(root: Path) -> None:
@@ -304,7 +305,8 @@ def test_one_project_in_four_formats_gives_the_same_draw(tmp_path):
     draws, clips, splits = {}, {}, {}
     for fmt, write in writers.items():
         write(tmp_path / fmt)
-        project = read_project(tmp_path / fmt, CLASSES, DEFAULT_CLIP_REGEX, fmt)
+        images_dir = "images" if fmt == "coco" else "."
+        project = read_project(tmp_path / fmt, CLASSES, DEFAULT_CLIP_REGEX, fmt, images_dir=images_dir)
         assert len(project.frames) == N_CLIPS * PER_CLIP, fmt
         key_of = {f.file_name: f.key for f in project.frames}
         clips[fmt] = {f.key: f.clip for f in project.frames}

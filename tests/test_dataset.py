@@ -86,7 +86,7 @@ def test_a_class_left_without_frames_is_an_error():
 
 
 def test_clip_of():
-    assert clip_of("clip03_0007.jpg", CLIP_REGEX) == "clip03"
+    assert clip_of("images/clip03_0007.jpg", CLIP_REGEX) == "images/clip03"
     assert clip_of("site-a-12.png", CLIP_REGEX) == "site-a"
     assert clip_of("still.jpg", CLIP_REGEX) == "still"
 
@@ -154,8 +154,8 @@ def test_read_coco_project_handles_real_export_quirks(tmp_path):
     assert by_name["img/a_2.jpg"].boxes == []
     assert project.clipped_boxes == 1
     assert project.dropped_annotations == 1
-    assert by_name["img/a_1.jpg"].clip == "a"  # the images folder is not part of the clip
-    assert by_name["img/a_1.jpg"].key == "a_1.jpg"
+    assert by_name["img/a_1.jpg"].clip == "img/a"  # the name relative to images_dir
+    assert by_name["img/a_1.jpg"].key == "img/a_1.jpg"
 
 
 def test_missing_configured_class_lists_what_the_project_has(tmp_path):

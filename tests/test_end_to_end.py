@@ -178,6 +178,7 @@ def test_a_changed_fraction_reruns_only_that_experiment(demo_run):
         assert job_counts(out) == {
             "resolve_config": 1,
             "prepare_dataset": 1,
+            "training_plan": 1,  # a local job; only runs without a finished training wait for it
             "train": 1,
             "evaluate": 1,
             "infer": 2,

@@ -1,5 +1,6 @@
 # Config loading and validation, experiment discovery, path patterns, wildcard constraints and
 # input/param functions. Everything a user can get wrong in a YAML file fails here, at DAG-build time.
+import json
 import re
 import sys
 from pathlib import Path
@@ -46,8 +47,10 @@ ENV = "../../environment.yml"
 
 
 # ---- path patterns: the workflow's contract, defined once in detexp/layout.py -----------------
+RESULTS_DIR = layout.RESULTS_DIR
 SPLITS_FILE = layout.SPLITS_FILE
 SPLITS_HTML = layout.SPLITS_HTML
+TRAINING_PLAN = layout.TRAINING_PLAN
 PROJECT_VIDEOS_DIR = layout.PROJECT_VIDEOS_DIR
 SPLIT_NAMES = list(layout.SPLIT_NAMES)
 RESOLVED_CONFIG = layout.run_pattern(layout.RESOLVED_CONFIG)
@@ -173,17 +176,69 @@ def project_dir(wildcards):
     return PROJECT_DIR
 
 
+def pretrain_weights_file(run):
+    """The local checkpoint a run's training starts from (the fetched published one for `auto`), or None."""
+    training = RUNS[run].config["training"]
+    source = training["pretrain_weights"]
+    if source == "auto":
+        return PUBLISHED_WEIGHTS.format(model=training["model"])
+    return source
+
+
 def pretrain_weights(wildcards):
     """The checkpoint training starts from, as an input: the fetched published one for `auto`
     (ancient: its content is fixed by its checksum, so a re-fetch never reruns a training).
     """
-    training = RUNS[wildcards.run].config["training"]
-    source = training["pretrain_weights"]
-    if source is None:
+    path = pretrain_weights_file(wildcards.run)
+    if path is None:
         return []
-    if source == "auto":
-        return ancient(PUBLISHED_WEIGHTS.format(model=training["model"]))
-    return source
+    if RUNS[wildcards.run].config["training"]["pretrain_weights"] == "auto":
+        return ancient(path)
+    return path
+
+
+# ---- runs that share a training -------------------------------------------------------------------
+def training_plan_runs(wildcards):
+    """What decides each run's training digest, for the training_plan checkpoint."""
+    return {
+        rid: {
+            "dataset_dir": DATASET_DIR.format(run=rid),
+            "state_dir": TRAINING_STATE_DIR.format(run=rid),
+            "training": sorted_dict(run.config["training"]),
+            "seed": run.seed,
+            "weights": pretrain_weights_file(rid),
+        }
+        for rid, run in RUNS.items()
+    }
+
+
+def planned_annotations(wildcards):
+    """The training and validation splits of every run: what the training plan compares."""
+    return expand(DATASET_SPLIT_ANNOTATIONS, run=RUNS, split=["train", "valid"])
+
+
+def shared_training_source(run):
+    """The run whose finished training this run links instead of training (None: it trains).
+
+    A run with a finished training keeps what it was planned with (its summary says), so that its
+    inputs stay the same and nothing reruns; a run without one waits for the training_plan
+    checkpoint, which is decided once every run's dataset is prepared."""
+    summary = Path(TRAINING_SUMMARY.format(run=run))
+    if summary.is_file():
+        try:
+            record = json.loads(summary.read_text())
+        except ValueError:
+            return None
+        return record.get("same_training_as") if record.get("linked_by_plan") else None
+    with open(checkpoints.training_plan.get().output[0]) as f:
+        return json.load(f).get(run, {}).get("shares_training_of")
+
+
+def shared_training(wildcards):
+    """The training summary of the run whose training this run shares, as an input: its job then
+    runs after that training ended, in an allocation of its own. Nothing for a run that trains."""
+    source = shared_training_source(wildcards.run)
+    return {} if source is None else {"shared_training": TRAINING_SUMMARY.format(run=source)}
 
 
 def video_path(wildcards):
@@ -249,9 +304,21 @@ def experiment_summaries(wildcards):
 COMPARED_RUNS = sorted({rid for pair in PAIRS for rid in pair})
 
 
+# With replicates, each compared run's experiment at its sweep point: the two-level bootstrap's groups.
+REPLICATE_GROUPS = (
+    {rid: RUNS[rid].point for rid in COMPARED_RUNS} if config["replicates"] > 1 else {}
+)
+
+
 def compared_predictions(wildcards):
     """The test-split predictions of every run in a compared pair (in COMPARED_RUNS order)."""
     return [EVAL_PREDICTIONS.format(run=rid) for rid in COMPARED_RUNS]
+
+
+def compared_training_summaries(wildcards):
+    """The training summaries of every run in a compared pair (in COMPARED_RUNS order): their training
+    digests say which pairs trained on identical inputs."""
+    return [TRAINING_SUMMARY.format(run=rid) for rid in COMPARED_RUNS]
 
 
 def shared_test_split(wildcards):
@@ -300,6 +367,7 @@ def experiment_benchmarks(wildcards):
 # Cheap bookkeeping jobs run where Snakemake runs instead of waiting for a queue slot.
 localrules:
     fetch_weights,
+    training_plan,
     make_demo_project,
     split_dataset,
     resolve_config,

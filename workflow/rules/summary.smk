@@ -106,6 +106,7 @@ rule plot_video_strip:
 rule compare_pairs:
     input:
         predictions=compared_predictions,
+        training_summaries=compared_training_summaries,
         test_annotations=shared_test_split,
     output:
         csv=COMPARISON_STATS,
@@ -124,6 +125,7 @@ rule compare_pairs:
     params:
         pairs=[list(pair) for pair in PAIRS],
         runs=COMPARED_RUNS,
+        groups=REPLICATE_GROUPS,
         samples=config["statistics"]["bootstrap_samples"],
         seed=config["seed"],
         code=code_version("compare_pairs.py"),

@@ -12,8 +12,27 @@ rule fetch_weights:
         "../scripts/fetch_weights.py"
 
 
+# Which runs share a training: decided once every run's dataset is prepared (a local job).
+checkpoint training_plan:
+    input:
+        planned_annotations,
+    output:
+        TRAINING_PLAN,
+    log:
+        "logs/training_plan.log",
+    conda:
+        ENV
+    params:
+        runs=training_plan_runs,
+        classes=CLASSES,
+        code=code_version("training_plan.py"),
+    script:
+        "../scripts/training_plan.py"
+
+
 rule train:
     input:
+        unpack(shared_training),
         annotations=expand(
             DATASET_SPLIT_ANNOTATIONS,
             split=SPLIT_NAMES,
@@ -39,6 +58,7 @@ rule train:
         dataset_dir=dataset_dir,
         state_dir=TRAINING_STATE_DIR,
         lock=TRAINING_LOCK,
+        study_dir=RESULTS_DIR,
         classes=CLASSES,
         training=run_training,
         seed=run_seed,

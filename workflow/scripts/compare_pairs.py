@@ -30,6 +30,26 @@ parser.add_argument(
     metavar=("RUN", "PATH"),
     help="a run's test-split predictions (results/<run>/evaluation/predictions.json); one per run of the pairs",
 )
+parser.add_argument(
+    "--training-summary",
+    dest="training_summaries",
+    nargs=2,
+    action="append",
+    default=[],
+    metavar=("RUN", "PATH"),
+    help="a run's training summary (results/<run>/training/training_summary.json): pairs with the same training "
+    "digest are marked identical",
+)
+parser.add_argument(
+    "--replicate-of",
+    dest="groups",
+    nargs=2,
+    action="append",
+    default=[],
+    metavar=("RUN", "GROUP"),
+    help="the experiment at its sweep point a replicate run belongs to: groups of 2 or more replicates also get the "
+    "two-level interval over replicates and test images",
+)
 parser.add_argument("--samples", type=int, default=schema_default("statistics.bootstrap_samples"))
 parser.add_argument("--seed", type=int, default=schema_default("seed"))
 
@@ -41,6 +61,8 @@ def from_snakemake(smk):
         out_html=Path(smk.output.html),
         pairs=smk.params.pairs,
         predictions=list(zip(smk.params.runs, smk.input.predictions, strict=True)),
+        training_summaries=list(zip(smk.params.runs, smk.input.training_summaries, strict=True)),
+        groups=list(smk.params.groups.items()),
         samples=smk.params.samples,
         seed=smk.params.seed,
     )
@@ -53,10 +75,14 @@ def run(args):
     missing = sorted({run_id for pair in pairs for run_id in pair} - set(predictions))
     if missing:
         raise SystemExit(f"no --predictions for run(s) {', '.join(missing)} of the pairs")
-    table = compare_runs(gt, predictions, pairs, args.samples, args.seed)
+    digests = {run_id: json.loads(Path(path).read_text()).get("training_digest") for run_id, path in args.training_summaries}
+    table = compare_runs(gt, predictions, pairs, args.samples, args.seed, digests, dict(args.groups))
     table.to_csv(args.out_csv, index=False)
-    args.out_html.write_text(html_page(table, "Paired bootstrap over test images: AP difference to the reference run"))
+    args.out_html.write_text(html_page(table, "Paired bootstrap: AP difference to the reference run"))
     log(f"{len(pairs)} pair(s), {args.samples} bootstrap samples of {len(gt['images'])} test images")
+    identical = table[table["note"] != ""][["run", "reference run"]].drop_duplicates()
+    for run_id, reference in identical.itertuples(index=False):
+        log(f"{run_id} and {reference}: identical training inputs, one training - no difference to estimate")
 
 
 entry(globals(), parser, from_snakemake, run)

@@ -3,6 +3,7 @@ for training outside Snakemake)."""
 
 from pathlib import Path
 
+from detexp import layout
 from detexp.cli import log, snakemake_only
 from detexp.training import TrainingPaths, train
 
@@ -16,8 +17,11 @@ def run(smk):
         class_info=Path(out.class_info),
         metrics=Path(out.metrics),
         summary=Path(out.summary),
+        study_dir=Path(p.study_dir),
     )
-    train(p.dataset_dir, paths, p.classes, p.training, p.seed, smk.input.pretrain_weights or None, log=log)
+    shared = smk.input.get("shared_training")
+    same_as = layout.run_of(shared, layout.TRAINING_SUMMARY) if shared else None
+    train(p.dataset_dir, paths, p.classes, p.training, p.seed, smk.input.pretrain_weights or None, log=log, same_as=same_as)
 
 
 snakemake_only(globals(), run)

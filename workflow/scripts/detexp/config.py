@@ -466,3 +466,29 @@ def code_digest(paths: Iterable[str | Path]) -> str:
         digest.update(path.name.encode())
         digest.update(ast.dump(ast.parse(path.read_text(), filename=str(path))).encode())
     return digest.hexdigest()[:16]
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    """The tree with the docstring of every module, class and function removed."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def behaviour_digest(paths: Iterable[str | Path]) -> str:
+    """Like code_digest, but docstrings do not count either: only what the code does."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(map(Path, paths)):
+        digest.update(path.name.encode())
+        digest.update(ast.dump(_without_docstrings(ast.parse(path.read_text(), filename=str(path)))).encode())
+    return digest.hexdigest()[:16]

@@ -53,7 +53,7 @@ class Frame:
     boxes: list[Box] = field(default_factory=list)
     split: str | None = None  # the source's own split, for exports that are already split
     source: Path | None = None  # the image to read (default: the project's image_root / file_name)
-    # The frame's name within its split or images folder, exporter suffixes removed (frame_key): what
+    # The frame's name within its split or images folder, exporter suffixes removed (original_name): what
     # the draws are keyed on, so that one project gives one draw whatever its format. Default: file_name.
     key: str = ""
 
@@ -109,13 +109,6 @@ def original_name(file_name: str) -> str:
     return f"{folder}/{name}" if folder else name
 
 
-def frame_keys(names: list[str]) -> dict[str, str]:
-    """Each image's frame key: its path below the deepest folder holding all of `names` (the split or
-    images folder), with exporter suffixes removed - the same for a project in any format."""
-    common = posixpath.commonpath([posixpath.dirname(n) for n in names]) if names else ""
-    return {n: original_name(posixpath.relpath(n, common) if common else n) for n in names}
-
-
 def clip_of(key: str, clip_regex: str) -> str:
     """The clip a frame belongs to: the regex's `clip` group on its frame key without extension."""
     stem = Path(key).with_suffix("").as_posix()
@@ -163,13 +156,13 @@ def read_coco_project(
             raise DatasetError(f"{where}: file_name {img['file_name']!r} is the same image as image id {id_of_name[name]!r}")
         id_of_name[name] = img["id"]
         located[img["id"]] = source, name
-    keys = frame_keys(list(id_of_name))
     frames: dict[Any, Frame] = {}
     for img in coco["images"]:
         source, name = located[img["id"]]
-        clip = str(img["video_id"]) if "video_id" in img else clip_of(keys[name], clip_regex)
+        key = original_name(name)  # the name within the images folder (images_dir, or the export's split folder)
+        clip = str(img["video_id"]) if "video_id" in img else clip_of(key, clip_regex)
         width, height = int(img["width"]), int(img["height"])
-        frames[img["id"]] = Frame(prefix + name, width, height, clip, split=split, source=source, key=keys[name])
+        frames[img["id"]] = Frame(prefix + name, width, height, clip, split=split, source=source, key=key)
     project = Project([], image_root.parent if prefix else image_root, list(classes))
     if any("video_id" in img for img in coco["images"]):
         project.clip_rule = "the COCO images' video_id"
@@ -343,11 +336,10 @@ def _read_yolo(project_dir: Path, classes: list[str], clip_regex: str) -> Projec
         except ValueError as err:
             raise DatasetError(f"{data_yaml}: {err}") from None
         part = Project([], project_dir, list(classes))
-        keys = frame_keys([Path(path).relative_to(images).as_posix() for path in paths])
         for path in paths:
             source, rel = image_source(str(Path(path).relative_to(project_dir)), project_dir, f"{images}: image")
             w, h = _image_size(Path(path))
-            key = keys[Path(path).relative_to(images).as_posix()]
+            key = original_name(Path(path).relative_to(images).as_posix())  # the name within its images folder
             frame = Frame(rel, w, h, clip_of(key, clip_regex), split=split, source=source, key=key)
             det = detections[path]
             for (x0, y0, x1, y1), cid in zip(det.xyxy.tolist(), det.class_id.tolist()):
@@ -386,17 +378,17 @@ def _read_voc(project_dir: Path, classes: list[str], clip_regex: str) -> Project
         names: list[str] = []
         det, names = detections_from_xml_obj(root, names, (w, h))
         seen.update(names)
-        frame = Frame(rel, w, h, "", source=source)
+        # the name within the images folder: JPEGImages/, else the project (XML beside the images)
+        jpeg_images = project_dir / "JPEGImages"
+        folder = jpeg_images if (project_dir / rel).resolve().is_relative_to(jpeg_images.resolve()) else project_dir
+        key = original_name(posixpath.relpath(rel, folder.relative_to(project_dir).as_posix()))
+        frame = Frame(rel, w, h, clip_of(key, clip_regex), source=source, key=key)
         for (x0, y0, x1, y1), cid in zip(det.xyxy.tolist(), det.class_id.tolist()):
             cls = names[int(cid)]
             where = f"{xml_path}: object of class {cls!r} ({w}x{h})"
             _add_box(project, frame, classes.index(cls) if cls in classes else None, cls, [x0, y0, x1 - x0, y1 - y0], where)
         project.frames.append(frame)
     _check_classes(classes, seen, project_dir)
-    keys = frame_keys([f.file_name for f in project.frames])
-    for frame in project.frames:
-        frame.key = keys[frame.file_name]
-        frame.clip = clip_of(frame.key, clip_regex)
     project.frames.sort(key=lambda f: f.file_name)
     return project
 

@@ -45,6 +45,8 @@ SPLIT_NAMES = ("train", "valid", "test")
 # Study-wide files, relative to the working directory.
 SPLITS_FILE = RESULTS_DIR + "/splits.json"
 SPLITS_HTML = RESULTS_DIR + "/splits.html"  # frames and clips per split, for the report
+# Which runs train on identical inputs and so share one training (a Snakemake checkpoint's output).
+TRAINING_PLAN = RESULTS_DIR + "/training_plan.json"
 COMPARISON_CSV = RESULTS_DIR + "/comparison.csv"
 COMPARISON_MD = RESULTS_DIR + "/comparison.md"
 COMPARISON_HTML = RESULTS_DIR + "/comparison.html"
@@ -75,3 +77,8 @@ def run_pattern(relative: str) -> str:
 def run_file(results_dir: str | Path, run: str, relative: str) -> Path:
     """The path of one run's file under an existing results folder."""
     return Path(results_dir) / run / relative
+
+
+def run_of(path: str | Path, relative: str) -> str:
+    """The run id of a run's file, given which file it is (`relative`, e.g. TRAINING_SUMMARY)."""
+    return Path(path).parents[len(Path(relative).parts) - 1].name

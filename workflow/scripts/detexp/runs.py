@@ -43,6 +43,11 @@ class Run:
     seed: int = schema_default("seed")
     config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    @property
+    def point(self) -> str:
+        """The experiment at this run's sweep point: the id its replicate 0 has (what replicates share)."""
+        return self.id.removesuffix(f"{RUN_ID_SEPARATOR}rep{self.replicate}") if self.replicate else self.id
+
 
 def _schema_at(schema: dict[str, Any], dotted: str) -> dict[str, Any] | None:
     """The sub-schema of a dotted key, or None if the schema has no such key."""

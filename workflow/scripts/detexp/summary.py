@@ -193,11 +193,23 @@ def sampling_notes(dataset: dict[str, Any]) -> list[str]:
     return notes
 
 
+def same_training(summaries: list[dict[str, Any]]) -> list[list[str]]:
+    """For each summary, the other runs that trained on identical inputs (the same training digest:
+    settings, seed, training and validation data): they share one training."""
+    digests = [s["training"].get("training_digest") for s in summaries]
+    ids = [run_info(s)["id"] for s in summaries]
+    return [[i for i, d in zip(ids, digests) if d == digest and i != own] if digest else [] for own, digest in zip(ids, digests)]
+
+
 def comparison_table(summaries: list[dict[str, Any]]):
     """A DataFrame with one row per experiment, ordered by the sampled fractions then name."""
     import pandas as pd
 
     rows = [comparison_row(s) for s in summaries]
+    for row, same in zip(rows, same_training(summaries)):
+        if same:
+            note = f"same training data as {', '.join(same)}"
+            row["notes"] = f"{note}; {row['notes']}" if row["notes"] else note
     df = pd.DataFrame(rows)
     fraction_cols = [c for c in df.columns if c.startswith("fraction ")]
     swept = sorted({k for s in summaries for k in run_info(s)["swept"]})

@@ -11,7 +11,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from . import layout
 from .config import MODEL_VARIANTS, pretrain_source
@@ -49,6 +49,8 @@ class TrainingPaths:
     class_info: Path
     metrics: Path
     summary: Path
+    # The study's results folder: its other runs' finished trainings are linked when identical.
+    study_dir: Path | None = None
 
     @classmethod
     def of_run(cls, run_dir: str | Path) -> "TrainingPaths":
@@ -61,6 +63,7 @@ class TrainingPaths:
             class_info=run_dir / layout.CLASS_INFO,
             metrics=run_dir / layout.TRAINING_METRICS,
             summary=run_dir / layout.TRAINING_SUMMARY,
+            study_dir=run_dir.parent,
         )
 
 
@@ -182,18 +185,21 @@ def _loadable(path: Path) -> int | None:
         return None
 
 
-def find_resume_checkpoint(state_dir: Path, settings_digest: str, log: Callable[[str], None] = print) -> tuple[Path, int] | None:
+def find_resume_checkpoint(
+    state_dir: Path, settings_digest: str, log: Callable[[str], None] = print, accepted: Iterable[str] = ()
+) -> tuple[Path, int] | None:
     """The newest complete checkpoint of an interrupted run with the same settings and the number of
     epochs it completed, else None.
 
     Candidates, newest first: last.ckpt (rewritten, not atomically, after every epoch), resume.ckpt
     (what the previous attempt resumed from), then rfdetr's interval archives checkpoint_<N>.ckpt.
-    A run with other settings, or one with no usable checkpoint, is cleared for a fresh start.
+    A run with other settings, or one with no usable checkpoint, is cleared for a fresh start;
+    `accepted` are further digests of the same settings (the previous digest scheme's).
     """
     marker = state_dir / "settings.digest"
     if not state_dir.is_dir():
         return None
-    if not marker.is_file() or marker.read_text().strip() != settings_digest:
+    if not marker.is_file() or marker.read_text().strip() not in {settings_digest, *accepted}:
         log(f"{state_dir}: left by a run with other settings - starting fresh")
         shutil.rmtree(state_dir)
         return None
@@ -216,17 +222,77 @@ def find_resume_checkpoint(state_dir: Path, settings_digest: str, log: Callable[
     return None
 
 
-def training_digest(kwargs: dict[str, Any], weights: str | None, train_annotations: bytes) -> str:
-    """What decides a training's outcome: rfdetr's arguments (not the device), the starting weights,
-    the training split's annotations, rfdetr's version and this module's code (its syntax tree).
-    A state folder is resumed from, or reused as finished, only by a training with the same digest."""
+# rfdetr arguments that say where a training runs, not what it learns: left out of its digest, so that
+# two runs with the same settings and data (and one run moved elsewhere) share one.
+PLACE_ARGUMENTS = ("dataset_dir", "output_dir", "device", "resume")
+# The digest's code part under the previous scheme: the syntax tree of training.py as it was before the
+# digest covered the validation split (by Python version: ast.dump differs between them). A training
+# finished under it is still recognised (see accepted_digests), so the upgrade trains nothing again.
+PREVIOUS_SCHEME_CODE = ("3f06e3d209a34389", "dec13ff5562ef6d3", "5c9f1e16f36ca390")
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _split_annotations(dataset_dir: Path, split: str) -> bytes:
+    return (Path(dataset_dir) / split / layout.SPLIT_ANNOTATIONS_NAME).read_bytes()
+
+
+def training_digest(kwargs: dict[str, Any], weights: str | None, dataset_dir: str | Path) -> str:
+    """What decides a training's outcome: rfdetr's arguments (not where it runs), the starting weights,
+    the training and validation splits' annotations (the class list is among the arguments), rfdetr's
+    version and this module's code (its syntax tree without docstrings). A state folder is resumed
+    from, or reused as finished, only by a training with the same digest; two runs with the same
+    digest train once."""
     from importlib.metadata import version
 
-    from .config import code_digest
+    from .config import behaviour_digest
+
+    settings = {k: v for k, v in kwargs.items() if k not in PLACE_ARGUMENTS} | {"pretrain_weights": weights}
+    parts = {
+        "settings": _sha(json.dumps(settings, sort_keys=True, default=str).encode()),
+        "train": _sha(_split_annotations(dataset_dir, "train")),
+        "valid": _sha(_split_annotations(dataset_dir, "valid")),
+        "code": f"rfdetr {version('rfdetr')} " + behaviour_digest([Path(__file__)]),
+    }
+    return _sha(json.dumps(parts, sort_keys=True).encode())
+
+
+def previous_scheme_digests(kwargs: dict[str, Any], weights: str | None, dataset_dir: str | Path) -> set[str]:
+    """The digests the previous scheme gave this training (all arguments, the training split only,
+    training.py's syntax tree with docstrings): a training finished before the upgrade is kept."""
+    from importlib.metadata import version
 
     settings = json.dumps({**kwargs, "device": None, "pretrain_weights": weights}, sort_keys=True, default=str)
-    code = f"rfdetr {version('rfdetr')} " + code_digest([Path(__file__)])
-    return hashlib.sha256(settings.encode() + hashlib.sha256(train_annotations).digest() + code.encode()).hexdigest()
+    train = hashlib.sha256(_split_annotations(dataset_dir, "train")).digest()
+    return {
+        hashlib.sha256(settings.encode() + train + f"rfdetr {version('rfdetr')} {code}".encode()).hexdigest()
+        for code in PREVIOUS_SCHEME_CODE
+    }
+
+
+def run_digest(dataset_dir: str | Path, classes: list[str], training: dict[str, Any], seed: int, weights: str | None) -> str:
+    """The training digest of a run from its prepared dataset and settings, before any training
+    (`weights`: the local checkpoint training starts from, None from scratch)."""
+    kwargs = train_kwargs(str(dataset_dir), "", classes, training, seed, "")
+    return training_digest(kwargs, None if weights is None else str(Path(weights)), dataset_dir)
+
+
+def plan_trainings(digests: dict[str, str], finished_digest: Callable[[str], str | None]) -> dict[str, dict[str, str | None]]:
+    """Which runs share a training: per run its digest and the run whose training it links
+    (`shares_training_of`), None for the run of each digest that trains. That run is the first (in
+    the order given) that holds the training finished already (`finished_digest(run)`), else the
+    first: adding a run never moves a finished training."""
+    members: dict[str, list[str]] = {}
+    for run, digest in digests.items():
+        members.setdefault(digest, []).append(run)
+    plan: dict[str, dict[str, str | None]] = {}
+    for digest, runs in members.items():
+        trains = next((r for r in runs if finished_digest(r) == digest), runs[0])
+        for run in runs:
+            plan[run] = {"digest": digest, "shares_training_of": None if run == trains else trains}
+    return {run: plan[run] for run in digests}
 
 
 def _link(source: Path, target: Path) -> None:
@@ -238,27 +304,60 @@ def _link(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
+def _symlink(source: Path, target: Path) -> None:
+    """A relative symbolic link (to a file of the run's own state folder)."""
+    target.unlink(missing_ok=True)
+    target.symlink_to(os.path.relpath(source, target.parent))
+
+
 def write_outputs(paths: TrainingPaths, finished: dict[str, Any]) -> None:
-    """The declared outputs of a finished training, from its state folder."""
+    """The declared outputs of a finished training, from its state folder.
+
+    A training shared with another run has its files hard-linked from that run's, which are that
+    run's outputs too; Snakemake touches every output after its job, so here they are symbolic
+    links (a touch changes the link, not the other run's file, which would make its jobs stale)."""
     paths.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    _link(paths.state_dir / STATE_CHECKPOINT, paths.checkpoint)
-    _link(paths.state_dir / STATE_METRICS, paths.metrics)
+    link = _symlink if finished["summary"].get("same_training_as") else _link
+    link(paths.state_dir / STATE_CHECKPOINT, paths.checkpoint)
+    link(paths.state_dir / STATE_METRICS, paths.metrics)
     paths.class_info.write_text(json.dumps(finished["class_info"], indent=2) + "\n")
     paths.summary.write_text(json.dumps(finished["summary"], indent=2) + "\n")
 
 
-def reuse_finished(paths: TrainingPaths, digest: str, log: Callable[[str], None] = print) -> dict[str, Any] | None:
+def finished_training(state_dir: Path) -> dict[str, Any] | None:
+    """The record of a finished training in a state folder (digest, class map, summary), or None."""
+    marker = state_dir / FINISHED
+    if not marker.is_file() or not all((state_dir / name).is_file() for name in (STATE_CHECKPOINT, STATE_METRICS)):
+        return None
+    return json.loads(marker.read_text())
+
+
+def _write_whole(path: Path, record: dict[str, Any]) -> None:
+    """Written whole or not at all: a job killed here leaves no half-written record to trip the next one."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(record, indent=2) + "\n")
+    partial.replace(path)
+
+
+def reuse_finished(
+    paths: TrainingPaths, digest: str, log: Callable[[str], None] = print, accepted: Iterable[str] = ()
+) -> dict[str, Any] | None:
     """The summary of a finished training of the same digest in the state folder, its outputs written
     again; None when there is none (then the training runs, resuming where it can).
 
     A job that reruns only because its outputs were deleted (a failed job group on SLURM, a deleted
-    checkpoint) or because code outside the training changed then costs seconds, not a training."""
-    marker = paths.state_dir / FINISHED
-    if not marker.is_file() or not all((paths.state_dir / name).is_file() for name in (STATE_CHECKPOINT, STATE_METRICS)):
+    checkpoint) or because code outside the training changed then costs seconds, not a training.
+    `accepted` are further digests of the same training (the previous digest scheme's): a training
+    finished under one is recorded anew under `digest`."""
+    finished = finished_training(paths.state_dir)
+    if finished is None or finished.get("digest") not in {digest, *accepted}:
         return None
-    finished = json.loads(marker.read_text())
-    if finished.get("digest") != digest:
-        return None
+    if finished["digest"] != digest:
+        finished["digest"] = digest
+        _write_whole(paths.state_dir / FINISHED, finished)
+        (paths.state_dir / "settings.digest").write_text(digest + "\n")
+        log(f"{paths.state_dir}: finished under the previous digest scheme (training split only): recorded under the current one")
+    finished["summary"] = {"same_training_as": None, "linked_by_plan": False, **finished["summary"], "training_digest": digest}
     write_outputs(paths, finished)
     summary = finished["summary"]
     log(
@@ -269,6 +368,49 @@ def reuse_finished(paths: TrainingPaths, digest: str, log: Callable[[str], None]
     return summary
 
 
+def finished_trainings_of_other_runs(paths: TrainingPaths, planned: str | None) -> list[tuple[str, Path]]:
+    """(run, state folder) of the study's other runs that may hold this training finished: the run the
+    workflow planned this one to share a training with first, then every other run, by name."""
+    if paths.study_dir is None:
+        return []
+    states = {
+        marker.parents[2].name: marker.parent
+        for marker in sorted(paths.study_dir.glob(f"*/{layout.TRAINING_STATE_DIR}/{FINISHED}"))
+        if marker.parent.resolve() != paths.state_dir.resolve()
+    }
+    first = [(planned, states.pop(planned))] if planned in states else []
+    return first + sorted(states.items())
+
+
+def link_identical(
+    paths: TrainingPaths, digest: str, planned: str | None, log: Callable[[str], None] = print
+) -> dict[str, Any] | None:
+    """Link another run's finished training of the same digest (the same settings, seed, training and
+    validation data and code) into this run's state folder and outputs, so that two runs that train
+    on the same data train once; None when no run has one."""
+    for run, state_dir in finished_trainings_of_other_runs(paths, planned):
+        finished = finished_training(state_dir)
+        if finished is None or finished.get("digest") != digest:
+            continue
+        shutil.rmtree(paths.state_dir, ignore_errors=True)  # this run's own, superseded state
+        paths.state_dir.mkdir(parents=True)
+        for name in (STATE_CHECKPOINT, STATE_METRICS):
+            _link(state_dir / name, paths.state_dir / name)
+        summary = {**finished["summary"], "training_digest": digest, "same_training_as": run, "linked_by_plan": run == planned}
+        record = {"digest": digest, "class_info": finished["class_info"], "summary": summary}
+        (paths.state_dir / "settings.digest").write_text(digest + "\n")
+        _write_whole(paths.state_dir / FINISHED, record)
+        write_outputs(paths, record)
+        log(
+            f"the same training inputs as run {run} (settings, seed, training and validation data, code; digest "
+            f"{digest[:12]}): its finished training is linked from {state_dir}, nothing is trained"
+        )
+        return summary
+    if planned is not None:
+        log(f"warning: run {planned} was expected to hold this training finished, but holds none of digest {digest[:12]}")
+    return None
+
+
 def train(
     dataset_dir: str | Path,
     paths: TrainingPaths,
@@ -277,14 +419,16 @@ def train(
     seed: int,
     pretrain_path: str | Path | None = None,
     log: Callable[[str], None] = print,
+    same_as: str | None = None,
 ) -> dict[str, Any]:
     """Train one model into `paths` (checkpoint, metrics, class map and summary).
 
     `pretrain_path` is the local file behind `training.pretrain_weights` (required for `auto`).
     Refuses to start while another training of the same run is live (anywhere); a finished training
-    of the same digest is reused (see reuse_finished)."""
+    of the same digest is reused, this run's own (reuse_finished) or another run's (link_identical:
+    `same_as` names the run the workflow planned this one to share a training with)."""
     with TrainingLock(paths.lock, str(paths.state_dir), log):
-        return _train(Path(dataset_dir), paths, classes, training, seed, pretrain_path, log)
+        return _train(Path(dataset_dir), paths, classes, training, seed, pretrain_path, log, same_as)
 
 
 def _train(
@@ -295,6 +439,7 @@ def _train(
     seed: int,
     pretrain_path: str | Path | None,
     log: Callable[[str], None],
+    same_as: str | None = None,
 ) -> dict[str, Any]:
     """Reuse a finished training, else resume or start one, then record it and write the outputs."""
     state_dir = paths.state_dir
@@ -306,12 +451,12 @@ def _train(
     kwargs = train_kwargs(str(dataset_dir), str(state_dir), classes, training, seed, device)
     weights = pretrain_weights_path(training, pretrain_path)
     log(f"starting from {weights}" if weights else "starting from scratch (pretrain_weights: none)")
-    data = (dataset_dir / "train" / layout.SPLIT_ANNOTATIONS_NAME).read_bytes()
-    digest = training_digest(kwargs, weights, data)
-    reused = reuse_finished(paths, digest, log)
+    digest = training_digest(kwargs, weights, dataset_dir)
+    previous = previous_scheme_digests(kwargs, weights, dataset_dir)
+    reused = reuse_finished(paths, digest, log, previous) or link_identical(paths, digest, same_as, log)
     if reused is not None:
         return reused
-    found = find_resume_checkpoint(state_dir, digest, log)
+    found = find_resume_checkpoint(state_dir, digest, log, previous)
     resume, epochs_before = found if found else (None, 0)
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "settings.digest").write_text(digest + "\n")
@@ -319,7 +464,9 @@ def _train(
         kwargs["resume"] = str(resume)
     log("rfdetr train() arguments: " + json.dumps(kwargs, sort_keys=True, default=str))
     wall, peak_memory_mb = _fit(training, weights, kwargs, device)
-    summary = _training_record(state_dir, kwargs, training["epochs"], len(json.loads(data)["images"]), wall, device_name)
+    images = len(json.loads(_split_annotations(dataset_dir, "train"))["images"])
+    summary = _training_record(state_dir, kwargs, training["epochs"], images, wall, device_name)
+    summary.update(training_digest=digest, same_training_as=None, linked_by_plan=False)
     summary["resumed_after_epochs"] = epochs_before
     summary["peak_gpu_memory_mb"] = peak_memory_mb
     epochs_this_run = summary["epochs_run"] - epochs_before
@@ -328,10 +475,7 @@ def _train(
         for path in state_dir.glob(pattern):
             path.unlink()
     finished = {"digest": digest, "class_info": class_info(classes, training), "summary": summary}
-    # Written whole or not at all: a job killed here leaves no half-written marker to trip the next one.
-    partial = state_dir / (FINISHED + ".partial")
-    partial.write_text(json.dumps(finished, indent=2) + "\n")
-    partial.replace(state_dir / FINISHED)
+    _write_whole(state_dir / FINISHED, finished)
     write_outputs(paths, finished)
     log(
         f"trained {summary['epochs_run']} epoch(s), {epochs_this_run} in this run, in {wall:.1f} s; "
