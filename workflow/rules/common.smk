@@ -234,6 +234,11 @@ def shared_training_source(run):
         return json.load(f).get(run, {}).get("shares_training_of")
 
 
+def study_dir(wildcards):
+    """The study's results folder, where a training looks for other runs' identical finished trainings."""
+    return RESULTS_DIR
+
+
 def shared_training(wildcards):
     """The training summary of the run whose training this run shares, as an input: its job then
     runs after that training ended, in an allocation of its own. Nothing for a run that trains."""

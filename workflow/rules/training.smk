@@ -58,7 +58,7 @@ rule train:
         dataset_dir=dataset_dir,
         state_dir=TRAINING_STATE_DIR,
         lock=TRAINING_LOCK,
-        study_dir=RESULTS_DIR,
+        study_dir=study_dir,
         classes=CLASSES,
         training=run_training,
         seed=run_seed,
