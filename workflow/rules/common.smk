@@ -241,9 +241,14 @@ def study_dir(wildcards):
 
 def shared_training(wildcards):
     """The training summary of the run whose training this run shares, as an input: its job then
-    runs after that training ended, in an allocation of its own. Nothing for a run that trains."""
+    runs after that training ended, in an allocation of its own. Nothing for a run that trains.
+    """
     source = shared_training_source(wildcards.run)
-    return {} if source is None else {"shared_training": TRAINING_SUMMARY.format(run=source)}
+    return (
+        {}
+        if source is None
+        else {"shared_training": TRAINING_SUMMARY.format(run=source)}
+    )
 
 
 def video_path(wildcards):
