@@ -28,7 +28,14 @@ def test_snakefmt_is_clean():
 
 
 # Scripts only a rule runs (no user calls them by hand): they say so instead of parsing arguments.
-RULE_ONLY_SCRIPTS = {"train.py", "make_demo_project.py", "summarize.py", "plot_comparison.py", "resolve_config.py"}
+RULE_ONLY_SCRIPTS = {
+    "train.py",
+    "make_demo_project.py",
+    "summarize.py",
+    "plot_comparison.py",
+    "resolve_config.py",
+    "training_plan.py",
+}
 
 
 @pytest.mark.parametrize("command", [["format", "--check"], ["check"]])
