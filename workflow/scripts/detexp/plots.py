@@ -50,7 +50,8 @@ METHOD_MARKERS = {"fractions": "", "oversampling": "^", "repeat factor": "D", "o
 
 def plot_ap_against(summaries: list[dict[str, Any]], axis: str, out: str | Path) -> None:
     """Per-class AP@50:95 (solid) and AP@50 (dashed) against the varied class's sampled fraction
-    (`axis="fraction"`) or its achieved frame ratio (`axis="ratio"`); error bars where experiments repeat."""
+    (`axis="fraction"`) or its training images over the largest class's (`axis="ratio"`); error bars where
+    experiments repeat."""
     plt = _pyplot()
     classes = summaries[0]["config"]["classes"]
     varied = varied_classes(summaries) or classes[:1]
@@ -81,10 +82,13 @@ def plot_ap_against(summaries: list[dict[str, Any]], axis: str, out: str | Path)
                 color = f"C{(i + j * len(classes)) % 10}"
                 ax.errorbar(points, mean, yerr=err if any(err) else None, fmt=style, color=color, label=label, capsize=3)
     source = "test split" if summaries[0].get("test") else "validation"
-    what = "sampled fraction" if axis == "fraction" else "achieved frame ratio"
-    ax.set_xlabel(
-        f"{what} of '{x_cls}' training frames" + (" (all varied classes: " + ", ".join(varied) + ")" if len(varied) > 1 else "")
+    what = "requested fraction" if axis == "fraction" else "share of the largest class"
+    of = (
+        f"of '{x_cls}' training frames"
+        if axis == "fraction"
+        else f"'{x_cls}' training images (repeats counted) over the largest class's"
     )
+    ax.set_xlabel(f"{what}: {of}" + (" (all varied classes: " + ", ".join(varied) + ")" if len(varied) > 1 else ""))
     ax.set_ylabel(f"AP ({source})")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
