@@ -323,3 +323,28 @@ def test_one_project_in_four_formats_gives_the_same_draw(tmp_path):
             assert draws[fmt, seed] == draws["coco", seed], (fmt, seed)
     assert draws["coco", 1] != draws["coco", 2]
     assert splits["yolo"] == splits["voc"] == splits["coco"]
+
+
+def test_split_dataset_refuses_one_frame_clips_and_splits_photos_when_told(tmp_path):
+    """From the command line, as in the workflow's job: a project of 24 camera photos."""
+    import subprocess
+    import sys
+
+    from conftest import SCRIPTS
+
+    names = [f"{word}_{i}x.jpg" for i, word in enumerate(["pic"] * 24)]  # no trailing frame number
+    for name in names:
+        (tmp_path / "proj" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "proj" / name).write_bytes(b"not decoded")
+    coco_file(tmp_path / "proj/_annotations.coco.json", names, [[i % 2] for i in range(24)])
+    command = [sys.executable, str(SCRIPTS / "split_dataset.py"), "--class", "crane hook", "--class", "person"]
+    outputs = [str(tmp_path / "proj"), str(tmp_path / "splits.json"), str(tmp_path / "splits.html")]
+    refused = subprocess.run(command + outputs, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and not (tmp_path / "splits.json").exists()
+    assert "the 24 frames form 24 clips, 24 of them of a single frame" in refused.stderr
+    assert "e.g. frame 'pic_0x.jpg' is in clip 'pic_0x'" in refused.stderr and "splits.group_frames: false" in refused.stderr
+    told = subprocess.run(command + ["--independent-frames"] + outputs, capture_output=True, text=True, timeout=120)
+    assert told.returncode == 0, told.stderr
+    splits = json.loads((tmp_path / "splits.json").read_text())
+    assert sorted(splits["train"] + splits["valid"] + splits["test"]) == sorted(names)
+    assert splits["statistics"]["clips"] == splits["statistics"]["frames"] == {"train": 16, "valid": 4, "test": 4}

@@ -178,7 +178,6 @@ def test_a_changed_fraction_reruns_only_that_experiment(demo_run):
         assert job_counts(out) == {
             "resolve_config": 1,
             "prepare_dataset": 1,
-            "training_plan": 1,  # a local job; only runs without a finished training wait for it
             "train": 1,
             "evaluate": 1,
             "infer": 2,
@@ -189,6 +188,8 @@ def test_a_changed_fraction_reruns_only_that_experiment(demo_run):
             "compare_pairs": 1,
         }, out[-3000:]
         assert "exp_person_50" in out and "experiment=exp_person_25" not in out
+        # every run has a finished training: none waits for a training plan (a changed run's own train job
+        # links any identical finished training it finds)
     finally:
         path.write_text(original)
 
@@ -438,6 +439,10 @@ def test_the_command_line_tools_reproduce_what_the_rules_wrote(demo_run, tmp_pat
     # prepare_dataset: the same training file from the same project, splits, fraction and seed
     # (options before the positionals: none of them swallows what follows)
     class_options = [arg for name in config["classes"] for arg in ("--class", name)]
+    # split_dataset: the study's split, with its statistics
+    splits = ("--valid-fraction", "0.2", "--test-fraction", "0.2", "resources/demo_project")
+    _cli("split_dataset.py", *class_options, *splits, str(tmp_path / "splits.json"), str(tmp_path / "splits.html"), cwd=demo_run)
+    assert json.loads((tmp_path / "splits.json").read_text()) == json.loads((demo_run / "results/splits.json").read_text())
     _cli(
         "prepare_dataset.py",
         *class_options,
@@ -518,3 +523,26 @@ def test_the_command_line_tools_reproduce_what_the_rules_wrote(demo_run, tmp_pat
     out = _cli("collect_results.py", "results", "--format", "csv", cwd=demo_run).stdout
     table = pd.read_csv(io.StringIO(out))
     assert set(table["status"]) == {"complete"} and len(table) == 4
+
+
+def test_the_split_and_the_kept_shares_are_reported(demo_run):
+    """The demo's clips (clipNN_TTTT.jpg) are found, and person frames that enter through crane hook
+    frames are counted, warned about and marked in the comparison."""
+    statistics = json.loads((demo_run / "results/splits.json").read_text())["statistics"]
+    assert statistics["clips"] == {"train": 4, "valid": 2, "test": 2} and statistics["single_frame_clips"] == 0
+    assert sum(statistics["frames"].values()) == 48
+    assert "<td>valid</td>" in (demo_run / "results/splits.html").read_text()
+    stats = json.loads((demo_run / "results/exp_person_25/dataset_stats.json").read_text())
+    person = stats["per_class_sampling"]["person"]
+    train_frames = {name for name in stats["train_frames"]}
+    assert person["frames_kept"] == stats["splits"]["train"]["classes"]["person"]["frames"]
+    assert person["frames_drawn"] == int(0.25 * person["frames_available"] + 0.5) < person["frames_kept"]
+    assert person["kept_share"] == round(person["frames_kept"] / person["frames_available"], 4)
+    assert person["entered_through"] == {"crane hook": person["frames_kept"] - person["frames_drawn"]}
+    assert len(train_frames) == stats["splits"]["train"]["frames"]
+    log = (demo_run / "logs/prepare_dataset/exp_person_25.log").read_text()
+    assert f"warning: class 'person' keeps {100 * person['kept_share']:.0f}% of its training frames" in log
+    table = pd.read_csv(demo_run / "results/comparison.csv").set_index("run")
+    assert table.loc["exp_person_25", "kept share person"] == person["kept_share"]
+    assert table.loc["exp_person_25", "notes"].startswith("person: kept ")
+    assert pd.isna(table.loc["exp_person_100", "notes"])  # nothing to say about the full run

@@ -352,14 +352,16 @@ def reuse_finished(
     finished = finished_training(paths.state_dir)
     if finished is None or finished.get("digest") not in {digest, *accepted}:
         return None
+    summary = finished["summary"]  # one from before the digest covered the validation split lacks the last keys
+    summary["training_digest"] = digest
+    summary.setdefault("same_training_as", None)
+    summary.setdefault("linked_by_plan", False)
     if finished["digest"] != digest:
         finished["digest"] = digest
         _write_whole(paths.state_dir / FINISHED, finished)
         (paths.state_dir / "settings.digest").write_text(digest + "\n")
         log(f"{paths.state_dir}: finished under the previous digest scheme (training split only): recorded under the current one")
-    finished["summary"] = {"same_training_as": None, "linked_by_plan": False, **finished["summary"], "training_digest": digest}
     write_outputs(paths, finished)
-    summary = finished["summary"]
     log(
         f"{paths.state_dir}: a finished training with the same settings, data and code is there "
         f"({summary['epochs_run']} epoch(s), best epoch {summary['best_epoch']}): its outputs are linked again, "
