@@ -21,19 +21,10 @@ from detexp.training import (
     training_digest,
 )
 
+from test_resume import TRAINING as RESUME_TRAINING
+
 CLASSES = ["crane hook", "person"]
-TRAINING = {
-    "model": "nano",
-    "epochs": 2,
-    "batch_size": 4,
-    "lr": 1e-4,
-    "image_size": 64,
-    "patience": None,
-    "pretrain_weights": None,
-    "multi_scale": False,
-    "num_workers": 0,
-    "extra": {},
-}
+TRAINING = RESUME_TRAINING | {"epochs": 2, "patience": None}
 
 
 @pytest.fixture(scope="module")

@@ -150,27 +150,7 @@ def compare_runs(
     for reference, other in pairs:
         identical = digests.get(reference) is not None and digests.get(reference) == digests.get(other)
         result = paired_bootstrap(gt, predictions[reference], predictions[other], 0 if identical else samples, seed)
-        for cat, metrics in result.items():
-            for metric, r in metrics.items():
-                rows.append(
-                    {
-                        "run": other,
-                        "reference run": reference,
-                        "class": names[cat],
-                        "metric": metric,
-                        "replicates": 1,
-                        "AP": r["other"],
-                        "reference AP": r["reference"],
-                        "difference": None if identical else r["difference"],
-                        "ci95 low": r["ci95_low"],
-                        "ci95 high": r["ci95_high"],
-                        "bootstrap samples": r["samples"],
-                        "interval covers": "" if identical else "test images",
-                        "replicate std": None,
-                        "reference replicate std": None,
-                        "note": IDENTICAL if identical else "",
-                    }
-                )
+        rows += _rows(other, reference, 1, result, names, identical, "test images")
     columns = [
         "run",
         "reference run",
@@ -194,6 +174,39 @@ def compare_runs(
     # images were drawn; with replicates, also which trainings)
     table["interval excludes 0"] = (table["ci95 low"] > 0) | (table["ci95 high"] < 0)
     return table
+
+
+def _rows(
+    run: str,
+    reference: str,
+    replicates: int,
+    result: dict[int, dict[str, dict[str, Any]]],
+    names: dict[int, str],
+    identical: bool,
+    covers: str,
+) -> list[dict[str, Any]]:
+    """The table rows of one comparison's bootstrap result, per class and metric."""
+    return [
+        {
+            "run": run,
+            "reference run": reference,
+            "class": names[cat],
+            "metric": metric,
+            "replicates": replicates,
+            "AP": r["other"],
+            "reference AP": r["reference"],
+            "difference": None if identical else r["difference"],
+            "ci95 low": r["ci95_low"],
+            "ci95 high": r["ci95_high"],
+            "bootstrap samples": r["samples"],
+            "interval covers": "" if identical else covers,
+            "replicate std": r.get("other_std"),
+            "reference replicate std": r.get("reference_std"),
+            "note": IDENTICAL if identical else "",
+        }
+        for cat, metrics in result.items()
+        for metric, r in metrics.items()
+    ]
 
 
 def _replicate_rows(
@@ -220,25 +233,5 @@ def _replicate_rows(
         result = two_level_bootstrap(
             gt, [predictions[r] for r, _ in members], [predictions[o] for _, o in members], 0 if identical else samples, seed
         )
-        for cat, metrics in result.items():
-            for metric, r in metrics.items():
-                rows.append(
-                    {
-                        "run": other_group,
-                        "reference run": ref_group,
-                        "class": names[cat],
-                        "metric": metric,
-                        "replicates": len(members),
-                        "AP": r["other"],
-                        "reference AP": r["reference"],
-                        "difference": None if identical else r["difference"],
-                        "ci95 low": r["ci95_low"],
-                        "ci95 high": r["ci95_high"],
-                        "bootstrap samples": r["samples"],
-                        "interval covers": "" if identical else "replicates and test images",
-                        "replicate std": r["other_std"],
-                        "reference replicate std": r["reference_std"],
-                        "note": IDENTICAL if identical else "",
-                    }
-                )
+        rows += _rows(other_group, ref_group, len(members), result, names, identical, "replicates and test images")
     return rows
