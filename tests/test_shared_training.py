@@ -24,7 +24,7 @@ from detexp.training import (
 from test_resume import TRAINING as RESUME_TRAINING
 
 CLASSES = ["crane hook", "person"]
-TRAINING = RESUME_TRAINING | {"epochs": 2, "patience": None}
+TRAINING = RESUME_TRAINING | {"epochs": 1, "patience": None}
 
 
 @pytest.fixture(scope="module")

@@ -300,3 +300,38 @@ def test_a_preempted_training_is_requeued_and_resumes_while_snakemake_waits(clus
     assert resumed and (int(resumed[1]), int(resumed[2])) == (1, 2), log[-3000:]  # requeued after epoch 1 of 2
     summary = json.loads((exp / "training/training_summary.json").read_text())
     assert summary["epochs_run"] == 2 and summary["resumed_after_epochs"] == 1
+
+
+def test_identical_runs_train_once_and_the_second_allocation_waits_in_the_queue_not_on_a_gpu(cluster, tmp_path):
+    """Two experiments that draw the same data: one training. The second run's GPU allocation is
+    submitted only after the first's ended (its train job waits for the first training in the DAG,
+    as the training_plan checkpoint decided), so no GPU is held waiting; it links that training."""
+    wf = copy_workflow(tmp_path / "identical")
+    experiments = wf / "config/identical"
+    experiments.mkdir()
+    for name in ("same_a", "same_b"):
+        (experiments / f"{name}.yaml").write_text(f"name: {name}\nframe_sample_fractions: {{person: 1.0}}\n")
+    overlay = [
+        *OVERLAY[:4],
+        "--config",
+        "experiments_dir=config/identical",
+        "test_videos=[]",
+        "statistics={pairs: [[same_a, same_b]], bootstrap_samples: 20}",
+        *OVERLAY[-2:],
+    ]
+    proc = snakemake(wf, *overlay, env={"SLURM_CONF": str(cluster.conf)}, timeout=900)
+    jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
+    assert {rule: len(rows) for rule, rows in jobs.items()} == {
+        "prepare_dataset": 2,
+        "gpu_same_a": 1,
+        "gpu_same_b": 1,
+        "compare_pairs": 1,
+    }
+    times = {row["JobID"]: row for row in cluster.sacct("JobID", "Submit", "Start", "End", job_ids=submitted_jobs(proc.stdout))}
+    (first,), (second,) = jobs["gpu_same_a"], jobs["gpu_same_b"]
+    assert times[second["JobID"]]["Submit"] >= times[first["JobID"]]["End"], times  # ISO times sort as text
+    assert "rfdetr train() arguments" in (wf / "logs/train/same_a.log").read_text()
+    log_b = (wf / "logs/train/same_b.log").read_text()
+    assert f"running in SLURM job {second['JobID']} on " in log_b
+    assert "the same training inputs as run same_a" in log_b and "rfdetr train() arguments" not in log_b
+    assert json.loads((wf / "results/same_b/training/training_summary.json").read_text())["linked_by_plan"] is True
