@@ -5,7 +5,8 @@ import re
 import sys
 from pathlib import Path
 
-SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+# workflow/scripts, found from this file (workflow.basedir is the deployment folder when used as a module)
+SCRIPTS = Path(workflow.current_basedir).parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 from detexp.config import (
