@@ -64,7 +64,7 @@ def _statuses(workdir: Path) -> dict[str, str]:
     from conftest import SCRIPTS
 
     proc = subprocess.run(
-        [sys.executable, str(SCRIPTS / "collect_results.py"), "--format", "json"],
+        [sys.executable, str(SCRIPTS / "collect_results.py"), "--format", "json", "--configfile", "config/demo.yaml"],
         cwd=workdir,
         capture_output=True,
         text=True,

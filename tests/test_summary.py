@@ -14,7 +14,7 @@ from PIL import Image
 
 from conftest import SCRIPTS
 from detexp import layout
-from detexp.collect import collect, render
+from detexp.collect import collect, render, study_runs
 from detexp.plots import plot_ap_against, plot_training_curves, varied_classes
 from detexp.summary import comparison_table, job_benchmark
 from detexp.tables import html_page
@@ -120,12 +120,14 @@ def write_results(root: Path) -> Path:
     experiments.mkdir(parents=True)
     for name, person in (("exp_a", 0.25), ("exp_b", 0.5), ("exp_c", 0.75), ("exp_d", 1.0), ("exp_e", 0.1)):
         (experiments / f"{name}.yaml").write_text(f"name: {name}\nframe_sample_fractions: {{person: {person}}}\n")
+    (root / "study.yaml").write_text(f"project_dir: p\nclasses: [crane hook, person]\nexperiments_dir: {experiments}\n")
     return results
 
 
-def test_the_collector_marks_unfinished_experiments(tmp_path):
+def test_the_collector_marks_unfinished_runs_of_the_study_it_is_given(tmp_path):
     results = write_results(tmp_path)
-    table = collect(results, tmp_path / "config/experiments")
+    planned = study_runs([tmp_path / "study.yaml"], workflow_config=tmp_path / "no such file")
+    table = collect(results, planned, ["crane hook", "person"])
     assert list(table["experiment"]) == ["exp_e", "exp_a", "exp_b", "exp_c", "exp_d"]
     status = dict(zip(table["experiment"], table["status"]))
     assert status == {
@@ -136,10 +138,10 @@ def test_the_collector_marks_unfinished_experiments(tmp_path):
         "exp_d": "complete",
     }
     assert table.loc[table["experiment"] == "exp_b", "test mAP50:95"].item() == 0.4
-    # a sweep's run folder counts for its experiment file
-    (results / "exp_a__epochs-5").mkdir()
-    assert "exp_a" not in set(collect(results, tmp_path / "config/experiments")["run"])
+    assert table.loc[table["experiment"] == "exp_a", "fraction person"].item() == 0.25  # from the plan
     assert pd.isna(table.loc[table["experiment"] == "exp_c", "test mAP50:95"].item())
+    # without the study's config: the runs in the results folder only, never experiments of another study
+    assert sorted(collect(results)["run"]) == ["exp_b", "exp_c", "exp_d", "exp_e"]
 
 
 def test_the_collector_command_prints_four_formats(tmp_path):
@@ -147,7 +149,7 @@ def test_the_collector_command_prints_four_formats(tmp_path):
     outputs = {}
     for fmt in ("table", "markdown", "csv", "json"):
         proc = subprocess.run(
-            [sys.executable, str(SCRIPTS / "collect_results.py"), str(results), "--format", fmt],
+            [sys.executable, str(SCRIPTS / "collect_results.py"), str(results), "--format", fmt, "--configfile", "study.yaml"],
             cwd=tmp_path,
             capture_output=True,
             text=True,

@@ -15,6 +15,7 @@ from detexp.config import (
     code_digest,
     gpu_job_minutes,
     imported_modules,
+    inherited_project_settings,
     load_experiments,
     path_problem,
     sorted_dict,
@@ -27,9 +28,26 @@ from detexp.runs import expand_runs, reference_pairs, resolved_run_config, run_p
 from detexp.weights import cache_path
 
 
-def _fail(err):
-    sys.exit(f"Configuration error in {err}")
+def _fail(err, *inherited):
+    """Stop at DAG-build time; name the bundled study's settings the problem may come from."""
+    hints = "".join(f"\n  ({INHERITED[k]})" for k in inherited if k in INHERITED)
+    sys.exit(f"Configuration error in {err}{hints}")
 
+
+# The bundled study's settings a study config of the user's own leaves in place (only when the user
+# gives config files and the workflow's own config/config.yaml was read too: not in a deployment).
+_BUNDLED_CONFIG = (
+    Path(workflow.current_basedir).parents[1] / "config/config.yaml"
+).resolve()
+INHERITED = {}
+if workflow.overwrite_configfiles and any(
+    Path(f).resolve() == _BUNDLED_CONFIG for f in workflow.configfiles
+):
+    INHERITED = inherited_project_settings(
+        workflow.config_settings.overwrite_config, config
+    )
+for _note in INHERITED.values():
+    print(f"note: {_note}", file=sys.stderr)
 
 try:
     _validated = validate_config(config)
@@ -40,7 +58,7 @@ try:
     RUNS = expand_runs(config, EXPERIMENTS)
     PAIRS = run_pairs(RUNS, reference_pairs(config, EXPERIMENTS))
 except ConfigError as err:
-    _fail(err)
+    _fail(err, "experiments_dir", "classes")
 
 CLASSES = config["classes"]
 PROJECT_DIR = config["project_dir"]
@@ -123,14 +141,17 @@ else:
         _fail(
             f"the workflow config: project_dir: {PROJECT_DIR} does not exist or is not a folder - point it "
             "at your labelled project (--config project_dir=...), or run the bundled demo with "
-            "--configfile config/demo.yaml"
+            "--configfile config/demo.yaml",
+            "project_dir",
         )
     if _problem:
         _fail(f"the workflow config: project_dir: {PROJECT_DIR} {_problem}")
     for _stem, _path in VIDEOS.items():
         _problem = path_problem(_path, "file")
         if _problem:
-            _fail(f"the workflow config: test_videos: {_path} {_problem}")
+            _fail(
+                f"the workflow config: test_videos: {_path} {_problem}", "test_videos"
+            )
     try:
         PROJECT_FORMAT = config["project_format"]
         if PROJECT_FORMAT == "auto":

@@ -1,7 +1,7 @@
 """Print the comparison of a study's experiments from whatever results exist (also mid-run).
 
-Replaces the original framework's collect_results.py: one row per experiment; experiments without
-a summary yet are listed with how far they got (configured, dataset prepared, training, ...).
+Replaces the original framework's collect_results.py: one row per run; runs without a summary yet
+are listed with how far they got (configured, dataset prepared, training, ...).
 """
 
 import argparse
@@ -10,17 +10,18 @@ from pathlib import Path
 
 from detexp import layout
 from detexp.cli import entry
-from detexp.collect import collect, render
-from detexp.schemas import schema_default
+from detexp.collect import collect, render, study_runs
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("results_dir", nargs="?", type=Path, default=Path(layout.RESULTS_DIR), help="default: %(default)s")
 parser.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
 parser.add_argument(
-    "--experiments-dir",
+    "--configfile",
+    nargs="+",
     type=Path,
-    default=Path(schema_default("experiments_dir")),
-    help="experiment files: those with no results yet are listed as 'not started' (default: %(default)s)",
+    default=[],
+    help="the config files the study was run with (as given to snakemake, after config/config.yaml): its runs "
+    "without results yet are listed as 'not started'. Without it, only the runs in results_dir are listed",
 )
 
 
@@ -29,7 +30,9 @@ def from_snakemake(smk):
 
 
 def run(args):
-    sys.stdout.write(render(collect(args.results_dir, args.experiments_dir), args.format))
+    planned = study_runs(args.configfile) if args.configfile else None
+    classes = next(iter(planned.values())).config["classes"] if planned else None
+    sys.stdout.write(render(collect(args.results_dir, planned, classes), args.format))
 
 
 entry(globals(), parser, from_snakemake, run)

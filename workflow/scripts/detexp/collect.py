@@ -1,5 +1,5 @@
 """Reading a results folder, finished or not: the comparison from whatever summaries exist, with
-every other experiment marked by how far it got."""
+every other run of the study marked by how far it got."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 
 from . import layout
-from .runs import RUN_ID_SEPARATOR
+from .config import load_experiments, validate_config
+from .runs import Run, expand_runs
 from .summary import comparison_table
 
 # Stages in workflow order: the last file that exists says how far an experiment got.
@@ -24,14 +25,14 @@ STAGES = (
 )
 
 
-def experiment_status(experiment_dir: Path) -> str:
-    """How far one experiment got: 'not started', 'configured', ..., 'complete'."""
+def run_status(run_dir: Path) -> str:
+    """How far one run got: 'not started', 'configured', ..., 'complete'."""
     status = "not started"
     for relative, name in STAGES:
-        if (experiment_dir / relative).exists():
+        if (run_dir / relative).exists():
             status = name
     if status == "training":
-        epochs = _epochs_logged(experiment_dir / layout.TRAINING_STATE_METRICS)
+        epochs = _epochs_logged(run_dir / layout.TRAINING_STATE_METRICS)
         status = f"training ({epochs} epoch(s) logged)"
     return status
 
@@ -43,52 +44,57 @@ def _epochs_logged(metrics_csv: Path) -> int:
         return len({row["epoch"] for row in csv.DictReader(f) if row.get("epoch")})
 
 
-def expected_experiments(experiments_dir: Path | None) -> list[str]:
-    """Experiment names from the experiment files, if that folder exists."""
-    if experiments_dir is None or not experiments_dir.is_dir():
-        return []
-    return sorted(p.stem for p in experiments_dir.glob("*.yaml"))
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Nested mappings merged as Snakemake merges config files (later files win, key by key)."""
+    for key, value in update.items():
+        base[key] = _merge(dict(base[key]), value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return base
 
 
-def _unfinished_row(experiment_dir: Path, experiments_dir: Path | None, run_id: str) -> dict[str, Any]:
+def study_runs(configfiles: list[Path], workflow_config: Path = Path("config/config.yaml")) -> dict[str, Run]:
+    """The runs a study plans, from the config files a workflow run was given (after the workflow's
+    own config/config.yaml, as Snakemake reads them): sweeps and replicates included."""
+    merged: dict[str, Any] = {}
+    for path in [workflow_config] * workflow_config.is_file() + list(configfiles):
+        _merge(merged, yaml.safe_load(Path(path).read_text()) or {})
+    config = validate_config(merged)
+    return expand_runs(config, load_experiments(config))
+
+
+def _unfinished_row(run_dir: Path, run_id: str, planned: Run | None, classes: list[str]) -> dict[str, Any]:
     """What is known of a run without a summary: its status, experiment and sampled fractions (from
-    its resolved config, else from the experiment file of that name)."""
-    row: dict[str, Any] = {"run": run_id, "status": experiment_status(experiment_dir), "experiment": run_id}
-    resolved = experiment_dir / layout.RESOLVED_CONFIG
-    source = experiments_dir / f"{run_id}.yaml" if experiments_dir else None
+    its resolved config, else from the study's plan)."""
+    row: dict[str, Any] = {"run": run_id, "status": run_status(run_dir), "experiment": run_id}
+    resolved = run_dir / layout.RESOLVED_CONFIG
+    fractions: dict[str, float] = {}
     if resolved.is_file():
         experiment = yaml.safe_load(resolved.read_text()).get("experiment", {})
         row["experiment"] = experiment.get("name", run_id)
         fractions = experiment.get("frame_sample_fractions", {})
-    elif source is not None and source.is_file():
-        fractions = yaml.safe_load(source.read_text()).get("frame_sample_fractions", {})
-    else:
-        fractions = {}
+    elif planned is not None:
+        row["experiment"] = planned.experiment.name
+        fractions = planned.experiment.fractions_for(classes)
     row.update({f"fraction {cls}": value for cls, value in fractions.items()})
     return row
 
 
-def collect(results_dir: str | Path, experiments_dir: str | Path | None = None):
-    """The comparison table of every experiment found in `results_dir` or named by `experiments_dir`;
-    unfinished experiments get a row with their status and their fractions, other values empty."""
+def collect(results_dir: str | Path, planned: dict[str, Run] | None = None, classes: list[str] | None = None):
+    """The comparison table of every run found in `results_dir`, and of the study's `planned` runs
+    (study_runs); unfinished runs get a row with their status and their fractions, other values empty.
+    Without `planned`, only the runs in `results_dir`: never another study's experiments."""
     import pandas as pd
 
     results_dir = Path(results_dir)
-    experiments_dir = Path(experiments_dir) if experiments_dir else None
     found = sorted(p.name for p in results_dir.iterdir() if p.is_dir() and p.name != "plots") if results_dir.is_dir() else []
-    # An experiment file counts as not started only if no run folder belongs to it (runs of a sweep
-    # or replicates are named <experiment>__...).
-    waiting = [
-        e for e in expected_experiments(experiments_dir) if not any(f == e or f.startswith(e + RUN_ID_SEPARATOR) for f in found)
-    ]
-    names = sorted(set(found) | set(waiting))
+    planned = planned or {}
+    names = sorted(set(found) | set(planned))
     summaries, unfinished = [], []
     for name in names:
         path = layout.run_file(results_dir, name, layout.SUMMARY)
         if path.is_file():
             summaries.append(json.loads(path.read_text()))
         else:
-            unfinished.append(_unfinished_row(results_dir / name, experiments_dir, name))
+            unfinished.append(_unfinished_row(results_dir / name, name, planned.get(name), classes or []))
     table = comparison_table(summaries) if summaries else pd.DataFrame()
     if not table.empty:
         table.insert(1, "status", "complete")

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 import jsonschema
 import yaml
 
-from .schemas import load_schema
+from .schemas import load_schema, schema_default
 
 CONFIG_SOURCE = "the workflow config (config/config.yaml with any --configfile/--config)"
 
@@ -60,6 +60,30 @@ MANAGED_TRAIN_KEYS = frozenset(
         "pretrain_weights",
     }
 )
+
+
+# Settings that belong to one labelled project: a study config of one's own sets them itself, or it
+# silently runs with the bundled study's (config/config.yaml, and the default experiments folder).
+PROJECT_KEYS = ("project_dir", "classes", "test_videos", "experiments_dir")
+
+
+def inherited_project_settings(user_config: dict[str, Any], config: dict[str, Any]) -> dict[str, str]:
+    """Per project key the user's config files (and --config) leave to the bundled study, how to
+    read it: its value and where it comes from, and how to set one's own."""
+    how = {
+        "project_dir": "set project_dir to your labelled project",
+        "classes": "set classes to your project's classes",
+        "test_videos": "set test_videos to your videos ([] for none)",
+        "experiments_dir": "set experiments_dir to the folder of your experiment files",
+    }
+    source = {k: "config/config.yaml, the bundled study's settings" for k in PROJECT_KEYS}
+    source["experiments_dir"] = "the default: the bundled study's experiment files"
+    value = {key: config.get(key, schema_default(key) if key == "experiments_dir" else None) for key in PROJECT_KEYS}
+    return {
+        key: f"{key} {value[key]!r} comes from {source[key]}, not from your config - {how[key]}"
+        for key in PROJECT_KEYS
+        if key not in user_config
+    }
 
 
 class ConfigError(ValueError):
