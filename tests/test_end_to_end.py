@@ -149,6 +149,29 @@ def test_summaries_and_comparison_list_all_experiments(demo_run):
     assert all(exp in md for exp in EXPERIMENTS)
 
 
+def test_the_default_views_answer_the_question_in_160_columns(demo_run):
+    """comparison.md and collect_results.py's default table: run, the person shares asked and kept, AP
+    per class with its difference to the reference and interval, images seen; every column with --all."""
+    stats = pd.read_csv(demo_run / "results/comparison_stats.csv")
+    row = stats[(stats["run"] == "exp_person_25") & (stats["class"] == "person") & (stats["metric"] == "AP_50_95")].iloc[0]
+    table = pd.read_csv(demo_run / "results/comparison.csv").set_index("run")
+    ap = table.loc["exp_person_25", "test AP50:95 person"]
+    expected = f"{ap:.2f} ({row['difference']:+.2f} [{row['ci95 low']:+.2f}, {row['ci95 high']:+.2f}])"
+    kept = table.loc["exp_person_25", "kept share person"]
+    views = {
+        "comparison.md": (demo_run / "results/comparison.md").read_text(),
+        "collect_results": _cli("collect_results.py", cwd=demo_run).stdout,
+    }
+    for name, view in views.items():
+        assert max(len(line) for line in view.splitlines()) <= 160, name
+        line = next(line for line in view.splitlines() if "exp_person_25" in line)
+        assert expected in line and f"0.25 / {kept:.2f}" in line, (name, line)
+        assert "exp_person_100" in view and "(reference)" in view and "AP crane hook" in view and "images seen" in view
+        assert "the interval covers\n  which test images were drawn, not training noise" in view, name
+    every = _cli("collect_results.py", "--all", cwd=demo_run).stdout
+    assert "val mAP50:95" in every and "train frames person" in every
+
+
 def test_nothing_is_stale_after_a_complete_run_even_after_touching_code(demo_run):
     for script in (demo_run / "workflow").rglob("*.py"):
         script.touch()
@@ -157,7 +180,8 @@ def test_nothing_is_stale_after_a_complete_run_even_after_touching_code(demo_run
 
 
 def test_a_real_change_in_a_core_module_reruns_the_rules_that_import_it(demo_run):
-    """The digest reaches Snakemake's rerun decision: bootstrap.py is imported by compare_pairs alone."""
+    """The digest reaches Snakemake's rerun decision: bootstrap.py is imported by compare_pairs alone
+    (aggregate reads its table)."""
     path = demo_run / "workflow/scripts/detexp/bootstrap.py"
     original = path.read_bytes()
     try:
@@ -165,7 +189,7 @@ def test_a_real_change_in_a_core_module_reruns_the_rules_that_import_it(demo_run
         out = snakemake(demo_run, "-n", *RUN).stdout
     finally:
         path.write_bytes(original)
-    assert job_counts(out) == {"compare_pairs": 1}, out[-3000:]
+    assert job_counts(out) == {"compare_pairs": 1, "aggregate": 1}, out[-3000:]  # comparison.md shows its intervals
     assert "reason: Params have changed since last execution" in out
 
 

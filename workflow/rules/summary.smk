@@ -28,7 +28,8 @@ rule summarize:
 
 rule aggregate:
     input:
-        experiment_summaries,
+        summaries=experiment_summaries,
+        stats=COMPARISON_STATS,
     output:
         csv=COMPARISON_CSV,
         md=COMPARISON_MD,

@@ -12,11 +12,13 @@ parser.add_argument("--csv", type=Path, required=True)
 parser.add_argument("--md", type=Path, required=True)
 parser.add_argument("--html", type=Path, required=True)
 parser.add_argument("--replicates", type=Path, required=True, help="CSV: mean, std and 95%% CI over replicates")
+parser.add_argument("--stats", type=Path, help="the paired bootstrap's comparison_stats.csv: differences in the Markdown view")
 
 
 def from_snakemake(smk):
     return argparse.Namespace(
-        summaries=list(smk.input),
+        summaries=list(smk.input.summaries),
+        stats=Path(smk.input.stats),
         csv=Path(smk.output.csv),
         md=Path(smk.output.md),
         html=Path(smk.output.html),
@@ -25,7 +27,7 @@ def from_snakemake(smk):
 
 
 def run(args):
-    write_comparison(args.summaries, args.csv, args.md, args.html, args.replicates)
+    write_comparison(args.summaries, args.csv, args.md, args.html, args.replicates, args.stats)
 
 
 entry(globals(), parser, from_snakemake, run)

@@ -10,11 +10,17 @@ from pathlib import Path
 
 from detexp import layout
 from detexp.cli import entry
-from detexp.collect import collect, render, study_runs
+from detexp.collect import collect, paired_statistics, render, study_runs
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("results_dir", nargs="?", type=Path, default=Path(layout.RESULTS_DIR), help="default: %(default)s")
 parser.add_argument("--format", choices=["table", "markdown", "csv", "json"], default="table")
+parser.add_argument(
+    "--all",
+    dest="every_column",
+    action="store_true",
+    help="every column (csv and json always have every column; table and markdown show the compact view)",
+)
 parser.add_argument(
     "--configfile",
     nargs="+",
@@ -32,7 +38,8 @@ def from_snakemake(smk):
 def run(args):
     planned = study_runs(args.configfile) if args.configfile else None
     classes = next(iter(planned.values())).config["classes"] if planned else None
-    sys.stdout.write(render(collect(args.results_dir, planned, classes), args.format))
+    table = collect(args.results_dir, planned, classes)
+    sys.stdout.write(render(table, args.format, paired_statistics(args.results_dir), args.every_column))
 
 
 entry(globals(), parser, from_snakemake, run)

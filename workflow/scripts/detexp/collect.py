@@ -12,7 +12,7 @@ import yaml
 from . import layout
 from .config import load_experiments, validate_config
 from .runs import Run, expand_runs
-from .summary import comparison_table
+from .summary import COMPACT_LEGEND, compact_markdown, compact_view, comparison_table
 
 # Stages in workflow order: the last file that exists says how far an experiment got.
 STAGES = (
@@ -107,16 +107,30 @@ def collect(results_dir: str | Path, planned: dict[str, Run] | None = None, clas
     return table
 
 
-def render(table, fmt: str) -> str:
-    """The table as `table` (aligned text), `markdown`, `csv` or `json` (a list of rows)."""
+def paired_statistics(results_dir: str | Path):
+    """The study's paired bootstrap table (comparison_stats.csv in `results_dir`), or None before it exists."""
+    import pandas as pd
+
+    path = Path(results_dir) / Path(layout.COMPARISON_STATS).name
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def render(table, fmt: str, stats=None, every_column: bool = False) -> str:
+    """The table as `table` (aligned text), `markdown`, `csv` or `json` (a list of rows). Text and
+    Markdown show the compact view with its legend unless `every_column`; CSV and JSON every column."""
     if table.empty:
-        return {"json": "[]\n"}.get(fmt, "no experiments found\n")
+        return {"json": "[]\n"}.get(fmt, "no runs found\n")
     if fmt == "csv":
         return table.to_csv(index=False)
     if fmt == "json":
         return table.to_json(orient="records", indent=1) + "\n"
+    if fmt not in ("markdown", "table"):
+        raise ValueError(f"unknown format {fmt!r} - one of table, markdown, csv, json")
+    if not every_column:
+        if fmt == "markdown":
+            return compact_markdown(table, stats)
+        view = compact_view(table, stats)
+        return view.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.3g}") + "\n\n" + COMPACT_LEGEND + "\n"
     if fmt == "markdown":
         return table.to_markdown(index=False, floatfmt=".4g") + "\n"
-    if fmt == "table":
-        return table.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}") + "\n"
-    raise ValueError(f"unknown format {fmt!r} - one of table, markdown, csv, json")
+    return table.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}") + "\n"

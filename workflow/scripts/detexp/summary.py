@@ -247,18 +247,85 @@ def replicate_statistics(table: Any) -> Any:
     return pd.DataFrame(rows)
 
 
+# The compact view's column headers, each defined once (the README and the report caption say the same).
+COMPACT_LEGEND = """\
+<class> asked / kept: the share of the class's training frames the experiment asked for / the share the
+  training set holds (more when frames drawn for other classes hold it too).
+AP <class>: test AP50:95, and (its difference to the reference run [95% interval]); the interval covers
+  which test images were drawn, not training noise (one training per run; with replicates,
+  comparison_stats.csv has intervals over replicates and test images). identical: the same training.
+images seen: training images seen (steps x batch), the compute a run got.
+Every column: comparison.csv, comparison.html, or collect_results.py --all."""
+
+
+def _ap_cell(ap: Any, comparison: dict[str, Any] | None) -> str:
+    """A run's AP with its difference to the reference and the interval, as the compact view shows it."""
+    text = "-" if ap is None or ap != ap else f"{ap:.2f}"  # None or NaN: no AP
+    if comparison is None:
+        return text
+    if isinstance(comparison.get("note"), str) and comparison["note"]:
+        return f"{text} (identical)"
+    d = comparison["difference"]
+    if d is None or d != d:
+        return text
+    return f"{text} ({d:+.2f} [{comparison['ci95 low']:+.2f}, {comparison['ci95 high']:+.2f}])"
+
+
+def compact_view(table: Any, stats: Any = None) -> Any:
+    """The columns that answer the question, narrow enough to read: run, the varied classes' asked and
+    kept shares, test AP50:95 per class with each run's difference to its reference and its interval
+    (from the paired bootstrap's `stats`, where there is one), images seen, and status."""
+    import pandas as pd
+
+    classes = [c.removeprefix("fraction ") for c in table.columns if c.startswith("fraction ")]
+    varied = [c for c in classes if table[f"fraction {c}"].nunique(dropna=True) > 1] or classes[:1]
+    comparisons: dict[tuple[str, str], dict[str, Any]] = {}
+    references: set[str] = set()
+    if stats is not None and not stats.empty:
+        per_run = stats[(stats["replicates"] == 1) & (stats["metric"] == "AP_50_95")]
+        comparisons = {(r["run"], r["class"]): r.to_dict() for _, r in per_run.iterrows()}
+        references = set(per_run["reference run"]) - set(per_run["run"])
+    view = pd.DataFrame({"run": table["run"]})
+    for c in varied:
+        kept = table[f"kept share {c}"] if f"kept share {c}" in table else [None] * len(table)
+        view[f"{c} asked / kept"] = [
+            f"{asked:.2f} / {'-' if k is None or k != k else f'{k:.2f}'}" for asked, k in zip(table[f"fraction {c}"], kept)
+        ]
+    for c in classes:
+        if f"test AP50:95 {c}" in table:
+            view[f"AP {c}"] = [
+                _ap_cell(ap, comparisons.get((run, c))) + (" (reference)" if run in references else "")
+                for run, ap in zip(table["run"], table[f"test AP50:95 {c}"])
+            ]
+    if "training images seen" in table:
+        view["images seen"] = table["training images seen"]
+    if "status" in table:
+        view["status"] = table["status"]
+    return view
+
+
+def compact_markdown(table: Any, stats: Any = None) -> str:
+    """The compact view as a Markdown table, with its legend."""
+    return compact_view(table, stats).to_markdown(index=False, missingval="-") + "\n\n" + COMPACT_LEGEND + "\n"
+
+
 def write_comparison(
     summary_paths: list[str | Path],
     out_csv: str | Path,
     out_md: str | Path,
     out_html: str | Path,
     out_replicates_csv: str | Path,
+    stats_csv: str | Path | None = None,
 ) -> Any:
-    """Write the comparison as CSV, as a Markdown table and as an HTML page, and the statistics over
+    """Write the comparison as CSV and as an HTML page (every column), as a Markdown table (the compact
+    view, with the paired bootstrap's differences from `stats_csv`), and the statistics over
     replicates as CSV."""
+    import pandas as pd
+
     df = comparison_table([_read_json(p) for p in summary_paths])
     replicate_statistics(df).to_csv(out_replicates_csv, index=False)
     df.to_csv(out_csv, index=False)
-    Path(out_md).write_text(df.to_markdown(index=False, floatfmt=".4g") + "\n")
+    stats = pd.read_csv(stats_csv) if stats_csv else None
+    Path(out_md).write_text(compact_markdown(df, stats))
     Path(out_html).write_text(html_page(df, "Comparison of runs"))
     return df
