@@ -320,3 +320,11 @@ def test_no_core_module_spells_an_output_name_that_layout_defines():
     from detexp import layout, training
 
     assert layout.TRAINING_STATE_METRICS == f"{layout.TRAINING_STATE_DIR}/{training.STATE_METRICS}"
+
+
+def test_the_snakefile_reads_the_config_file_layout_names():
+    from conftest import REPO
+
+    from detexp import layout
+
+    assert f'configfile: "{layout.WORKFLOW_CONFIG}"' in (REPO / "Snakefile").read_text()

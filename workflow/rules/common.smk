@@ -37,7 +37,7 @@ def _fail(err, *inherited):
 # The bundled study's settings a study config of the user's own leaves in place (only when the user
 # gives config files and the workflow's own config/config.yaml was read too: not in a deployment).
 _BUNDLED_CONFIG = (
-    Path(workflow.current_basedir).parents[1] / "config/config.yaml"
+    Path(workflow.current_basedir).parents[1] / layout.WORKFLOW_CONFIG
 ).resolve()
 INHERITED = {}
 if workflow.overwrite_configfiles and any(

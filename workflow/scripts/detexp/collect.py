@@ -51,7 +51,7 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return base
 
 
-def study_runs(configfiles: list[Path], workflow_config: Path = Path("config/config.yaml")) -> dict[str, Run]:
+def study_runs(configfiles: list[Path], workflow_config: Path = Path(layout.WORKFLOW_CONFIG)) -> dict[str, Run]:
     """The runs a study plans, from the config files a workflow run was given (after the workflow's
     own config/config.yaml, as Snakemake reads them): sweeps and replicates included."""
     merged: dict[str, Any] = {}

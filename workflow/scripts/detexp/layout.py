@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# The workflow's own config file (the Snakefile's configfile), relative to the working folder: the
+# bundled study's settings in this repository, the user's in a deployment.
+WORKFLOW_CONFIG = "config/config.yaml"
+
 # A labelled project's test videos, inside its project_dir (config test_videos names files there).
 PROJECT_VIDEOS_DIR = "videos"
 
