@@ -161,8 +161,9 @@ def test_read_coco_project_handles_real_export_quirks(tmp_path):
 def test_missing_configured_class_lists_what_the_project_has(tmp_path):
     write_project(tmp_path, roboflow_style_coco())
     with pytest.raises(
-        DatasetError, match="class\\(es\\) 'helmet' not in the project - it has: crane hook, objects, person, truck"
-    ):
+        DatasetError,
+        match=r"class\(es\) 'helmet' not in the project - it has: crane hook \(1 boxes\), person \(1 boxes\), truck \(1 boxes\)$",
+    ):  # Roboflow's empty parent category 'objects' is not a class
         read_coco_project(tmp_path / "_annotations.coco.json", tmp_path, ["helmet"], CLIP_REGEX)
 
 
@@ -238,3 +239,59 @@ def test_prepared_files_are_byte_identical_for_the_same_config_and_keep_other_cl
     for image_id in kept_both:
         # a frame kept for either class keeps the boxes of both (no object silently becomes background)
         assert sorted(a["category_id"] for a in train["annotations"] if a["image_id"] == image_id) == [1, 2]
+
+
+def test_a_class_name_that_differs_in_case_or_by_a_typo_gets_a_suggestion(tmp_path):
+    write_project(tmp_path, roboflow_style_coco())
+    annotations = tmp_path / "_annotations.coco.json"
+    with pytest.raises(
+        DatasetError, match=r"class\(es\) 'Person' \(did you mean 'person'\?\), 'crane hok' \(did you mean 'crane hook'\?\) not"
+    ):
+        read_coco_project(annotations, tmp_path, ["Person", "crane hok"], CLIP_REGEX)
+    with pytest.raises(DatasetError, match=r"class\(es\) 'bicycle' not in the project"):  # nothing close: no guess
+        read_coco_project(annotations, tmp_path, ["bicycle"], CLIP_REGEX)
+
+
+def test_a_missing_image_found_in_a_subfolder_suggests_images_dir(tmp_path):
+    coco = roboflow_style_coco()
+    for img in coco["images"]:
+        img["file_name"] = img["file_name"].removeprefix("img/")  # a.jpg, but the files are in img/
+    write_project(tmp_path, coco)
+    with pytest.raises(
+        DatasetError,
+        match=r"refers to .*a_1.jpg, which does not exist or is not a file - it is at .*img/a_1.jpg: set images_dir: img \(",
+    ):
+        read_project(tmp_path)
+    assert len(read_coco_project(tmp_path / "_annotations.coco.json", tmp_path / "img", CLASSES, CLIP_REGEX).frames) == 2
+
+
+def test_boxes_of_zero_width_or_height_are_dropped_and_counted_or_refused(tmp_path):
+    from detexp.dataset import degenerate_box_warning, read_project as read_any
+
+    coco = roboflow_style_coco()
+    coco["annotations"] += [
+        {"id": 7, "image_id": 1, "category_id": 2, "bbox": [5, 5, 0, 20]},
+        {"id": 8, "image_id": 1, "category_id": 1, "bbox": [5, 5, 10, 0]},
+    ]
+    write_project(tmp_path, coco)
+    project = read_any(tmp_path, CLASSES, CLIP_REGEX)
+    assert (
+        len(project.degenerate_boxes) == 2
+        and "annotation id 7 (image 'img/a_2.jpg', 100x80): box [5.0, 5.0, 0.0, 20.0]" in project.degenerate_boxes[0]
+    )
+    assert next(f for f in project.frames if f.file_name == "img/a_2.jpg").boxes == []  # dropped, not kept
+    assert degenerate_box_warning(project).startswith(
+        "warning: 2 box(es) of zero width or height dropped (not an object to learn), e.g. "
+    )
+    stats = prepare_dataset(
+        project,
+        {"train": ["img/a_1.jpg", "img/a_2.jpg"], "valid": [], "test": []},
+        {"crane hook": 1.0, "person": 1.0},
+        0,
+        tmp_path / "out",
+    )
+    assert stats["dropped_degenerate_boxes"] == 2 and len(stats["degenerate_box_examples"]) == 2
+    with pytest.raises(
+        DatasetError, match=r"degenerate_boxes: refuse.*2 problem\(s\):\n  .*annotation id 7 .* has a width or height of 0"
+    ):
+        read_any(tmp_path, CLASSES, CLIP_REGEX, degenerate_boxes="refuse")

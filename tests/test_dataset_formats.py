@@ -94,6 +94,10 @@ def test_yolo_dataset(tmp_path):
     assert person.bbox == pytest.approx([40, 15, 20, 20])
     assert {f.split for f in project.frames} == {"train", "valid"}
     assert project.dropped_annotations == 4  # the truck boxes
+    with pytest.raises(
+        DatasetError, match=r"'helmet' not in the project - it has: crane hook \(4 boxes\), person \(4 boxes\), truck \(4 boxes\)"
+    ):
+        read_project(tmp_path, ["helmet"], CLIP_REGEX)
 
 
 def test_pascal_voc_dataset_reads_sizes_from_xml(tmp_path):

@@ -570,3 +570,10 @@ def test_the_split_and_the_kept_shares_are_reported(demo_run):
     assert table.loc["exp_person_25", "kept share person"] == person["kept_share"]
     assert table.loc["exp_person_25", "notes"].startswith("person: kept ")
     assert pd.isna(table.loc["exp_person_100", "notes"])  # nothing to say about the full run
+
+
+def test_job_logs_hold_no_library_notices_that_say_nothing_about_the_run(demo_run):
+    logs = [p.read_text() for p in (demo_run / "logs").rglob("*.log")]
+    assert len(logs) > 20 and any("trained 1 epoch(s)" in log for log in logs)
+    for log in logs:
+        assert "`torch.jit.script` is deprecated" not in log and "was deprecated since v1.7.0" not in log

@@ -150,7 +150,7 @@ def _undefined_image(coco: dict, tmp_path: Path) -> str:
 
 def _negative_width(coco: dict, tmp_path: Path) -> str:
     coco["annotations"][0]["bbox"] = [5, 5, -4, 6]
-    return "annotations[0] (id 1): bbox [5.0, 5.0, -4.0, 6.0] has a width or height <= 0"
+    return "annotations[0] (id 1): bbox [5.0, 5.0, -4.0, 6.0] has a width or height < 0"
 
 
 def _nan_box(coco: dict, tmp_path: Path) -> str:
@@ -262,7 +262,7 @@ def yolo_project(root: Path, names: str = "[crane hook, person]") -> Path:
     [
         ("2 0.5 0.5 0.2 0.2", "line 2: '2 0.5 0.5 0.2 0.2': class id 2 is not one of 0..1"),
         ("1 0.5 0.5 0.2", "line 2: '1 0.5 0.5 0.2': expected 'class x_center y_center width height'"),
-        ("1 0.5 0.5 -0.2 0.2", "line 2: '1 0.5 0.5 -0.2 0.2': box width -0.2 or height 0.2 is not positive"),
+        ("1 0.5 0.5 -0.2 0.2", "line 2: '1 0.5 0.5 -0.2 0.2': box width -0.2 or height 0.2 is negative"),
         ("1 0.5 nan 0.2 0.2", "line 2: '1 0.5 nan 0.2 0.2': holds a number that is not finite"),
     ],
 )
@@ -307,7 +307,7 @@ def test_a_bad_voc_box_and_an_escaping_voc_filename_fail_naming_the_file(workflo
     before = snapshot(tmp_path / "a", tmp_path / "b")
     proc = prepare(workflow_copy, project, check=False)
     assert proc.returncode != 0
-    assert f"{xml}: 1 problem(s):\n  object 1 (person): <bndbox> [2.0, 2.0, 1.0, 10.0] has xmax <= xmin" in proc.stdout
+    assert f"{xml}: 1 problem(s):\n  object 1 (person): <bndbox> [2.0, 2.0, 1.0, 10.0] has xmax < xmin" in proc.stdout
     assert snapshot(tmp_path / "a", tmp_path / "b") == before
 
     xml.write_text(xml.read_text().replace("<xmax>1</xmax>", "<xmax>12</xmax>"))

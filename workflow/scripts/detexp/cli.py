@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -47,6 +48,12 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
         "--images-dir", default=schema_default("images_dir"), help="folder of the COCO file_name entries, in project_dir"
     )
     parser.add_argument("--clip-regex", default=schema_default("splits.clip_regex"), help="clip of a frame from its file name")
+    parser.add_argument(
+        "--degenerate-boxes",
+        default=schema_default("degenerate_boxes"),
+        choices=load_schema("config.schema.yaml")["properties"]["degenerate_boxes"]["enum"],
+        help="boxes of zero width or height: drop (counted, warned) or refuse",
+    )
     parser.add_argument("--seed", type=int, default=schema_default("seed"))
 
 
@@ -58,6 +65,7 @@ def project_arguments(params: Any) -> dict[str, Any]:
         "format": params.project_format,
         "annotations_file": params.annotations_file,
         "images_dir": params.images_dir,
+        "degenerate_boxes": params.degenerate_boxes,
         "seed": params.seed,
     }
 
@@ -67,10 +75,18 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
+# Notices of the libraries that say nothing about the run (a deprecated torch API that rfdetr calls;
+# rfdetr's deprecated model classes, listed whenever it looks up a checkpoint's class - a run that
+# uses RF-DETR base gets the workflow's own note in its training log).
+QUIET_WARNINGS = (r"`torch\.jit\.script` is deprecated", r"The `RFDETR\w*` was deprecated since")
+
+
 def _run_from_snakemake(smk: Any, run: Callable[[], Any]) -> None:
     """Run a rule's job: output to its log, the failure's reason also to Snakemake's output."""
     original_stderr = redirect_output(str(smk.log[0])) if smk.log else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for pattern in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern, category=FutureWarning)
     if os.environ.get("SLURM_JOB_ID"):
         # Which allocation ran this job: with job groups, several rules share one.
         log(f"running in SLURM job {os.environ['SLURM_JOB_ID']} on {socket.gethostname()}")

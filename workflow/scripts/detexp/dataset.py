@@ -12,20 +12,22 @@ import os
 import posixpath
 import re
 import shutil
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
 from .layout import SPLIT_ANNOTATIONS_NAME
 from .layout import SPLIT_NAMES
 from .sources import (
     DatasetError,
+    fail_with,
     check_voc_objects,
     check_yolo_labels,
     image_source,
     load_json,
     validate_coco,
+    yolo_box_counts,
     yolo_class_names,
 )
 
@@ -73,6 +75,7 @@ class Project:
     classes: list[str]
     clipped_boxes: int = 0  # repaired: boxes running off the image, clipped to it
     dropped_by_category: dict[str, int] = field(default_factory=dict)  # categories outside `classes`
+    degenerate_boxes: list[str] = field(default_factory=list)  # dropped: where each box of zero width or height was
     clip_rule: str = "splits.clip_regex on file names"  # how frames were grouped into clips
 
     @property
@@ -141,7 +144,10 @@ def read_coco_project(
     coco = load_json(ann_path)
     validate_coco(coco, ann_path)
     name_of = {c["id"]: c["name"] for c in coco["categories"]}
-    _check_classes(classes, set(name_of.values()), ann_path)
+    boxes_of = Counter(name_of[a["category_id"]] for a in coco["annotations"])
+    parents = {c.get("supercategory") for c in coco["categories"]}
+    # a category with no boxes that other categories name as their supercategory is a folder, not a class
+    _check_classes(classes, {n: boxes_of[n] for n in name_of.values() if boxes_of[n] or n not in parents}, ann_path)
     label_of_name = {name: i for i, name in enumerate(classes)}
     located: dict[Any, tuple[Path, str]] = {}
     id_of_name: dict[str, Any] = {}
@@ -151,6 +157,7 @@ def read_coco_project(
         if not source.is_file():
             raise DatasetError(
                 f"{where}: file_name {img['file_name']!r} refers to {source}, which does not exist or is not a file"
+                + ("" if prefix else _images_dir_hint(ann_path.parent, image_root, name))
             )
         if name in id_of_name:
             raise DatasetError(f"{where}: file_name {img['file_name']!r} is the same image as image id {id_of_name[name]!r}")
@@ -175,19 +182,48 @@ def read_coco_project(
     return project
 
 
-def _check_classes(classes: list[str], available: set[str], source: Path) -> None:
+def _images_dir_hint(project_dir: Path, image_root: Path, name: str) -> str:
+    """Where a missing image is after all, under the project folder, and the images_dir that finds it."""
+    base = PurePosixPath(name)
+    found = next(
+        (p for p in sorted(project_dir.rglob(base.name)) if p.is_file() and p.as_posix().endswith(base.as_posix())), None
+    )
+    if found is None:
+        return ""
+    folder = Path(found.as_posix().removesuffix("/" + base.as_posix()))
+    images_dir = os.path.relpath(folder, project_dir)
+    return f" - it is at {found}: set images_dir: {images_dir} (the folder file_name entries are relative to, in project_dir)"
+
+
+def _did_you_mean(name: str, available: Iterable[str]) -> str:
+    """' - did you mean 'dog'?' for a class name that differs only in case or by a small edit."""
+    import difflib
+
+    available = list(available)
+    same = [a for a in available if a.casefold() == name.casefold()]
+    close = same or difflib.get_close_matches(name, available, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_classes(classes: list[str], available: dict[str, int | None], source: Path) -> None:
+    """Every configured class must be a class of the project; the message lists the project's classes
+    with their box counts (None: not counted) and suggests the nearest name."""
     absent = [c for c in classes if c not in available]
     if absent:
-        raise DatasetError(
-            f"{source}: class(es) {', '.join(map(repr, absent))} not in the project - it has: {', '.join(sorted(available))}"
-        )
+        has = ", ".join(n if count is None else f"{n} ({count} boxes)" for n, count in sorted(available.items()))
+        wrong = ", ".join(repr(c) + _did_you_mean(c, available) for c in absent)
+        raise DatasetError(f"{source}: class(es) {wrong} not in the project - it has: {has}")
 
 
 def _add_box(project: Project, frame: Frame, label: int | None, category: str, bbox_xywh: list[float], where: str) -> None:
     """Add one box to a frame, clipped to the image (counted); a category outside `classes` is dropped
-    (counted by name); a box with nothing inside the image is an error."""
+    (counted by name), as is a box of zero width or height (noted where); a box with nothing inside
+    the image is an error."""
     if label is None:
         project.dropped_by_category[category] = project.dropped_by_category.get(category, 0) + 1
+        return
+    if bbox_xywh[2] == 0 or bbox_xywh[3] == 0:  # a point or a line: common in CVAT and Roboflow exports
+        project.degenerate_boxes.append(f"{where}: box {bbox_xywh} (x, y, width, height)")
         return
     bbox, was_clipped = _clip_box(bbox_xywh, frame.width, frame.height)
     if bbox[2] <= 0 or bbox[3] <= 0:
@@ -201,6 +237,7 @@ def _merge(projects: list[Project], image_root: Path, classes: list[str]) -> Pro
     for p in projects:
         merged.frames.extend(p.frames)
         merged.clipped_boxes += p.clipped_boxes
+        merged.degenerate_boxes += p.degenerate_boxes
         for category, n in p.dropped_by_category.items():
             merged.dropped_by_category[category] = merged.dropped_by_category.get(category, 0) + n
     merged.frames.sort(key=lambda f: f.file_name)
@@ -290,28 +327,39 @@ def read_project(
     fmt: str = "auto",
     annotations_file: str | None = None,
     images_dir: str = ".",
+    degenerate_boxes: str = "drop",
 ) -> Project:
-    """Read a project in any supported layout; frame file names are relative to `project.image_root`."""
+    """Read a project in any supported layout; frame file names are relative to `project.image_root`.
+
+    Boxes of zero width or height are dropped and noted (`project.degenerate_boxes`), or, with
+    `degenerate_boxes="refuse"`, fail the read naming each."""
     project_dir = Path(project_dir)
     if not project_dir.is_dir():
         raise DatasetError(f"project_dir {project_dir} does not exist or is not a folder")
     fmt = detect_format(project_dir, annotations_file) if fmt == "auto" else fmt
     if fmt == "coco":
-        return read_coco_project(
+        project = read_coco_project(
             coco_annotations_path(project_dir, annotations_file), project_dir / images_dir, classes, clip_regex
         )
-    if fmt == "roboflow":
+    elif fmt == "roboflow":
         parts = [
             read_coco_project(d / SPLIT_ANNOTATIONS_NAME, d, classes, clip_regex, prefix=f"{d.name}/", split=split)
             for split, d in _split_dirs(project_dir).items()
             if (d / SPLIT_ANNOTATIONS_NAME).is_file()
         ]
-        return _merge(parts, project_dir, classes)
-    if fmt == "yolo":
-        return _read_yolo(project_dir, classes, clip_regex)
-    if fmt == "voc":
-        return _read_voc(project_dir, classes, clip_regex)
-    raise DatasetError(f"unknown project format {fmt!r} - one of: auto, {', '.join(FORMATS)}")
+        project = _merge(parts, project_dir, classes)
+    elif fmt == "yolo":
+        project = _read_yolo(project_dir, classes, clip_regex)
+    elif fmt == "voc":
+        project = _read_voc(project_dir, classes, clip_regex)
+    else:
+        raise DatasetError(f"unknown project format {fmt!r} - one of: auto, {', '.join(FORMATS)}")
+    if degenerate_boxes == "refuse" and project.degenerate_boxes:
+        fail_with(
+            f"{project_dir} (degenerate_boxes: refuse; drop drops and counts them)",
+            [f"{where} has a width or height of 0" for where in project.degenerate_boxes],
+        )
+    return project
 
 
 def _read_yolo(project_dir: Path, classes: list[str], clip_regex: str) -> Project:
@@ -326,8 +374,9 @@ def _read_yolo(project_dir: Path, classes: list[str], clip_regex: str) -> Projec
     if not pairs:
         pairs = {None: (project_dir / "images", project_dir / "labels")}
     names = yolo_class_names(data_yaml)
-    _check_classes(classes, set(names), data_yaml)
-    check_yolo_labels((p for _, labels in pairs.values() for p in labels.rglob("*.txt")), names)
+    label_files = [p for _, labels in pairs.values() for p in labels.rglob("*.txt")]
+    check_yolo_labels(label_files, names)
+    _check_classes(classes, dict(zip(names, yolo_box_counts(label_files, len(names)))), data_yaml)
     label_of = {i: classes.index(n) if n in classes else None for i, n in enumerate(names)}
     parts = []
     for split, (images, labels) in pairs.items():
@@ -388,7 +437,7 @@ def _read_voc(project_dir: Path, classes: list[str], clip_regex: str) -> Project
             where = f"{xml_path}: object of class {cls!r} ({w}x{h})"
             _add_box(project, frame, classes.index(cls) if cls in classes else None, cls, [x0, y0, x1 - x0, y1 - y0], where)
         project.frames.append(frame)
-    _check_classes(classes, seen, project_dir)
+    _check_classes(classes, {n: None for n in seen}, project_dir)
     project.frames.sort(key=lambda f: f.file_name)
     return project
 
@@ -820,6 +869,8 @@ def prepare_dataset(
         "clipped_boxes": project.clipped_boxes,
         "dropped_annotations": project.dropped_annotations,
         "dropped_annotations_by_category": dict(sorted(project.dropped_by_category.items())),
+        "dropped_degenerate_boxes": len(project.degenerate_boxes),
+        "degenerate_box_examples": project.degenerate_boxes[:10],
         "splits": {},
     }
     methods: set[str] = set()
@@ -874,3 +925,15 @@ def sampling_warnings(stats: dict[str, Any]) -> list[str]:
                 f"({s['frames_kept']} of {s['frames_available']}), {_percent(s['requested_share'])} requested"
             )
     return lines
+
+
+def degenerate_box_warning(project: Project) -> str | None:
+    """The `warning:` line of a project whose boxes of zero width or height were dropped, or None."""
+    boxes = project.degenerate_boxes
+    if not boxes:
+        return None
+    more = f" and {len(boxes) - 1} more" if len(boxes) > 1 else ""
+    return (
+        f"warning: {len(boxes)} box(es) of zero width or height dropped (not an object to learn), e.g. {boxes[0]}{more} "
+        "- degenerate_boxes: refuse stops instead"
+    )

@@ -108,9 +108,9 @@ def check_bbox(bbox: list[float]) -> str | None:
     """Why a COCO [x, y, width, height] box cannot be used, or None."""
     if not all(math.isfinite(v) for v in bbox):
         return f"bbox {bbox} holds a number that is not finite"
-    if bbox[2] <= 0 or bbox[3] <= 0:
-        return f"bbox {bbox} has a width or height <= 0 (COCO boxes are [x, y, width, height])"
-    return None
+    if bbox[2] < 0 or bbox[3] < 0:
+        return f"bbox {bbox} has a width or height < 0 (COCO boxes are [x, y, width, height])"
+    return None  # a width or height of 0 is a degenerate box: dropped and counted by the reader
 
 
 def validate_coco(coco: Any, path: Path) -> None:
@@ -197,9 +197,19 @@ def _yolo_line_problem(tokens: list[str], n_classes: int) -> str | None:
         return "holds a number that is not finite"
     if not cid.is_integer() or not 0 <= cid < n_classes:
         return f"class id {tokens[0]} is not one of 0..{n_classes - 1} (the classes of data.yaml's names)"
-    if len(tokens) in (5, 6) and (values[2] <= 0 or values[3] <= 0):
-        return f"box width {tokens[3]} or height {tokens[4]} is not positive"
+    if len(tokens) in (5, 6) and (values[2] < 0 or values[3] < 0):
+        return f"box width {tokens[3]} or height {tokens[4]} is negative"
     return None
+
+
+def yolo_box_counts(label_files: Iterable[Path], n_classes: int) -> list[int]:
+    """Boxes per class id in YOLO label files (already checked)."""
+    counts = [0] * n_classes
+    for label_file in label_files:
+        for line in read_text(label_file, "YOLO label file").splitlines():
+            if line.split():
+                counts[int(float(line.split()[0]))] += 1
+    return counts
 
 
 def check_yolo_labels(label_files: Iterable[Path], class_names: list[str]) -> None:
@@ -215,7 +225,7 @@ def check_yolo_labels(label_files: Iterable[Path], class_names: list[str]) -> No
 
 
 def check_voc_objects(root: Any, xml_path: Path) -> None:
-    """Every <object> of a VOC file has a name and a <bndbox> of finite numbers with xmax > xmin, ymax > ymin."""
+    """Every <object> of a VOC file has a name and a <bndbox> of finite numbers with xmax >= xmin, ymax >= ymin."""
     problems = []
     for index, obj in enumerate(root.iter("object")):
         name = (obj.findtext("name") or "").strip()
@@ -232,6 +242,6 @@ def check_voc_objects(root: Any, xml_path: Path) -> None:
             continue
         if not all(math.isfinite(v) for v in coords):
             problems.append(f"{where}: <bndbox> {coords} holds a number that is not finite")
-        elif coords[2] <= coords[0] or coords[3] <= coords[1]:
-            problems.append(f"{where}: <bndbox> {coords} has xmax <= xmin or ymax <= ymin")
+        elif coords[2] < coords[0] or coords[3] < coords[1]:  # inclusive pixels: xmax == xmin is one pixel wide
+            problems.append(f"{where}: <bndbox> {coords} has xmax < xmin or ymax < ymin")
     fail_with(xml_path, problems)
