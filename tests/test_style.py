@@ -20,6 +20,16 @@ def test_snakemake_lint_is_clean():
     assert proc.returncode == 0, proc.stdout[-4000:]
 
 
+def test_snakemake_lint_runs_as_the_readme_tells_a_newcomer(workflow_copy):
+    """Plain `snakemake --lint` in a fresh checkout, whose config names a project not there yet."""
+    assert "snakemake --lint" in (REPO / "README.md").read_text()
+    proc = snakemake(workflow_copy, "--lint", check=False)
+    assert proc.returncode == 0 and "Congratulations, your workflow is in a good condition!" in proc.stdout, proc.stdout[-3000:]
+    # a dry run still refuses the missing project
+    proc = snakemake(workflow_copy, "-n", check=False)
+    assert proc.returncode != 0 and "project_dir: data/projects/Test does not exist" in proc.stdout
+
+
 def test_snakefmt_is_clean():
     proc = subprocess.run(
         [str(BIN / "snakefmt"), "--check", "Snakefile", "workflow/rules"], cwd=REPO, capture_output=True, text=True

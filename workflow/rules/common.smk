@@ -132,9 +132,16 @@ try:
 except ConfigError as err:
     _fail(err)
 
+# `snakemake --lint` reads the rules, not a project: it runs without one (the bundled study's
+# project_dir is a placeholder until a user points it at a labelled project).
+LINTING = "--lint" in sys.argv
+
 if PROJECT_DIR == DEMO_PROJECT_DIR:
     PROJECT_FORMAT = "coco"
     PROJECT_SOURCES = [DEMO_ANNOTATIONS]
+elif LINTING and path_problem(PROJECT_DIR, "folder"):
+    PROJECT_FORMAT = "coco"
+    PROJECT_SOURCES = []
 else:
     _problem = path_problem(PROJECT_DIR, "folder")
     if _problem == "not found" or _problem == "is not a folder":
