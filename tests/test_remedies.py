@@ -222,12 +222,30 @@ def test_the_remedies_study_pairs_each_remedy_with_its_baseline(workflow_copy):
         "config/remedies.yaml",
         "--config",
         "experiments=[person_25, person_25_rfs]",
+        "replicates=2",
+        "test_videos=[]",
         "--",
         "results/comparison_stats.csv",
         "results/comparison.csv",
+        "results/findings.md",
     )
     stats = pd.read_csv(workflow_copy / "results/comparison_stats.csv")
-    assert set(zip(stats["reference run"], stats["run"])) == {("person_25", "person_25_rfs")}, stats
+    assert set(zip(stats["reference run"], stats["run"])) == {
+        ("person_25", "person_25_rfs"),  # replicate 0, and both replicates together (replicates 2)
+        ("person_25__rep1", "person_25_rfs__rep1"),
+    }, stats
+    # the findings state what the replicate rows say, and what they rest on
+    findings = (workflow_copy / "results/findings.md").read_text()
+    claims = stats[(stats["replicates"] == 2) & (stats["metric"] == "AP_50_95")]
+    assert len(claims) == 2 and set(claims["interval covers"]) == {"replicates and test images"}
+    for row in claims.to_dict("records"):
+        numbers = f"{row['difference']:+.2f} [{row['ci95 low']:+.2f}, {row['ci95 high']:+.2f}]"
+        rests_on = f"95% interval over 2 replicates x {row['test images']} test images"
+        line = next(line for line in findings.splitlines() if line.startswith(f"- {row['class']} AP50:95, person_25_rfs "))
+        assert "vs its baseline person_25" in line and f"{numbers}, {rests_on}" in line, line
+        assert line.endswith("not different: the interval includes 0.") != bool(row["interval excludes 0"]), line
+    # claims rest on the replicate rows, not on single runs
+    assert not any("__rep1" in line for line in findings.splitlines() if "AP50:95" in line)
     table = pd.read_csv(workflow_copy / "results/comparison.csv").set_index("run")
     assert table.loc["person_25", "sampling"] == "fractions"
     assert table.loc["person_25_rfs", "sampling"] == "repeat factor"

@@ -88,7 +88,7 @@ def test_dry_run_scale_benchmark_runs():
         timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert "2x2x2:     8 runs      64 jobs" in proc.stdout, proc.stdout  # 7 per run, 8 study-wide
+    assert "2x2x2:     8 runs      65 jobs" in proc.stdout, proc.stdout  # 7 per run, 9 study-wide
 
 
 def test_bootstrap_resample_benchmark_runs():

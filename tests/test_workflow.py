@@ -25,6 +25,7 @@ def test_dry_run_lists_every_stage(workflow_copy):
         "infer": 8,
         "summarize": 4,
         "aggregate": 1,
+        "findings": 1,
         "plot_comparison": 1,
         "plot_video_strip": 2,
         "compare_pairs": 1,
@@ -146,7 +147,7 @@ def test_a_command_line_sweep_is_typed_and_crossed_with_every_experiment(workflo
     assert "trains an RF-DETR nano model for up to 1 or 2 (swept) epochs at 64 px" in description
     assert "(batch size 4, learning rate 1e-4 or 5e-5 (swept), pretrained weights: none)" in description
     assert "at a confidence threshold of 0.02." in description
-    assert "training.epochs: 1, 2 training.lr: 1e-4, 5e-5 Results are grouped" in description
+    assert "training.epochs: 1, 2 training.lr: 1e-4, 5e-5 Read the Findings first (the category below)" in description
     assert "System Message" not in description  # valid reStructuredText
 
 
@@ -202,6 +203,7 @@ ALL_RULES = {
     "infer",
     "summarize",
     "aggregate",
+    "findings",
     "plot_comparison",
     "plot_video_strip",
     "compare_pairs",
@@ -211,12 +213,14 @@ SUMMARY_SIDE = {"summarize", "aggregate", "plot_comparison", "compare_pairs"}
 RULES_OF_MODULE = {
     "__init__.py": ALL_RULES,
     "cli.py": ALL_RULES,
-    "config.py": ALL_RULES - {"resolve_config", "make_demo_project", "plot_video_strip", "split_dataset", "prepare_dataset"},
+    "config.py": ALL_RULES
+    - {"resolve_config", "make_demo_project", "plot_video_strip", "split_dataset", "prepare_dataset", "findings"},
     "bootstrap.py": {"compare_pairs"},
     "dataset.py": {"split_dataset", "prepare_dataset"},
     "sources.py": {"split_dataset", "prepare_dataset"},
     "demo.py": {"make_demo_project"},
     "evaluation.py": {"evaluate", "compare_pairs"},
+    "findings.py": {"findings"},
     "inference.py": {"infer"},
     "layout.py": SUMMARY_SIDE
     | {"training_plan", "train", "evaluate", "infer", "split_dataset", "prepare_dataset", "make_demo_project"},

@@ -97,6 +97,8 @@ COMPARISON_HTML = layout.COMPARISON_HTML
 COMPARISON_REPLICATES = layout.COMPARISON_REPLICATES
 COMPARISON_STATS = layout.COMPARISON_STATS
 COMPARISON_STATS_HTML = layout.COMPARISON_STATS_HTML
+FINDINGS_MD = layout.FINDINGS_MD
+FINDINGS_HTML = layout.FINDINGS_HTML
 PLOT_AP_VS_FRACTION = layout.PLOT_AP_VS_FRACTION
 PLOT_AP_VS_RATIO = layout.PLOT_AP_VS_RATIO
 PLOT_TRAINING_CURVES = layout.PLOT_TRAINING_CURVES
@@ -187,6 +189,8 @@ def code_version(script):
 
 def all_outputs():
     return [
+        FINDINGS_MD,
+        FINDINGS_HTML,
         SPLITS_HTML,
         COMPARISON_CSV,
         COMPARISON_MD,
@@ -412,5 +416,6 @@ localrules:
     resolve_config,
     summarize,
     aggregate,
+    findings,
     plot_comparison,
     plot_video_strip,

@@ -132,3 +132,31 @@ rule compare_pairs:
         code=code_version("compare_pairs.py"),
     script:
         "../scripts/compare_pairs.py"
+
+
+rule findings:
+    input:
+        comparison=COMPARISON_CSV,
+        stats=COMPARISON_STATS,
+    output:
+        md=FINDINGS_MD,
+        html=report(
+            FINDINGS_HTML,
+            caption="../report/findings.rst",
+            category="Findings",
+            labels={"result": "the answer, in sentences"},
+        ),
+    log:
+        "logs/findings.log",
+    conda:
+        ENV
+    params:
+        code=code_version("findings.py"),
+    script:
+        "../scripts/findings.py"
+
+
+onsuccess:
+    # The answer, where a local run ends (a SLURM run's login node too).
+    if Path(FINDINGS_MD).is_file():
+        print(f"\n{Path(FINDINGS_MD).read_text()}")

@@ -170,6 +170,7 @@ def compare_runs(
     ]
     rows += _replicate_rows(gt, predictions, pairs, samples, seed, digests, groups or {}, names)
     table = pd.DataFrame(rows, columns=columns)
+    table["test images"] = len(gt["images"])
     # the interval excludes 0: the difference is not explained by what the interval covers (which test
     # images were drawn; with replicates, also which trainings)
     table["interval excludes 0"] = (table["ci95 low"] > 0) | (table["ci95 high"] < 0)

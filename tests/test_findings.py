@@ -1,0 +1,83 @@
+"""The findings' sentences from hand-made comparison tables: numbers, what they rest on, verdicts."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from detexp.findings import findings
+
+TABLE = pd.DataFrame(
+    [
+        {"fraction crane hook": 1.0, "kept share crane hook": 1.0} | r
+        for r in [
+            {"run": "full", "fraction person": 1.0, "kept share person": 1.0, "sampling": "fractions", "notes": None},
+            {
+                "run": "quarter",
+                "fraction person": 0.25,
+                "kept share person": 0.5,
+                "sampling": "fractions",
+                "notes": "person: kept 50%",
+            },
+            {"run": "quarter_rfs", "fraction person": 0.25, "kept share person": 0.5, "sampling": "repeat factor", "notes": None},
+            {"run": "quarter_copy", "fraction person": 0.25, "kept share person": 0.5, "sampling": "fractions", "notes": None},
+        ]
+    ]
+)
+
+
+def row(run, reference, cls, difference, low, high, replicates=1, note=""):
+    return {
+        "run": run,
+        "reference run": reference,
+        "class": cls,
+        "metric": "AP_50_95",
+        "replicates": replicates,
+        "difference": difference,
+        "ci95 low": low,
+        "ci95 high": high,
+        "interval excludes 0": low > 0 or high < 0,
+        "note": note,
+        "test images": 120,
+    }
+
+
+def test_sentences_give_the_difference_its_interval_what_it_rests_on_and_the_verdict():
+    stats = pd.DataFrame(
+        [
+            row("quarter", "full", "person", -0.12, -0.18, -0.07),
+            row("quarter", "full", "crane hook", 0.01, -0.02, 0.04),
+            row("quarter_rfs", "quarter", "person", 0.08, 0.03, 0.13),
+            row("quarter_copy", "quarter", "person", float("nan"), float("nan"), float("nan"), note="identical training"),
+        ]
+    )
+    text = findings(stats, TABLE)
+    rests = "95% interval over 120 test images, one training per run (the interval does not cover training noise)"
+    assert (
+        f"- person AP50:95, quarter (person 25% asked, 50% kept) vs full (person 100% asked): -0.12 [-0.18, -0.07], {rests} - lower."
+        in text
+    )
+    assert (
+        f"- crane hook AP50:95, quarter (person 25% asked, 50% kept) vs full (person 100% asked): +0.01 [-0.02, +0.04], {rests} - not different: the interval includes 0."
+        in text
+    )
+    assert (
+        "- person AP50:95, quarter_rfs (person 25% asked, 50% kept; repeat-factor sampling) vs its baseline quarter "
+        f"(person 25% asked, 50% kept): +0.08 [+0.03, +0.13], {rests} - repeat-factor sampling wins back 0.08." in text
+    )
+    assert "- quarter_copy and quarter trained on identical inputs (the same settings, seed and data): one training" in text
+    assert "- quarter: person: kept 50%." in text
+    assert text.index("## Identical runs") < text.index("## crane hook") < text.index("## person")
+
+
+def test_with_replicates_the_claims_rest_on_the_replicate_rows():
+    stats = pd.DataFrame(
+        [
+            row("quarter", "full", "person", -0.30, -0.35, -0.25),  # one replicate pair: not what a claim rests on
+            row("quarter", "full", "person", -0.12, -0.25, 0.02, replicates=3),
+        ]
+    )
+    text = findings(stats, TABLE)
+    assert "-0.30" not in text
+    assert (
+        "-0.12 [-0.25, +0.02], 95% interval over 3 replicates x 120 test images - not different: the interval includes 0." in text
+    )

@@ -1,0 +1,111 @@
+"""The study's answer in plain sentences: per class and comparison, the AP difference with its
+interval and what it rests on (results/findings.md, the report's Findings)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+# A remedy's sampling method, as the sentences name it.
+REMEDY_NAMES = {
+    "oversampling": "oversampling",
+    "repeat factor": "repeat-factor sampling",
+    "oversampling + repeat factor": "oversampling with repeat-factor sampling",
+}
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.0f}%"
+
+
+def describe_run(row: dict[str, Any], varied: list[str]) -> str:
+    """What sets a run apart, in words: its varied classes' asked (and kept) shares and its remedy."""
+    parts = []
+    for c in varied:
+        asked, kept = row.get(f"fraction {c}"), row.get(f"kept share {c}")
+        kept_text = "" if kept is None or _missing(kept) or abs(kept - min(asked, 1.0)) < 0.005 else f", {_percent(kept)} kept"
+        parts.append(f"{c} {_percent(asked)} asked{kept_text}")
+    if row.get("sampling", "fractions") != "fractions":
+        parts.append(REMEDY_NAMES.get(row["sampling"], row["sampling"]))
+    return "; ".join(parts)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _rests_on(row: dict[str, Any]) -> str:
+    images = int(row["test images"])
+    if int(row["replicates"]) > 1:
+        return f"{int(row['replicates'])} replicates x {images} test images"
+    return f"{images} test images, one training per run (the interval does not cover training noise)"
+
+
+def sentence(row: dict[str, Any], runs: dict[str, dict[str, Any]], varied: list[str]) -> str:
+    """One comparison of one class: the difference, its interval, what it rests on, and the verdict."""
+    other, reference = runs.get(row["run"], {}), runs.get(row["reference run"], {})
+    remedy = other.get("sampling", "fractions") != "fractions" and reference.get("sampling", "fractions") == "fractions"
+    against = f"its baseline {row['reference run']}" if remedy else row["reference run"]
+    head = (
+        f"{row['class']} AP50:95, {row['run']} ({describe_run(other, varied)}) vs {against} ({describe_run(reference, varied)})"
+    )
+    d, low, high = row["difference"], row["ci95 low"], row["ci95 high"]
+    if _missing(d):
+        return f"- {head}: no AP to compare (no {row['class']} box in the test split)."
+    interval = f"{d:+.2f} [{low:+.2f}, {high:+.2f}], 95% interval over {_rests_on(row)}"
+    if not row["interval excludes 0"]:
+        verdict = "not different: the interval includes 0"
+    elif remedy:
+        verdict = (
+            f"{REMEDY_NAMES.get(other['sampling'], other['sampling'])} wins back {d:.2f}"
+            if d > 0
+            else f"{REMEDY_NAMES.get(other['sampling'], other['sampling'])} costs {-d:.2f}"
+        )
+    else:
+        verdict = "higher" if d > 0 else "lower"
+    return f"- {head}: {interval} - {verdict}."
+
+
+def findings(stats: Any, table: Any) -> str:
+    """The Markdown findings from the paired bootstrap's table (`stats`, comparison_stats.csv) and the
+    comparison (`table`, comparison.csv): claims rest on the replicate rows where the study has
+    replicates, else on the per-run rows (whose intervals cover test images only)."""
+    classes = [c.removeprefix("fraction ") for c in table.columns if c.startswith("fraction ")]
+    varied = [c for c in classes if table[f"fraction {c}"].nunique(dropna=True) > 1] or classes[:1]
+    runs = {r["run"]: r for r in table.to_dict("records")}
+    lines = [
+        "# Findings",
+        "",
+        "Test-split AP50:95 of each run against its reference, with the 95% paired-bootstrap interval of the",
+        "difference and what that interval covers. 'Not different' means the interval includes 0.",
+    ]
+    rows = stats[stats["metric"] == "AP_50_95"]
+    claims = rows[rows["replicates"] > 1] if (rows["replicates"] > 1).any() else rows
+    identical = claims[claims["note"].fillna("") != ""][["run", "reference run"]].drop_duplicates()
+    if not identical.empty:
+        lines += ["", "## Identical runs", ""]
+        lines += [
+            f"- {a} and {b} trained on identical inputs (the same settings, seed and data): one training, no difference to estimate."
+            for a, b in identical.itertuples(index=False)
+        ]
+    compared = claims[claims["note"].fillna("") == ""]
+    for c in classes:
+        of_class = compared[compared["class"] == c]
+        if not of_class.empty:
+            lines += ["", f"## {c}", ""]
+            lines += [sentence(r, runs, varied) for r in of_class.to_dict("records")]
+    notes = [(r["run"], r["notes"]) for r in table.to_dict("records") if isinstance(r.get("notes"), str) and r["notes"]]
+    if notes:
+        lines += ["", "## What the runs trained on", ""]
+        lines += [f"- {run}: {note}." for run, note in notes]
+    if len(lines) == 4:
+        lines += ["", "No pair of runs to compare: set statistics.pairs, or add an experiment with every fraction at 1.0."]
+    return "\n".join(lines) + "\n"
+
+
+def findings_html(markdown_text: str) -> str:
+    """The findings as a standalone HTML page (the report shows HTML)."""
+    import markdown
+
+    body = markdown.markdown(markdown_text)
+    return f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>Findings</title></head><body>{body}</body></html>\n"
