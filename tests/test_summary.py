@@ -76,28 +76,50 @@ def test_the_plots_are_valid_pngs_of_the_expected_size(tmp_path):
         assert png.format == "PNG" and png.size[0] > 900
 
 
-def test_replicated_runs_get_error_bars(tmp_path):
-    """Two runs at the same fraction are drawn once, at their mean (error bar: their sample standard deviation)."""
+def _drawn(runs: list[dict], axis: str, out: Path) -> tuple[dict, list[str]]:
+    """What plot_ap_against draws: the error-bar series by label, and the notes it writes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = [summary("r1", 0.5, 0.2), summary("r2", 0.5, 0.4), summary("r3", 1.0, 0.6)]
-    captured = {}
-    original = plt.Axes.errorbar
+    series, notes = {}, []
+    original_errorbar, original_annotate = plt.Axes.errorbar, plt.Axes.annotate
 
-    def spy(self, x, y, yerr=None, **kw):
-        captured[kw["label"]] = (list(x), list(y), None if yerr is None else list(yerr))
-        return original(self, x, y, yerr=yerr, **kw)
+    def errorbar(self, x, y, yerr=None, **kw):
+        series[kw["label"]] = (list(x), list(y), None if yerr is None else list(yerr))
+        return original_errorbar(self, x, y, yerr=yerr, **kw)
 
-    plt.Axes.errorbar = spy
+    def annotate(self, text, xy, **kw):
+        notes.append((text, xy[0]))
+        return original_annotate(self, text, xy, **kw)
+
+    plt.Axes.errorbar, plt.Axes.annotate = errorbar, annotate
     try:
-        plot_ap_against(runs, "fraction", tmp_path / "bars.png")
+        plot_ap_against(runs, axis, out)
     finally:
-        plt.Axes.errorbar = original
-    x, y, err = captured["person AP50:95"]
+        plt.Axes.errorbar, plt.Axes.annotate = original_errorbar, original_annotate
+    return series, notes
+
+
+def test_replicated_runs_get_error_bars(tmp_path):
+    """An experiment's replicates are drawn once, at their mean (error bar: their sample standard deviation)."""
+    runs = [summary("r", 0.5, 0.2), summary("r", 0.5, 0.4), summary("full", 1.0, 0.6)]
+    series, notes = _drawn(runs, "fraction", tmp_path / "bars.png")
+    x, y, err = series["person AP50:95"]
     assert x == [0.5, 1.0] and y == pytest.approx([0.3, 0.6]) and err == pytest.approx([0.1 * 2**0.5, 0.0])
+    assert notes == []
+
+
+def test_experiments_on_one_x_stay_apart_and_are_said_to_stack(tmp_path):
+    """Three experiments whose varied class ends up at one ratio are three markers, never one averaged point."""
+    runs = [summary(name, f, ap) for name, f, ap in (("a", 0.25, 0.1), ("b", 0.5, 0.3), ("c", 1.0, 0.8))]
+    for r in runs:
+        r["dataset"]["achieved_ratio"]["frames"]["person"] = 1.0
+    series, notes = _drawn(runs, "ratio", tmp_path / "stacked.png")
+    x, y, err = series["person AP50:95"]
+    assert x == [1.0, 1.0, 1.0] and sorted(y) == pytest.approx([0.1, 0.3, 0.8]) and err is None
+    assert notes == [("3 experiments\nat this x", 1.0)]
 
 
 def write_results(root: Path) -> Path:

@@ -51,7 +51,8 @@ METHOD_MARKERS = {"fractions": "", "oversampling": "^", "repeat factor": "D", "o
 def plot_ap_against(summaries: list[dict[str, Any]], axis: str, out: str | Path) -> None:
     """Per-class AP@50:95 (solid) and AP@50 (dashed) against the varied class's sampled fraction
     (`axis="fraction"`) or its training images over the largest class's (`axis="ratio"`); error bars where
-    experiments repeat."""
+    an experiment has replicates (their sample standard deviation). Experiments that land on one x are
+    drawn as separate markers there, with a note saying how many."""
     plt = _pyplot()
     classes = summaries[0]["config"]["classes"]
     varied = varied_classes(summaries) or classes[:1]
@@ -68,19 +69,28 @@ def plot_ap_against(summaries: list[dict[str, Any]], axis: str, out: str | Path)
         marker = METHOD_MARKERS[method]
         styles = {"AP_50_95": "-" + (marker or "o"), "AP_50": "--" + (marker or "s")}
         xs = np.array(_x_values(group, axis, x_cls), dtype=float)
+        experiments = [s["experiment"] for s in group]
         for i, cls in enumerate(classes):
             for metric, style in styles.items():
                 ys = np.array([np.nan if (v := class_ap(s, cls, metric)) is None else v for s in group], dtype=float)
                 if np.isnan(ys).all():
                     continue
-                points = sorted(set(xs))
-                values = [ys[(xs == x) & ~np.isnan(ys)] for x in points]
-                mean = [v.mean() if v.size else np.nan for v in values]
-                err = [v.std(ddof=1) if v.size > 1 else 0.0 for v in values]  # sample standard deviation
+                # Only an experiment's replicates are averaged; experiments that share an x stay apart.
+                of_experiment: dict[str, tuple[float, list[float]]] = {}
+                for e, x, y in zip(experiments, xs, ys):
+                    of_experiment.setdefault(e, (x, []))[1].extend([] if np.isnan(y) else [y])
+                points = sorted(
+                    (x, np.mean(v) if v else np.nan, np.std(v, ddof=1) if len(v) > 1 else 0.0) for x, v in of_experiment.values()
+                )
+                xs_drawn, mean, err = (list(column) for column in zip(*points))
                 tags = [t for t in (point, method if marker else "") if t]
                 label = f"{cls} {'AP50:95' if metric == 'AP_50_95' else 'AP50'}" + (f" ({'; '.join(tags)})" if tags else "")
                 color = f"C{(i + j * len(classes)) % 10}"
-                ax.errorbar(points, mean, yerr=err if any(err) else None, fmt=style, color=color, label=label, capsize=3)
+                ax.errorbar(xs_drawn, mean, yerr=err if any(err) else None, fmt=style, color=color, label=label, capsize=3)
+        for x in sorted(set(xs)):
+            sharing = sorted({e for e, ex in zip(experiments, xs) if ex == x})
+            if len(sharing) > 1:  # say it: their markers stack on one x
+                ax.annotate(f"{len(sharing)} experiments\nat this x", (x, 1.0), ha="center", va="top", fontsize=7, color="0.3")
     source = "test split" if summaries[0].get("test") else "validation"
     what = "requested fraction" if axis == "fraction" else "share of the largest class"
     of = (
