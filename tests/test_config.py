@@ -9,7 +9,6 @@ import yaml
 
 from detexp.config import (
     ConfigError,
-    code_digest,
     coerce_to_schema,
     gpu_job_minutes,
     load_experiment,
@@ -121,6 +120,10 @@ def test_training_extra_is_checked_against_rfdetr():
         validate_config(config(training={"extra": {"warmup_epoch": 1}}))
     with pytest.raises(ConfigError, match="epochs set by the workflow itself"):
         validate_config(config(training={"extra": {"epochs": 3}}))
+    # every key train_kwargs sets is the workflow's, those without a training.* key too
+    for key in ("tensorboard", "log_per_class_metrics", "device", "expanded_scales", "progress_bar"):
+        with pytest.raises(ConfigError, match=f"training.extra: {key} set by the workflow itself"):
+            validate_config(config(training={"extra": {key: True}}))
     ok = validate_config(config(training={"extra": {"warmup_epochs": 1.0}}))
     assert ok["training"]["extra"] == {"warmup_epochs": 1.0}
 
@@ -207,13 +210,3 @@ def test_experiment_selection(tmp_path):
     assert list(load_experiments(c, tmp_path)) == ["b"]
     with pytest.raises(ConfigError, match="no experiment file for c"):
         load_experiments(validate_config(config(experiments_dir="e", experiments=["c"])), tmp_path)
-
-
-def test_code_digest_ignores_layout_but_not_behaviour(tmp_path):
-    f = tmp_path / "m.py"
-    f.write_text("def f(x):\n    return x + 1\n")
-    before = code_digest([f])
-    f.write_text("# a comment\n\ndef f( x ):\n    return (x + 1)\n")
-    assert code_digest([f]) == before
-    f.write_text("def f(x):\n    return x + 2\n")
-    assert code_digest([f]) != before

@@ -201,11 +201,14 @@ def test_inference_settings_are_the_schemas_inference_keys_with_its_defaults():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"threshold": 1.5}, "threshold must be in \\[0, 1\\], got 1.5"),
-        ({"threshold": 0.5, "frame_stride": 0}, "max_frames >= 1 or None, got 8, 0, None"),
-        ({"threshold": 0.5, "max_frames": 0}, "got 8, 1, 0"),
-        ({"threshold": 0.5, "batch_size": 0}, "got 0, 1, None"),
-        ({"threshold": 0.5, "precision": "half"}, "auto, float32, float16, bfloat16, got 'half'"),
+        ({"threshold": 1.5}, "inference.threshold: 1.5 is greater than the maximum of 1"),
+        ({"threshold": 0.5, "frame_stride": 0}, "inference.frame_stride: 0 is less than the minimum of 1"),
+        ({"threshold": 0.5, "max_frames": 0}, "inference.max_frames: 0 is less than the minimum of 1"),
+        ({"threshold": 0.5, "batch_size": 0}, "inference.batch_size: 0 is less than the minimum of 1"),
+        (
+            {"threshold": 0.5, "precision": "half"},
+            "inference.precision: 'half' is not one of \\['auto', 'float32', 'float16', 'bfloat16'\\]",
+        ),
     ],
 )
 def test_invalid_inference_settings_are_refused_before_any_model_loads(kwargs, message):

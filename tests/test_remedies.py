@@ -258,3 +258,19 @@ def test_the_remedies_study_pairs_each_remedy_with_its_baseline(workflow_copy):
     share = train["classes"]["person"]["frames"] / train["frames"]
     assert stats_rfs["class_repeat_factors"]["person"] == pytest.approx(1.0 / share)
     assert set(train["copies_per_frame"]) > {"1"}
+
+
+def test_the_command_line_repeat_factor_takes_the_schema_defaults():
+    """prepare_dataset.py --repeat-factor '{"threshold": 0.3}' behaves as the same experiment key."""
+    import argparse
+
+    from detexp.cli import json_setting
+
+    parse = json_setting("repeat_factor", "experiment.schema.yaml")
+    assert parse('{"threshold": 0.3}') == {"threshold": 0.3, "mode": "sqrt", "max_repeats": 8}
+    assert parse('{"threshold": 0.3, "mode": "linear"}')["mode"] == "linear"
+    assert parse("null") is None
+    with pytest.raises(argparse.ArgumentTypeError, match="'cubic' is not one of \\['sqrt', 'linear'\\]"):
+        parse('{"threshold": 0.3, "mode": "cubic"}')
+    with pytest.raises(argparse.ArgumentTypeError, match="'threshold' is a required property"):
+        parse('{"mode": "sqrt"}')

@@ -215,6 +215,9 @@ RULES_OF_MODULE = {
     "cli.py": ALL_RULES,
     "config.py": ALL_RULES
     - {"resolve_config", "make_demo_project", "plot_video_strip", "split_dataset", "prepare_dataset", "findings"},
+    "codeversion.py": ALL_RULES
+    - {"resolve_config", "make_demo_project", "plot_video_strip", "split_dataset", "prepare_dataset", "findings"},
+    "reuse.py": {"evaluate", "infer", "compare_pairs"},
     "bootstrap.py": {"compare_pairs"},
     "dataset.py": {"split_dataset", "prepare_dataset"},
     "sources.py": {"split_dataset", "prepare_dataset"},

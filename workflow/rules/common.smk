@@ -1,6 +1,7 @@
 # Config loading and validation, experiment discovery, path patterns, wildcard constraints and
 # input/param functions. Everything a user can get wrong in a YAML file fails here, at DAG-build time.
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -12,9 +13,7 @@ sys.path.insert(0, str(SCRIPTS))
 from detexp.config import (
     MODEL_VARIANTS,
     ConfigError,
-    code_digest,
     gpu_job_minutes,
-    imported_modules,
     inherited_project_settings,
     load_experiments,
     path_problem,
@@ -22,6 +21,7 @@ from detexp.config import (
     validate_config,
 )
 from detexp import layout
+from detexp.codeversion import behaviour_digest, code_digest, imported_modules
 from detexp.dataset import DatasetError, detect_format, project_sources
 from detexp.demo import DEMO_ANNOTATIONS, DEMO_PROJECT_DIR, DEMO_VIDEOS
 from detexp.runs import expand_runs, reference_pairs, resolved_run_config, run_pairs
@@ -180,11 +180,47 @@ wildcard_constraints:
 
 
 # ---- input and param functions ------------------------------------------------------------------
+# What each rule's code does, recorded where a study's results are: behaviour digest -> the code
+# param it was run with. A docstring or comment edit keeps the behaviour and so the recorded param:
+# nothing reruns. Code not yet recorded (a new study, or results made before this record existed) gets
+# its syntax-tree digest, the param earlier versions gave it: an upgrade recomputes nothing.
+CODE_VERSIONS = layout.RESULTS_DIR + "/code_versions.json"
+try:
+    RECORDED_CODE_VERSIONS = json.loads(Path(CODE_VERSIONS).read_text())
+except (FileNotFoundError, ValueError):
+    RECORDED_CODE_VERSIONS = {}
+CODE_VERSIONS_USED = {}
+
+
 def code_version(script):
-    """Content digest of an entry script and every project module it imports (transitively), so that
-    a real change of any code a rule runs reruns it, and a touch or reformat does not.
+    """The code param of a rule: it changes when what the entry script or any project module it
+    imports (transitively) does changes, not for a touch, a reformat, a comment or a docstring.
     """
-    return code_digest(imported_modules(SCRIPTS / script, SCRIPTS))
+    files = imported_modules(SCRIPTS / script, SCRIPTS)
+    behaviour = behaviour_digest(files)
+    version = RECORDED_CODE_VERSIONS.get(script, {}).get(behaviour) or code_digest(
+        files
+    )
+    CODE_VERSIONS_USED[script] = {behaviour: version}
+    return version
+
+
+onstart:
+    # Record the code versions this run's jobs are made with (a dry run records nothing).
+    recorded = {
+        script: {**RECORDED_CODE_VERSIONS.get(script, {}), **used}
+        for script, used in CODE_VERSIONS_USED.items()
+    }
+    if recorded != {k: RECORDED_CODE_VERSIONS.get(k) for k in recorded}:
+        Path(CODE_VERSIONS).parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(f"{CODE_VERSIONS}.{os.getpid()}.partial")
+        partial.write_text(
+            json.dumps(
+                {**RECORDED_CODE_VERSIONS, **recorded}, indent=2, sort_keys=True
+            )
+            + "\n"
+        )
+        partial.replace(CODE_VERSIONS)
 
 
 def all_outputs():

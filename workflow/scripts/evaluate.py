@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from detexp.cli import entry, log
-from detexp.evaluation import run_evaluation
+from detexp.evaluation import run_evaluation, run_evaluation_or_reuse
 from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -21,6 +21,9 @@ parser.add_argument(
     default=schema_default("evaluation.iou_threshold"),
     help="IoU of a match for precision, recall, F1",
 )
+parser.add_argument(
+    "--reuse", action="store_true", help="link the outputs of an earlier evaluation of identical inputs (as the workflow does)"
+)
 
 
 def from_snakemake(smk):
@@ -32,12 +35,17 @@ def from_snakemake(smk):
         confusion_matrix=Path(smk.output.confusion_matrix),
         batch_size=smk.params.batch_size,
         iou_threshold=smk.params.iou_threshold,
+        reuse=True,
     )
 
 
 def run(args):
     for path in (args.metrics, args.predictions, args.confusion_matrix):
         path.parent.mkdir(parents=True, exist_ok=True)
+    if args.reuse:
+        outputs = {"metrics": args.metrics, "predictions": args.predictions, "confusion_matrix": args.confusion_matrix}
+        run_evaluation_or_reuse(args.checkpoint, args.annotations, outputs, args.batch_size, log, args.iou_threshold)
+        return
     run_evaluation(
         args.checkpoint,
         args.annotations,

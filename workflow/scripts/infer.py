@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from detexp.cli import entry, log
-from detexp.inference import PRECISIONS, InferenceSettings, run_inference
+from detexp.inference import PRECISIONS, InferenceSettings, run_inference, run_inference_or_reuse
 from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -27,6 +27,9 @@ parser.add_argument(
     default=schema_default("inference.precision"),
     help="auto: float16 on a GPU, plain float32 on a CPU",
 )
+parser.add_argument(
+    "--reuse", action="store_true", help="link the outputs of an earlier inference of identical inputs (as the workflow does)"
+)
 
 
 def from_snakemake(smk):
@@ -40,12 +43,14 @@ def from_snakemake(smk):
         frame_stride=smk.params.frame_stride,
         max_frames=smk.params.max_frames,
         precision=smk.params.precision,
+        reuse=True,
     )
 
 
 def run(args):
     settings = InferenceSettings(args.threshold, args.batch_size, args.frame_stride, args.max_frames, args.precision)
-    run_inference(args.video, args.checkpoint, args.out_video, args.out_json, settings, log=log)
+    infer = run_inference_or_reuse if args.reuse else run_inference
+    infer(args.video, args.checkpoint, args.out_video, args.out_json, settings, log=log)
 
 
 entry(globals(), parser, from_snakemake, run)

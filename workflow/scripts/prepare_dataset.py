@@ -4,7 +4,7 @@ import argparse
 import json
 from pathlib import Path
 
-from detexp.cli import add_project_arguments, entry, log, project_arguments
+from detexp.cli import add_project_arguments, entry, json_setting, log, project_arguments
 from detexp.dataset import degenerate_box_warning, FRAME_SAMPLING_MODES, prepare_dataset, read_project, sampling_warnings
 from detexp.schemas import schema_default
 
@@ -43,7 +43,7 @@ parser.add_argument(
 )
 parser.add_argument(
     "--repeat-factor",
-    type=json.loads,
+    type=json_setting("repeat_factor", "experiment.schema.yaml"),
     default=None,
     help='repeat-factor sampling as JSON, e.g. \'{"threshold": 0.3, "mode": "sqrt", "max_repeats": 8}\'',
 )

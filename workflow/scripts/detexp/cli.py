@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import socket
@@ -11,7 +12,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from .schemas import load_schema, schema_default
+from .schemas import checked_setting, load_schema, schema_default
 
 
 def redirect_output(log_path: str) -> int:
@@ -55,6 +56,18 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
         help="boxes of zero width or height: drop (counted, warned) or refuse",
     )
     parser.add_argument("--seed", type=int, default=schema_default("seed"))
+
+
+def json_setting(dotted_key: str, schema_name: str) -> Callable[[str], Any]:
+    """An argparse type: a JSON value checked against the schema's `dotted_key`, its defaults filled in."""
+
+    def parse(text: str) -> Any:
+        try:
+            return checked_setting(json.loads(text), dotted_key, schema_name)
+        except ValueError as err:  # not JSON, or not what the schema allows
+            raise argparse.ArgumentTypeError(f"{text!r}: {err}") from None
+
+    return parse
 
 
 def project_arguments(params: Any) -> dict[str, Any]:

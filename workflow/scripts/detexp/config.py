@@ -6,7 +6,6 @@ file is reported by `snakemake -n`, before any job runs.
 
 from __future__ import annotations
 
-import ast
 import copy
 import math
 import os
@@ -18,6 +17,7 @@ from typing import Any, Iterable
 import jsonschema
 import yaml
 
+from .codeversion import behaviour_digest, code_digest, imported_modules  # noqa: F401 (training.py and common.smk read them here)
 from .schemas import load_schema, schema_default
 
 CONFIG_SOURCE = "the workflow config (config/config.yaml with any --configfile/--config)"
@@ -41,25 +41,16 @@ MODEL_VARIANTS = {
     "large": ModelVariant("RFDETRLarge", "RFDETRLargeConfig", 32),
     "base": ModelVariant("RFDETRBase", "RFDETRBaseConfig", 56),  # deprecated by rfdetr; patch 14 x 4 windows
 }
-# Keys of rfdetr's TrainConfig that the workflow sets itself from `training.*` or its own paths.
-MANAGED_TRAIN_KEYS = frozenset(
-    {
-        "dataset_dir",
-        "output_dir",
-        "epochs",
-        "batch_size",
-        "lr",
-        "resolution",
-        "early_stopping",
-        "early_stopping_patience",
-        "seed",
-        "multi_scale",
-        "num_workers",
-        "class_names",
-        "resume",
-        "pretrain_weights",
-    }
-)
+
+
+def managed_train_keys() -> frozenset[str]:
+    """The rfdetr train() arguments the workflow sets itself: the keys of train_kwargs (derived from
+    it, so the two cannot drift) and the starting weights and resume state it passes beside them.
+    training.extra cannot override them."""
+    from .training import train_kwargs
+
+    settings = {"patience": None, "epochs": 1, "batch_size": 1, "lr": 1.0, "image_size": 32, "multi_scale": False}
+    return frozenset(train_kwargs("", "", [], {**settings, "num_workers": 0}, 0, "")) | {"resume", "pretrain_weights"}
 
 
 # Settings that belong to one labelled project: a study config of one's own sets them itself, or it
@@ -248,10 +239,11 @@ def check_training(training: dict[str, Any], source: str = CONFIG_SOURCE) -> Non
             f"{source}: training.image_size: {size} is not valid for model {model!r} - "
             f"RF-DETR {model} needs a multiple of {multiple}; nearest valid: {near}"
         )
-    clash = sorted(MANAGED_TRAIN_KEYS & set(training["extra"]))
+    clash = sorted(managed_train_keys() & set(training["extra"]))
     if clash:
         raise ConfigError(
-            f"{source}: training.extra: {', '.join(clash)} set by the workflow itself - use the training.* keys instead"
+            f"{source}: training.extra: {', '.join(clash)} set by the workflow itself (from the training.* keys, "
+            "its own paths, or fixed: TensorBoard logs, per-class metrics, the device) - not allowed in extra"
         )
     if training["extra"]:
         check_train_extra(training["extra"], source)
@@ -266,7 +258,7 @@ def check_train_extra(extra: dict[str, Any], source: str = CONFIG_SOURCE) -> Non
     if unknown:
         raise ConfigError(
             f"{source}: training.extra: unknown rfdetr train() argument(s) {', '.join(unknown)} - "
-            f"allowed: {', '.join(sorted(known - MANAGED_TRAIN_KEYS))}"
+            f"allowed: {', '.join(sorted(known - managed_train_keys()))}"
         )
 
 
@@ -430,89 +422,3 @@ def sorted_dict(value: Any) -> Any:
     if isinstance(value, list):
         return [sorted_dict(v) for v in value]
     return value
-
-
-def _module_file(root: Path, dotted: str) -> Path | None:
-    """The file of a module (or package) under `root`, or None if it is not one of the project's."""
-    base = root.joinpath(*dotted.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _imported_names(tree: ast.AST, package: str) -> Iterable[str]:
-    """Dotted names a module's imports may refer to (function-level imports included)."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
-                module = ".".join(parent + ([node.module] if node.module else []))
-            else:
-                module = node.module or ""
-            yield module
-            yield from (f"{module}.{alias.name}" for alias in node.names)
-
-
-def imported_modules(script: str | Path, root: str | Path) -> list[Path]:
-    """A script and every module under `root` (the scripts folder) that it imports, transitively."""
-    root = Path(root)
-    found: set[Path] = set()
-    todo = [Path(script)]
-    while todo:
-        path = todo.pop()
-        if path in found:
-            continue
-        found.add(path)
-        package = ".".join(path.relative_to(root).parts[:-1])  # what a relative import starts from
-        for name in _imported_names(ast.parse(path.read_text(), filename=str(path)), package):
-            parts = name.split(".")
-            # a package's __init__ runs before any of its modules
-            for depth in range(1, len(parts) + 1):
-                module = _module_file(root, ".".join(parts[:depth]))
-                if module is not None:
-                    todo.append(module)
-    return sorted(found)
-
-
-def code_digest(paths: Iterable[str | Path]) -> str:
-    """A digest of what Python files do, not how they are laid out.
-
-    Hashes each file's syntax tree (no comments, no formatting, no line numbers), so that a touch,
-    a fresh checkout or a reformat never reruns a job, while a real change does.
-    """
-    import hashlib
-
-    digest = hashlib.sha256()
-    for path in sorted(map(Path, paths)):
-        digest.update(path.name.encode())
-        digest.update(ast.dump(ast.parse(path.read_text(), filename=str(path))).encode())
-    return digest.hexdigest()[:16]
-
-
-def _without_docstrings(tree: ast.AST) -> ast.AST:
-    """The tree with the docstring of every module, class and function removed."""
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if (
-                body
-                and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-            ):
-                node.body = body[1:] or [ast.Pass()]
-    return tree
-
-
-def behaviour_digest(paths: Iterable[str | Path]) -> str:
-    """Like code_digest, but docstrings do not count either: only what the code does."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for path in sorted(map(Path, paths)):
-        digest.update(path.name.encode())
-        digest.update(ast.dump(_without_docstrings(ast.parse(path.read_text(), filename=str(path)))).encode())
-    return digest.hexdigest()[:16]

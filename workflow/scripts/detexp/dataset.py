@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 from .layout import SPLIT_ANNOTATIONS_NAME
 from .layout import SPLIT_NAMES
+from .schemas import load_schema
 from .sources import (
     DatasetError,
     fail_with,
@@ -32,7 +33,8 @@ from .sources import (
 )
 
 SPLIT_ALIASES = {"train": "train", "valid": "valid", "val": "valid", "validation": "valid", "test": "test"}
-FORMATS = ("coco", "roboflow", "yolo", "voc")
+# The project formats the readers know: the schema's project_format values but `auto` (detected).
+FORMATS = tuple(f for f in load_schema("config.schema.yaml")["properties"]["project_format"]["enum"] if f != "auto")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 

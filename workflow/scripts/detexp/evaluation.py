@@ -303,3 +303,48 @@ def run_evaluation(
         f"best F1 {metrics['f1']:.3f} at confidence {metrics['best_f1_threshold']}"
     )
     return metrics
+
+
+def evaluation_inputs(checkpoint: str | Path, annotations: str | Path) -> list[Path]:
+    """Every file an evaluation reads: the checkpoint, the split's annotations and its images."""
+    annotations = Path(annotations)
+    images = json.loads(annotations.read_text())["images"]
+    return [
+        Path(checkpoint),
+        annotations,
+        *(annotations.parent / i["file_name"] for i in sorted(images, key=lambda i: i["file_name"])),
+    ]
+
+
+def run_evaluation_or_reuse(
+    checkpoint: str | Path,
+    annotations: str | Path,
+    outputs: dict[str, Path],
+    batch_size: int = schema_default("inference.batch_size"),
+    log: Callable[[str], None] = print,
+    iou_threshold: float = schema_default("evaluation.iou_threshold"),
+) -> None:
+    """run_evaluation, or its outputs (`metrics`, `predictions`, `confusion_matrix`) linked again from
+    a result made from the same checkpoint, test split, settings, code and device."""
+    from .codeversion import script_behaviour
+    from .reuse import environment, run_or_reuse
+    from .training import pick_device
+
+    settings = {"batch_size": batch_size, "iou_threshold": iou_threshold, **environment(pick_device())}
+    run_or_reuse(
+        outputs,
+        evaluation_inputs(checkpoint, annotations),
+        settings,
+        script_behaviour("evaluate.py"),
+        lambda: run_evaluation(
+            checkpoint,
+            annotations,
+            outputs["metrics"],
+            outputs["predictions"],
+            outputs["confusion_matrix"],
+            batch_size,
+            log,
+            iou_threshold,
+        ),
+        log,
+    )

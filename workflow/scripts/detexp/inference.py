@@ -8,6 +8,7 @@ import queue
 import threading
 import time
 from collections import Counter
+import dataclasses
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from .schemas import schema_default
+from .schemas import checked_setting, load_schema, schema_default
 from .video import H264Writer, VideoError, VideoInfo, probe, read_frames
 
 DETECTIONS_SCHEMA_VERSION = 2  # 2: frame_stride, max_frames, header_frame_count, precision
@@ -62,7 +63,7 @@ def annotate(frame_bgr: np.ndarray, detections: Any, class_names: list[str]) -> 
     return sv.LabelAnnotator(text_scale=0.3, text_padding=2).annotate(scene, detections, labels=labels)
 
 
-PRECISIONS = ("auto", "float32", "float16", "bfloat16")
+PRECISIONS = tuple(load_schema("config.schema.yaml")["properties"]["inference"]["properties"]["precision"]["enum"])
 
 
 def check_precision(precision: str) -> None:
@@ -258,14 +259,7 @@ class InferenceSettings:
     precision: str = schema_default("inference.precision")
 
     def __post_init__(self) -> None:
-        if not 0 <= self.threshold <= 1:
-            raise ValueError(f"inference threshold must be in [0, 1], got {self.threshold}")
-        if self.batch_size < 1 or self.frame_stride < 1 or (self.max_frames is not None and self.max_frames < 1):
-            raise ValueError(
-                "inference batch_size and frame_stride must be >= 1 and max_frames >= 1 or None, got "
-                f"{self.batch_size}, {self.frame_stride}, {self.max_frames}"
-            )
-        check_precision(self.precision)
+        checked_setting(dataclasses.asdict(self), "inference", "config.schema.yaml")  # the schema's ranges
 
 
 @dataclass
@@ -371,3 +365,29 @@ def run_inference(
         f"detections per class: {result['totals']}"
     )
     return result
+
+
+def run_inference_or_reuse(
+    video_path: str | Path,
+    checkpoint: str | Path,
+    out_video: str | Path,
+    out_json: str | Path,
+    settings: InferenceSettings,
+    log: Callable[[str], None] = print,
+) -> None:
+    """run_inference, or its outputs linked again from a result made from the same checkpoint, video,
+    settings, code and device."""
+    from dataclasses import asdict
+
+    from .codeversion import script_behaviour
+    from .reuse import environment, run_or_reuse
+    from .training import pick_device
+
+    run_or_reuse(
+        {"video": Path(out_video), "detections": Path(out_json)},
+        [Path(checkpoint), Path(video_path)],
+        {**asdict(settings), **environment(pick_device())},
+        script_behaviour("infer.py"),
+        lambda: run_inference(video_path, checkpoint, out_video, out_json, settings, log),
+        log,
+    )

@@ -31,3 +31,23 @@ def schema_default(dotted_key: str, schema_name: str = "config.schema.yaml") -> 
     for part in dotted_key.split("."):
         node = node["properties"][part]
     return copy.deepcopy(node["default"])
+
+
+def checked_setting(value: Any, dotted_key: str, schema_name: str) -> Any:
+    """A setting given on a command line, checked against its schema with the schema's defaults filled
+    in one level deep (`--repeat-factor '{"threshold": 0.3}'` gets mode and max_repeats), as the
+    workflow's config would have it. Raises ValueError naming the key and what is allowed."""
+    import jsonschema
+
+    node = _parsed(schema_name)
+    for part in dotted_key.split("."):
+        node = node["properties"][part]
+    try:
+        jsonschema.validate(value, node)
+    except jsonschema.ValidationError as err:
+        key = ".".join([dotted_key, *map(str, err.absolute_path)])
+        raise ValueError(f"{key}: {err.message}") from None
+    if isinstance(value, dict):
+        defaults = {k: copy.deepcopy(sub["default"]) for k, sub in node.get("properties", {}).items() if "default" in sub}
+        value = {**defaults, **value}
+    return value

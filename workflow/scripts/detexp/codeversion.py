@@ -1,0 +1,101 @@
+"""What a rule's code does, as a digest: the entry script and the project modules it imports.
+
+A digest follows the syntax tree, so a touch, a fresh checkout or a reformat changes nothing;
+`behaviour_digest` leaves docstrings out too."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from pathlib import Path
+from typing import Iterable
+
+# The entry scripts' folder (workflow/scripts), the root of the package's imports.
+SCRIPTS_DIR = Path(__file__).resolve().parents[1]
+
+
+def _module_file(root: Path, dotted: str) -> Path | None:
+    """The file of a module (or package) under `root`, or None if it is not one of the project's."""
+    base = root.joinpath(*dotted.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_names(tree: ast.AST, package: str) -> Iterable[str]:
+    """Dotted names a module's imports may refer to (function-level imports included)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(parent + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            yield module
+            yield from (f"{module}.{alias.name}" for alias in node.names)
+
+
+def imported_modules(script: str | Path, root: str | Path) -> list[Path]:
+    """A script and every module under `root` (the scripts folder) that it imports, transitively."""
+    root = Path(root)
+    found: set[Path] = set()
+    todo = [Path(script)]
+    while todo:
+        path = todo.pop()
+        if path in found:
+            continue
+        found.add(path)
+        package = ".".join(path.relative_to(root).parts[:-1])  # what a relative import starts from
+        for name in _imported_names(ast.parse(path.read_text(), filename=str(path)), package):
+            parts = name.split(".")
+            # a package's __init__ runs before any of its modules
+            for depth in range(1, len(parts) + 1):
+                module = _module_file(root, ".".join(parts[:depth]))
+                if module is not None:
+                    todo.append(module)
+    return sorted(found)
+
+
+def code_digest(paths: Iterable[str | Path]) -> str:
+    """A digest of what Python files do, not how they are laid out.
+
+    Hashes each file's syntax tree (no comments, no formatting, no line numbers), so that a touch,
+    a fresh checkout or a reformat never reruns a job, while a real change does.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(map(Path, paths)):
+        digest.update(path.name.encode())
+        digest.update(ast.dump(ast.parse(path.read_text(), filename=str(path))).encode())
+    return digest.hexdigest()[:16]
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    """The tree with the docstring of every module, class and function removed."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def behaviour_digest(paths: Iterable[str | Path]) -> str:
+    """Like code_digest, but docstrings do not count either: only what the code does."""
+    digest = hashlib.sha256()
+    for path in sorted(map(Path, paths)):
+        digest.update(path.name.encode())
+        digest.update(ast.dump(_without_docstrings(ast.parse(path.read_text(), filename=str(path)))).encode())
+    return digest.hexdigest()[:16]
+
+
+def script_behaviour(script: str) -> str:
+    """The behaviour digest of an entry script (a file name in workflow/scripts) and its imports."""
+    return behaviour_digest(imported_modules(SCRIPTS_DIR / script, SCRIPTS_DIR))
