@@ -16,6 +16,8 @@ include: "workflow/rules/training.smk"
 include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/inference.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/statistics.smk"
+include: "workflow/rules/plots.smk"
 
 
 rule all:

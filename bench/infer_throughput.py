@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 from detexp.demo import write_demo_video  # noqa: E402
 from detexp.inference import PRECISIONS, InferenceSettings, Predictor, annotate, batched, run_inference  # noqa: E402
-from detexp.training import pick_device  # noqa: E402
+from detexp.device import pick_device  # noqa: E402
 from detexp.video import probe, read_frames  # noqa: E402
 
 

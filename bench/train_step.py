@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 from detexp.dataset import assign_splits, prepare_dataset, read_project  # noqa: E402
 from detexp.demo import make_demo_project  # noqa: E402
-from detexp.config import MODEL_VARIANTS  # noqa: E402
+from detexp.models import MODEL_VARIANTS  # noqa: E402
 
 CLASSES = ["crane hook", "person"]
 

@@ -113,3 +113,31 @@ def demo_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def demo_checkpoint(demo_run) -> Path:
     return demo_run / "results/exp_person_100/training/checkpoint_best_total.pth"
+
+
+# What makes a test slow: a real Snakemake run or dry run, a real training, a cluster or a browser.
+# `--fast` (scripts/test.sh --fast) leaves out every test that needs one: the core's unit tests.
+SLOW_FIXTURES = {"demo_run", "demo_checkpoint", "workflow_copy", "early_stopped", "study", "cluster", "slurm_run"}
+SLOW_MODULES = {"test_end_to_end", "test_deployment", "test_slurm", "test_workflow", "test_style"}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fast", action="store_true", help="only the core's unit tests (no Snakemake run, training, cluster)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--fast"):
+        return
+    slow = [
+        item
+        for item in items
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+        or item.module.__name__ in SLOW_MODULES
+        or item.get_closest_marker("slow")
+    ]
+    config.hook.pytest_deselected(items=slow)
+    items[:] = [item for item in items if item not in slow]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: left out by --fast (a real run or training the fixtures do not show)")

@@ -167,6 +167,7 @@ def test_a_failed_preparation_leaves_no_partial_dataset(tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
         prepare_dataset(project, splits, {"crane hook": 1.0, "person": 0.5}, 1, out)
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before  # the old dataset is untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"]  # and no partial folder left
 
 
 def test_yolo_split_folders_first_and_flat_layouts(tmp_path):

@@ -181,7 +181,7 @@ def test_nothing_is_stale_after_a_complete_run_even_after_touching_code(demo_run
 
 def test_a_real_change_in_a_core_module_reruns_the_rules_that_import_it(demo_run):
     """The digest reaches Snakemake's rerun decision: bootstrap.py is imported by compare_pairs alone
-    (aggregate reads its table)."""
+    (aggregate and findings read its table)."""
     path = demo_run / "workflow/scripts/detexp/bootstrap.py"
     original = path.read_bytes()
     try:
@@ -189,7 +189,8 @@ def test_a_real_change_in_a_core_module_reruns_the_rules_that_import_it(demo_run
         out = snakemake(demo_run, "-n", *RUN).stdout
     finally:
         path.write_bytes(original)
-    assert job_counts(out) == {"compare_pairs": 1, "aggregate": 1}, out[-3000:]  # comparison.md shows its intervals
+    # comparison.md shows its intervals, findings.md states them
+    assert job_counts(out) == {"compare_pairs": 1, "aggregate": 1, "findings": 1}, out[-3000:]
     assert "reason: Params have changed since last execution" in out
 
 
@@ -210,6 +211,7 @@ def test_a_changed_fraction_reruns_only_that_experiment(demo_run):
             "plot_comparison": 1,
             "plot_video_strip": 2,
             "compare_pairs": 1,
+            "findings": 1,
         }, out[-3000:]
         assert "exp_person_50" in out and "experiment=exp_person_25" not in out
         # every run has a finished training: none waits for a training plan (a changed run's own train job

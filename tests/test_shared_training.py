@@ -14,7 +14,9 @@ from detexp.training import (
     FINISHED,
     TrainingPaths,
     plan_trainings,
-    previous_scheme_digests,
+    EQUIVALENT_CODE,
+    PREVIOUS_SCHEME_CODE,
+    accepted_digests,
     run_digest,
     train,
     train_kwargs,
@@ -118,23 +120,28 @@ def test_a_changed_validation_label_retrains(study):
     assert summary["training_digest"] != digest_of(study / "results/a/dataset")
 
 
-def test_a_training_finished_under_the_previous_digest_scheme_is_kept(study, tmp_path):
+@pytest.mark.parametrize("earlier", ["the previous digest scheme", "an equivalent earlier training.py"])
+def test_a_training_finished_under_an_earlier_digest_of_it_is_kept(study, tmp_path, earlier):
     run = tmp_path / "results/old"
     shutil.copytree(study / "results/a", run)
     paths = TrainingPaths.of_run(run)
     dataset = run / "dataset"
     kwargs = train_kwargs(str(dataset), str(paths.state_dir), CLASSES, TRAINING, 1, "")
+    equivalent = {training_digest(kwargs, None, dataset, code) for code in EQUIVALENT_CODE}
+    previous = accepted_digests(kwargs, None, dataset) - equivalent
+    assert len(equivalent) == len(EQUIVALENT_CODE) and len(previous) == len(PREVIOUS_SCHEME_CODE)
     record = json.loads((paths.state_dir / FINISHED).read_text())
-    record["digest"] = sorted(previous_scheme_digests(kwargs, None, dataset))[0]
+    record["digest"] = sorted(previous if earlier == "the previous digest scheme" else equivalent)[0]
     record["summary"].pop("training_digest")
     (paths.state_dir / FINISHED).write_text(json.dumps(record))
     paths.summary.unlink()
     messages: list[str] = []
     summary = train(dataset, paths, CLASSES, TRAINING, seed=1, log=messages.append)
-    assert any("finished under the previous digest scheme" in m for m in messages), messages
+    assert any("finished under an earlier digest of the same training" in m for m in messages), messages
     assert not any(m.startswith("rfdetr train() arguments") for m in messages)
     current = training_digest(kwargs, None, dataset)
     assert json.loads((paths.state_dir / FINISHED).read_text())["digest"] == current == summary["training_digest"]
+    assert current not in equivalent | previous
 
 
 def test_the_plan_trains_each_digest_once_and_keeps_a_finished_training_where_it_is():

@@ -11,7 +11,6 @@ SCRIPTS = Path(workflow.current_basedir).parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
 from detexp.config import (
-    MODEL_VARIANTS,
     ConfigError,
     gpu_job_minutes,
     inherited_project_settings,
@@ -22,6 +21,7 @@ from detexp.config import (
 )
 from detexp import layout
 from detexp.codeversion import behaviour_digest, code_digest, imported_modules
+from detexp.models import MODEL_VARIANTS
 from detexp.dataset import DatasetError, detect_format, project_sources
 from detexp.demo import DEMO_ANNOTATIONS, DEMO_PROJECT_DIR, DEMO_VIDEOS
 from detexp.runs import expand_runs, reference_pairs, resolved_run_config, run_pairs
@@ -329,7 +329,7 @@ def dataset_dir(wildcards):
     return DATASET_DIR.format(run=wildcards.run)
 
 
-def experiment_fractions(wildcards):
+def run_fractions(wildcards):
     return sorted_dict(RUNS[wildcards.run].experiment.fractions_for(CLASSES))
 
 
@@ -337,11 +337,11 @@ def run_frame_sampling(wildcards):
     return RUNS[wildcards.run].experiment.sampling_mode(config)
 
 
-def experiment_background_fraction(wildcards):
+def run_background_fraction(wildcards):
     return RUNS[wildcards.run].experiment.background_fraction
 
 
-def experiment_remedies(wildcards):
+def run_remedies(wildcards):
     """Oversampling and repeat-factor settings of the run's experiment."""
     experiment = RUNS[wildcards.run].experiment
     return sorted_dict(
@@ -367,15 +367,15 @@ def run_inference_setting(name):
     return setting
 
 
-def experiment_config(wildcards):
+def run_config(wildcards):
     return sorted_dict(resolved_run_config(RUNS[wildcards.run]))
 
 
-def experiment_detections(wildcards):
+def run_detections(wildcards):
     return expand(DETECTIONS, run=wildcards.run, video=VIDEOS)
 
 
-def experiment_summaries(wildcards):
+def run_summaries(wildcards):
     return expand(SUMMARY, run=RUNS)
 
 
@@ -405,7 +405,7 @@ def shared_test_split(wildcards):
     return TEST_ANNOTATIONS.format(run=next(iter(RUNS)))
 
 
-def experiment_training_metrics(wildcards):
+def run_training_metrics(wildcards):
     return expand(TRAINING_METRICS, run=RUNS)
 
 
@@ -426,7 +426,7 @@ def video_of_every_run(wildcards):
     return expand(DETECTED_VIDEO, run=STRIP_RUNS, video=wildcards.video)
 
 
-def experiment_benchmarks(wildcards):
+def run_benchmarks(wildcards):
     """The benchmark files of one experiment's jobs, named by job. Read if present, not declared
     as inputs: a deleted benchmark file must never rerun a training."""
     paths = {

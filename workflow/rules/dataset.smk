@@ -52,10 +52,10 @@ rule prepare_dataset:
         degenerate_boxes=config["degenerate_boxes"],
         classes=CLASSES,
         clip_regex=config["splits"]["clip_regex"],
-        fractions=experiment_fractions,
+        fractions=run_fractions,
         frame_sampling=run_frame_sampling,
-        background_fraction=experiment_background_fraction,
-        remedies=experiment_remedies,
+        background_fraction=run_background_fraction,
+        remedies=run_remedies,
         seed=run_seed,
         out_dir=dataset_dir,
         code=code_version("prepare_dataset.py"),
@@ -71,7 +71,7 @@ rule resolve_config:
     conda:
         ENV
     params:
-        config=experiment_config,
+        config=run_config,
         code=code_version("resolve_config.py"),
     script:
         "../scripts/resolve_config.py"

@@ -1,7 +1,7 @@
 """Print the comparison of a study's experiments from whatever results exist (also mid-run).
 
-Replaces the original framework's collect_results.py: one row per run; runs without a summary yet
-are listed with how far they got (configured, dataset prepared, training, ...).
+One row per run; runs without a summary yet are listed with how far they got (configured, dataset
+prepared, training, ...).
 """
 
 import argparse

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from detexp.cli import entry, log
-from detexp.config import MODEL_VARIANTS
+from detexp.models import MODEL_VARIANTS
 from detexp.weights import fetch
 
 parser = argparse.ArgumentParser(description=__doc__)

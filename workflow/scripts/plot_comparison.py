@@ -7,7 +7,7 @@ from pathlib import Path
 from detexp.cli import snakemake_only
 from detexp.plots import plot_ap_against, plot_training_curves
 from detexp.summary import run_info
-from detexp.training import read_metrics
+from detexp.metrics import read_metrics
 
 
 def run(smk):

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from detexp.cli import log, snakemake_only
-from detexp.training import finished_training, plan_trainings, previous_scheme_digests, run_digest, train_kwargs
+from detexp.training import finished_training, plan_trainings, accepted_digests, run_digest, train_kwargs
 
 
 def run(smk):
@@ -25,7 +25,7 @@ def run(smk):
             return None
         kwargs = train_kwargs(r["dataset_dir"], r["state_dir"], classes, r["training"], r["seed"], "")
         weights = None if r["weights"] is None else str(Path(r["weights"]))
-        previous = previous_scheme_digests(kwargs, weights, r["dataset_dir"])
+        previous = accepted_digests(kwargs, weights, r["dataset_dir"])
         return digests[rid] if record.get("digest") in {digests[rid], *previous} else record.get("digest")
 
     plan = plan_trainings(digests, finished_digest)

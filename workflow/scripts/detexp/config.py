@@ -17,30 +17,10 @@ from typing import Any, Iterable
 import jsonschema
 import yaml
 
-from .codeversion import behaviour_digest, code_digest, imported_modules  # noqa: F401 (training.py and common.smk read them here)
+from .models import MODEL_VARIANTS, pretrain_source
 from .schemas import load_schema, schema_default
 
 CONFIG_SOURCE = "the workflow config (config/config.yaml with any --configfile/--config)"
-
-
-@dataclass(frozen=True)
-class ModelVariant:
-    """One RF-DETR variant: its rfdetr class, its model config class (whose `pretrain_weights`
-    default names the published checkpoint) and the multiple its resolution must be."""
-
-    rfdetr_class: str
-    rfdetr_config: str
-    resolution_multiple: int
-
-
-# The variants `training.model` may name (the schema's enum lists the same names; a test checks).
-MODEL_VARIANTS = {
-    "nano": ModelVariant("RFDETRNano", "RFDETRNanoConfig", 32),
-    "small": ModelVariant("RFDETRSmall", "RFDETRSmallConfig", 32),
-    "medium": ModelVariant("RFDETRMedium", "RFDETRMediumConfig", 32),
-    "large": ModelVariant("RFDETRLarge", "RFDETRLargeConfig", 32),
-    "base": ModelVariant("RFDETRBase", "RFDETRBaseConfig", 56),  # deprecated by rfdetr; patch 14 x 4 windows
-}
 
 
 def managed_train_keys() -> frozenset[str]:
@@ -260,13 +240,6 @@ def check_train_extra(extra: dict[str, Any], source: str = CONFIG_SOURCE) -> Non
             f"{source}: training.extra: unknown rfdetr train() argument(s) {', '.join(unknown)} - "
             f"allowed: {', '.join(sorted(known - managed_train_keys()))}"
         )
-
-
-def pretrain_source(value: str | None) -> str | None:
-    """`training.pretrain_weights` normalised: None (from scratch), "auto" or a checkpoint path."""
-    if value is None or value.strip().lower() in ("none", ""):
-        return None
-    return "auto" if value.strip().lower() == "auto" else value
 
 
 def check_pretrain_weights(training: dict[str, Any], source: str = CONFIG_SOURCE) -> None:

@@ -1,6 +1,9 @@
-"""Reading a labelled COCO project, splitting it by clip and sampling training frames per class.
+"""Reading a labelled project (COCO, a Roboflow COCO export, YOLO or Pascal VOC), splitting it by
+clip, sampling training frames per class (fractions, oversampling, repeat-factor sampling) and
+writing RF-DETR datasets.
 
-No image is decoded here: sizes come from the annotation file and images are linked, not copied.
+No image is decoded: sizes come from the annotations (YOLO: from the image file's header), and the
+datasets' images are links to the project's, not copies.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
 from .layout import SPLIT_ANNOTATIONS_NAME
+from .files import written_whole
 from .layout import SPLIT_NAMES
 from .schemas import load_schema
 from .sources import (
@@ -877,18 +881,17 @@ def prepare_dataset(
     }
     methods: set[str] = set()
     out_dir = Path(out_dir)
-    partial = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    for split, names in chosen.items():
-        frames = [by_name[n] for n in names]
-        split_dir = partial / split
-        split_dir.mkdir(parents=True, exist_ok=True)
-        for frame in frames:
-            methods.add(link_file(project.source_of(frame), split_dir / frame.file_name, split_dir))
-        entries = [f for f in frames for _ in range(copies[f.file_name])] if split == "train" else frames
-        with open(split_dir / SPLIT_ANNOTATIONS_NAME, "w") as f:
-            json.dump(coco_dict(entries, project.classes), f)
-        stats["splits"][split] = split_stats(frames, project.classes, copies if split == "train" else None)
+    with written_whole(out_dir) as partial:
+        for split, names in chosen.items():
+            frames = [by_name[n] for n in names]
+            split_dir = partial / split
+            split_dir.mkdir(parents=True, exist_ok=True)
+            for frame in frames:
+                methods.add(link_file(project.source_of(frame), split_dir / frame.file_name, split_dir))
+            entries = [f for f in frames for _ in range(copies[f.file_name])] if split == "train" else frames
+            with open(split_dir / SPLIT_ANNOTATIONS_NAME, "w") as f:
+                json.dump(coco_dict(entries, project.classes), f)
+            stats["splits"][split] = split_stats(frames, project.classes, copies if split == "train" else None)
     stats["splits"]["train"]["available_before_sampling"] = split_stats([by_name[n] for n in splits["train"]], project.classes)
     stats["achieved_ratio"] = achieved_ratios(stats["splits"]["train"], project.classes)
     effective = ("effective_frames", "effective_instances")
@@ -896,8 +899,6 @@ def prepare_dataset(
     stats["achieved_ratio_effective"] = {unit.removeprefix("effective_"): v for unit, v in by_copies.items()}
     stats["image_link_method"] = sorted(methods)
     stats["train_frames"] = train_kept
-    shutil.rmtree(out_dir, ignore_errors=True)
-    partial.rename(out_dir)
     return stats
 
 

@@ -1,7 +1,8 @@
 """Held-out evaluation: a trained model on the fixed test split, scored with a COCO evaluator.
 
 AP comes from faster-coco-eval (the COCO protocol, checked against pycocotools by the tests);
-precision, recall, F1 and the confusion matrix come from supervision's ConfusionMatrix at IoU 0.5.
+precision, recall, F1 and the confusion matrix come from supervision's ConfusionMatrix at the match
+IoU `evaluation.iou_threshold` (default 0.5).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def predict_split(
     import cv2
     import rfdetr
 
-    from .training import pick_device
+    from .device import pick_device
 
     annotations = Path(annotations)
     device = pick_device()
@@ -328,7 +329,7 @@ def run_evaluation_or_reuse(
     a result made from the same checkpoint, test split, settings, code and device."""
     from .codeversion import script_behaviour
     from .reuse import environment, run_or_reuse
-    from .training import pick_device
+    from .device import pick_device
 
     settings = {"batch_size": batch_size, "iou_threshold": iou_threshold, **environment(pick_device())}
     run_or_reuse(

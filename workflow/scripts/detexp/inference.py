@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from .files import written_whole
 from .schemas import checked_setting, load_schema, schema_default
 from .video import H264Writer, VideoError, VideoInfo, probe, read_frames
 
@@ -205,11 +206,6 @@ class BackgroundWriter:
             raise self._error
 
 
-def _partial(path: Path) -> Path:
-    """Where an output is written until it is complete (same folder, same extension)."""
-    return path.with_name(f".partial.{path.name}")
-
-
 def held_batches(
     frames: Iterable[tuple[int, np.ndarray]], batch_size: int, frame_stride: int
 ) -> Iterator[list[tuple[int, np.ndarray]]]:
@@ -314,7 +310,7 @@ def run_inference(
     """Detect on every `frame_stride`-th frame of a video (all of them by default, the first
     `max_frames` at most); write the annotated video (every frame: those in between carry the boxes
     of the last processed frame) and the detection JSON. Nothing is left behind on failure."""
-    from .training import pick_device
+    from .device import pick_device
 
     out_video, out_json = Path(out_video), Path(out_json)
     info = probe(video_path)
@@ -322,9 +318,8 @@ def run_inference(
     log(f"{video_path}: {info.width}x{info.height} at {info.fps:g} fps, {info.frame_count} frames in header")
     predictor = Predictor(checkpoint, device, settings.batch_size, log, settings.precision)
     class_names = predictor.class_names
-    partial_video, partial_json = _partial(out_video), _partial(out_json)
     start = time.perf_counter()
-    try:
+    with written_whole(out_video) as partial_video, written_whole(out_json) as partial_json:
         with H264Writer(partial_video, info.fps, info.width, info.height) as writer:
             detected = _detect_and_annotate(video_path, predictor, settings, writer, info)
         elapsed = time.perf_counter() - start
@@ -355,11 +350,6 @@ def run_inference(
             "frames": detected.frames,
         }
         partial_json.write_text(json.dumps(result) + "\n")
-        partial_video.replace(out_video)
-        partial_json.replace(out_json)
-    finally:
-        partial_video.unlink(missing_ok=True)
-        partial_json.unlink(missing_ok=True)
     log(
         f"{detected.decoded} frames ({len(detected.frames)} processed) in {elapsed:.1f} s; "
         f"detections per class: {result['totals']}"
@@ -381,7 +371,7 @@ def run_inference_or_reuse(
 
     from .codeversion import script_behaviour
     from .reuse import environment, run_or_reuse
-    from .training import pick_device
+    from .device import pick_device
 
     run_or_reuse(
         {"video": Path(out_video), "detections": Path(out_json)},

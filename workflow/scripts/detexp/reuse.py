@@ -18,6 +18,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
+from .files import written_whole
+
 MADE_FROM = ".made_from"
 RECORD = "inputs.json"
 
@@ -72,11 +74,7 @@ def _recorded(folder: Path, digest: str, outputs: dict[str, Path]) -> dict[str, 
 def remember(outputs: dict[str, Path], digest: str) -> None:
     """Record that `outputs` were made from `digest`, replacing the record of an earlier result."""
     folder = record_dir(outputs)
-    partial = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    for name, path in outputs.items():
-        _link(Path(path), partial / name)
+    folder.parent.mkdir(parents=True, exist_ok=True)
     made = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     record = {
         "digest": digest,
@@ -84,9 +82,11 @@ def remember(outputs: dict[str, Path], digest: str) -> None:
         "outputs": {name: str(path) for name, path in outputs.items()},
         "sha256": {name: file_sha256(path) for name, path in outputs.items()},
     }
-    (partial / RECORD).write_text(json.dumps(record, indent=2) + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
+    with written_whole(folder) as partial:
+        partial.mkdir()
+        for name, path in outputs.items():
+            _link(Path(path), partial / name)
+        (partial / RECORD).write_text(json.dumps(record, indent=2) + "\n")
 
 
 def run_or_reuse(

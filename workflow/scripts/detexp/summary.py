@@ -14,7 +14,7 @@ import yaml
 from .schemas import load_schema
 from .tables import html_page
 from .layout import DETECTIONS_SUFFIX
-from .training import read_metrics
+from .metrics import read_metrics
 
 SUMMARY_SCHEMA_VERSION = 2  # 2: held-out test metrics (`test`)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
@@ -14,7 +13,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import layout
-from .config import MODEL_VARIANTS, pretrain_source
+from .device import pick_device
+from .files import write_text_whole
+from .metrics import read_metrics
+from .models import MODEL_VARIANTS, pretrain_source
 from .runlock import TrainingLock
 from .weights import published_weights, verify
 
@@ -65,13 +67,6 @@ class TrainingPaths:
             summary=run_dir / layout.TRAINING_SUMMARY,
             study_dir=run_dir.parent,
         )
-
-
-def pick_device() -> str:
-    """The GPU when there is one, else the CPU."""
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def pretrain_weights_path(training: dict[str, Any], pretrain_path: str | Path | None = None) -> str | None:
@@ -129,21 +124,6 @@ def train_kwargs(
     }
     kwargs.update(training.get("extra", {}))
     return kwargs
-
-
-def read_metrics(metrics_csv: Path) -> list[dict[str, float]]:
-    """Lightning's metrics.csv merged into one row per epoch (it writes train and val rows apart)."""
-    rows: dict[int, dict[str, float]] = {}
-    with open(metrics_csv) as f:
-        for row in csv.DictReader(f):
-            if not row.get("epoch"):
-                continue
-            epoch = int(float(row["epoch"]))
-            merged = rows.setdefault(epoch, {"epoch": epoch})
-            for key, value in row.items():
-                if key != "epoch" and value not in ("", None):
-                    merged[key] = float(value)
-    return [rows[e] for e in sorted(rows)]
 
 
 def summarize_training(
@@ -229,6 +209,12 @@ PLACE_ARGUMENTS = ("dataset_dir", "output_dir", "device", "resume")
 # digest covered the validation split (by Python version: ast.dump differs between them). A training
 # finished under it is still recognised (see accepted_digests), so the upgrade trains nothing again.
 PREVIOUS_SCHEME_CODE = ("3f06e3d209a34389", "dec13ff5562ef6d3", "5c9f1e16f36ca390")
+# Earlier versions of this module that train exactly as this one does (behaviour digests, by Python
+# version: 3.9-3.11, 3.12, 3.13): their finished trainings are this one's. A change that moves code
+# without changing what a training does adds the digest of the version before it here (and says so in
+# its commit); a change of behaviour must not. Listed: the version before the shared helpers (device,
+# metrics reader, model catalogue, whole-file writes) moved to modules of their own.
+EQUIVALENT_CODE = ("6ad598ea2807fb6e", "2e49f069a33121b3", "3ba4318c512da44f")
 
 
 def _sha(data: bytes) -> str:
@@ -239,34 +225,36 @@ def _split_annotations(dataset_dir: Path, split: str) -> bytes:
     return (Path(dataset_dir) / split / layout.SPLIT_ANNOTATIONS_NAME).read_bytes()
 
 
-def training_digest(kwargs: dict[str, Any], weights: str | None, dataset_dir: str | Path) -> str:
+def training_digest(kwargs: dict[str, Any], weights: str | None, dataset_dir: str | Path, code: str | None = None) -> str:
     """What decides a training's outcome: rfdetr's arguments (not where it runs), the starting weights,
     the training and validation splits' annotations (the class list is among the arguments), rfdetr's
-    version and this module's code (its syntax tree without docstrings). A state folder is resumed
-    from, or reused as finished, only by a training with the same digest; two runs with the same
-    digest train once."""
+    version and this module's code (its syntax tree without docstrings; `code` another version's). A
+    state folder is resumed from, or reused as finished, only by a training with the same digest (or
+    an accepted one); two runs with the same digest train once."""
     from importlib.metadata import version
 
-    from .config import behaviour_digest
+    from .codeversion import behaviour_digest
 
     settings = {k: v for k, v in kwargs.items() if k not in PLACE_ARGUMENTS} | {"pretrain_weights": weights}
     parts = {
         "settings": _sha(json.dumps(settings, sort_keys=True, default=str).encode()),
         "train": _sha(_split_annotations(dataset_dir, "train")),
         "valid": _sha(_split_annotations(dataset_dir, "valid")),
-        "code": f"rfdetr {version('rfdetr')} " + behaviour_digest([Path(__file__)]),
+        "code": f"rfdetr {version('rfdetr')} " + (code or behaviour_digest([Path(__file__)])),
     }
     return _sha(json.dumps(parts, sort_keys=True).encode())
 
 
-def previous_scheme_digests(kwargs: dict[str, Any], weights: str | None, dataset_dir: str | Path) -> set[str]:
-    """The digests the previous scheme gave this training (all arguments, the training split only,
-    training.py's syntax tree with docstrings): a training finished before the upgrade is kept."""
+def accepted_digests(kwargs: dict[str, Any], weights: str | None, dataset_dir: str | Path) -> set[str]:
+    """Further digests of this training a finished one may carry: the current scheme's under each of
+    EQUIVALENT_CODE, and those the previous scheme gave it (all arguments, the training split only,
+    training.py's syntax tree with docstrings). A training finished under one of them is kept."""
     from importlib.metadata import version
 
     settings = json.dumps({**kwargs, "device": None, "pretrain_weights": weights}, sort_keys=True, default=str)
     train = hashlib.sha256(_split_annotations(dataset_dir, "train")).digest()
-    return {
+    equivalent = {training_digest(kwargs, weights, dataset_dir, code) for code in EQUIVALENT_CODE}
+    return equivalent | {
         hashlib.sha256(settings.encode() + train + f"rfdetr {version('rfdetr')} {code}".encode()).hexdigest()
         for code in PREVIOUS_SCHEME_CODE
     }
@@ -332,13 +320,6 @@ def finished_training(state_dir: Path) -> dict[str, Any] | None:
     return json.loads(marker.read_text())
 
 
-def _write_whole(path: Path, record: dict[str, Any]) -> None:
-    """Written whole or not at all: a job killed here leaves no half-written record to trip the next one."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(record, indent=2) + "\n")
-    partial.replace(path)
-
-
 def reuse_finished(
     paths: TrainingPaths, digest: str, log: Callable[[str], None] = print, accepted: Iterable[str] = ()
 ) -> dict[str, Any] | None:
@@ -358,9 +339,11 @@ def reuse_finished(
     summary.setdefault("linked_by_plan", False)
     if finished["digest"] != digest:
         finished["digest"] = digest
-        _write_whole(paths.state_dir / FINISHED, finished)
+        write_text_whole(paths.state_dir / FINISHED, json.dumps(finished, indent=2) + "\n")
         (paths.state_dir / "settings.digest").write_text(digest + "\n")
-        log(f"{paths.state_dir}: finished under the previous digest scheme (training split only): recorded under the current one")
+        log(
+            f"{paths.state_dir}: finished under an earlier digest of the same training (see accepted_digests): recorded under the current one"
+        )
     write_outputs(paths, finished)
     log(
         f"{paths.state_dir}: a finished training with the same settings, data and code is there "
@@ -385,14 +368,14 @@ def finished_trainings_of_other_runs(paths: TrainingPaths, planned: str | None) 
 
 
 def link_identical(
-    paths: TrainingPaths, digest: str, planned: str | None, log: Callable[[str], None] = print
+    paths: TrainingPaths, digest: str, planned: str | None, log: Callable[[str], None] = print, accepted: Iterable[str] = ()
 ) -> dict[str, Any] | None:
     """Link another run's finished training of the same digest (the same settings, seed, training and
     validation data and code) into this run's state folder and outputs, so that two runs that train
     on the same data train once; None when no run has one."""
     for run, state_dir in finished_trainings_of_other_runs(paths, planned):
         finished = finished_training(state_dir)
-        if finished is None or finished.get("digest") != digest:
+        if finished is None or finished.get("digest") not in {digest, *accepted}:
             continue
         shutil.rmtree(paths.state_dir, ignore_errors=True)  # this run's own, superseded state
         paths.state_dir.mkdir(parents=True)
@@ -401,7 +384,7 @@ def link_identical(
         summary = {**finished["summary"], "training_digest": digest, "same_training_as": run, "linked_by_plan": run == planned}
         record = {"digest": digest, "class_info": finished["class_info"], "summary": summary}
         (paths.state_dir / "settings.digest").write_text(digest + "\n")
-        _write_whole(paths.state_dir / FINISHED, record)
+        write_text_whole(paths.state_dir / FINISHED, json.dumps(record, indent=2) + "\n")
         write_outputs(paths, record)
         log(
             f"the same training inputs as run {run} (settings, seed, training and validation data, code; digest "
@@ -454,8 +437,8 @@ def _train(
     weights = pretrain_weights_path(training, pretrain_path)
     log(f"starting from {weights}" if weights else "starting from scratch (pretrain_weights: none)")
     digest = training_digest(kwargs, weights, dataset_dir)
-    previous = previous_scheme_digests(kwargs, weights, dataset_dir)
-    reused = reuse_finished(paths, digest, log, previous) or link_identical(paths, digest, same_as, log)
+    previous = accepted_digests(kwargs, weights, dataset_dir)
+    reused = reuse_finished(paths, digest, log, previous) or link_identical(paths, digest, same_as, log, previous)
     if reused is not None:
         return reused
     found = find_resume_checkpoint(state_dir, digest, log, previous)
@@ -477,7 +460,7 @@ def _train(
         for path in state_dir.glob(pattern):
             path.unlink()
     finished = {"digest": digest, "class_info": class_info(classes, training), "summary": summary}
-    _write_whole(state_dir / FINISHED, finished)
+    write_text_whole(state_dir / FINISHED, json.dumps(finished, indent=2) + "\n")
     write_outputs(paths, finished)
     log(
         f"trained {summary['epochs_run']} epoch(s), {epochs_this_run} in this run, in {wall:.1f} s; "

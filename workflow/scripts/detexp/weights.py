@@ -8,13 +8,13 @@ download (its downloads are keyed on the registry's file names, and the cache us
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .config import MODEL_VARIANTS
+from .files import written_whole
+from .models import MODEL_VARIANTS
 
 DOWNLOAD_TIMEOUT_S = 60
 
@@ -84,26 +84,20 @@ def download(url: str, md5: str, dest: str | Path, log: Callable[[str], None] = 
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(dest.name + ".partial")
     log(f"downloading {url} -> {dest}")
-    try:
-        with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            response.raise_for_status()
-            with open(partial, "wb") as f:
-                for chunk in response.iter_content(chunk_size=1 << 20):
-                    f.write(chunk)
-    except (requests.RequestException, OSError) as err:
-        partial.unlink(missing_ok=True)
-        raise WeightsError(
-            f"could not download {url} to {dest} ({type(err).__name__}: {err}).\n"
-            f"Compute nodes and offline login nodes cannot download: {hand_placement(url, md5, dest)}"
-        ) from err
-    try:
+    with written_whole(dest) as partial:
+        try:
+            with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT_S) as response:
+                response.raise_for_status()
+                with open(partial, "wb") as f:
+                    for chunk in response.iter_content(chunk_size=1 << 20):
+                        f.write(chunk)
+        except (requests.RequestException, OSError) as err:
+            raise WeightsError(
+                f"could not download {url} to {dest} ({type(err).__name__}: {err}).\n"
+                f"Compute nodes and offline login nodes cannot download: {hand_placement(url, md5, dest)}"
+            ) from err
         verify(partial, md5, url)
-    except WeightsError:
-        partial.unlink()
-        raise
-    partial.replace(dest)
     log(f"{dest}: MD5 {md5} verified")
 
 
@@ -121,9 +115,8 @@ def fetch(model: str, dest: str | Path, log: Callable[[str], None] = print) -> P
     rfdetr_cached = Path(get_model_cache_dir()) / weights.registry_name
     if rfdetr_cached.is_file() and file_md5(rfdetr_cached) == weights.md5:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        partial = dest.with_name(dest.name + ".partial")
-        shutil.copyfile(rfdetr_cached, partial)
-        os.replace(partial, dest)
+        with written_whole(dest) as partial:
+            shutil.copyfile(rfdetr_cached, partial)
         log(f"{dest}: copied from rfdetr's cache {rfdetr_cached}, MD5 verified")
         return weights
     download(weights.url, weights.md5, dest, log)
