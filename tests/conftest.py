@@ -31,20 +31,24 @@ def copy_workflow(dest: Path) -> Path:
 
 
 def copy_run(source: Path, dest: Path) -> Path:
-    """A copy of a finished workflow run that other tests can change: large files (checkpoints,
-    videos) are hard-linked - jobs replace their outputs, never write into them - small ones copied,
-    so that metadata written in place stays the copy's own."""
+    """A copy of a finished workflow run that other tests can change, sharing no file with it.
 
-    def link_or_copy(src: str, dst: str) -> None:
-        if os.path.getsize(src) > 1_000_000:
-            try:
-                os.link(src, dst)
-                return
-            except OSError:
-                pass
+    Files hard-linked within the run (a training's checkpoint in its state folder and among the
+    outputs, results and their .made_from records) stay linked within the copy, never to the source:
+    Snakemake touches a job's outputs, and a touch of an inode shared with the source would make the
+    source's later jobs stale."""
+    copied: dict[tuple[int, int], str] = {}
+
+    def copy_once(src: str, dst: str) -> None:
+        info = os.stat(src)
+        first = copied.get((info.st_dev, info.st_ino))
+        if first is not None and info.st_nlink > 1:
+            os.link(first, dst)
+            return
         shutil.copy2(src, dst)
+        copied[(info.st_dev, info.st_ino)] = dst
 
-    shutil.copytree(source, dest, symlinks=True, copy_function=link_or_copy)
+    shutil.copytree(source, dest, symlinks=True, copy_function=copy_once)
     return dest
 
 

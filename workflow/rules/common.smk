@@ -184,7 +184,7 @@ wildcard_constraints:
 # param it was run with. A docstring or comment edit keeps the behaviour and so the recorded param:
 # nothing reruns. Code not yet recorded (a new study, or results made before this record existed) gets
 # its syntax-tree digest, the param earlier versions gave it: an upgrade recomputes nothing.
-CODE_VERSIONS = layout.RESULTS_DIR + "/code_versions.json"
+CODE_VERSIONS = layout.CODE_VERSIONS
 try:
     RECORDED_CODE_VERSIONS = json.loads(Path(CODE_VERSIONS).read_text())
 except (FileNotFoundError, ValueError):

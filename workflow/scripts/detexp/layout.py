@@ -51,6 +51,8 @@ SPLITS_FILE = RESULTS_DIR + "/splits.json"
 SPLITS_HTML = RESULTS_DIR + "/splits.html"  # frames and clips per split, for the report
 # Which runs train on identical inputs and so share one training (a Snakemake checkpoint's output).
 TRAINING_PLAN = RESULTS_DIR + "/training_plan.json"
+# Per entry script, the code param its jobs ran with, by behaviour digest (written by common.smk).
+CODE_VERSIONS = RESULTS_DIR + "/code_versions.json"
 COMPARISON_CSV = RESULTS_DIR + "/comparison.csv"
 COMPARISON_MD = RESULTS_DIR + "/comparison.md"
 COMPARISON_HTML = RESULTS_DIR + "/comparison.html"
