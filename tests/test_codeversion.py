@@ -27,7 +27,7 @@ def test_the_behaviour_digest_ignores_docstrings_and_comments_too(tmp_path):
     assert behaviour_digest([f]) == before and code_digest([f]) != with_docstrings
     f.write_text('"""A module."""\n\n\nclass C:\n    def f(self, x):\n        """Add one."""\n        return x + 2\n')
     assert behaviour_digest([f]) != before
-    # a string that is the only statement is code, not a docstring to drop: it stays a body
+    # a body that is only a docstring becomes `pass`: both do nothing
     f.write_text("def g():\n    'value'\n")
     only = behaviour_digest([f])
     f.write_text("def g():\n    pass\n")

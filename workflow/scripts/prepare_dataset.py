@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from detexp.cli import add_project_arguments, entry, json_setting, log, project_arguments
-from detexp.dataset import degenerate_box_warning, FRAME_SAMPLING_MODES, prepare_dataset, read_project, sampling_warnings
+from detexp.dataset import FRAME_SAMPLING_MODES, prepare_dataset, read_project_of, sampling_warnings
 from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -66,17 +66,7 @@ def from_snakemake(smk):
 
 
 def run(args):
-    project = read_project(
-        args.project_dir,
-        args.classes,
-        args.clip_regex,
-        args.format,
-        args.annotations_file,
-        args.images_dir,
-        args.degenerate_boxes,
-    )
-    if degenerate_box_warning(project):
-        log(degenerate_box_warning(project))
+    project = read_project_of(args, log)
     splits = json.loads(args.splits.read_text())
     fractions = {c: 1.0 for c in args.classes} | {c: float(f) for c, f in args.fraction}
     oversample = {c: float(f) for c, f in args.oversample}

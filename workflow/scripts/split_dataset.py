@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from detexp.cli import add_project_arguments, entry, log, project_arguments
-from detexp.dataset import degenerate_box_warning, assign_splits, read_project, split_statistics
+from detexp.dataset import assign_splits, read_project_of, split_statistics
 from detexp.layout import SPLIT_NAMES
 from detexp.schemas import schema_default
 from detexp.tables import html_page
@@ -40,17 +40,7 @@ def from_snakemake(smk):
 def run(args):
     import pandas as pd
 
-    project = read_project(
-        args.project_dir,
-        args.classes,
-        args.clip_regex,
-        args.format,
-        args.annotations_file,
-        args.images_dir,
-        args.degenerate_boxes,
-    )
-    if degenerate_box_warning(project):
-        log(degenerate_box_warning(project))
+    project = read_project_of(args, log)
     splits = assign_splits(
         project.frames, args.valid_fraction, args.test_fraction, args.seed, project.clip_rule, args.group_frames
     )

@@ -18,7 +18,7 @@ import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .layout import SPLIT_ANNOTATIONS_NAME
 from .files import written_whole
@@ -940,3 +940,21 @@ def degenerate_box_warning(project: Project) -> str | None:
         f"warning: {len(boxes)} box(es) of zero width or height dropped (not an object to learn), e.g. {boxes[0]}{more} "
         "- degenerate_boxes: refuse stops instead"
     )
+
+
+def read_project_of(args: Any, log: Callable[[str], None] = print) -> Project:
+    """read_project with the project arguments of an entry script (cli.add_project_arguments and
+    --clip-regex), logging the warning about dropped degenerate boxes."""
+    project = read_project(
+        args.project_dir,
+        args.classes,
+        args.clip_regex,
+        args.format,
+        args.annotations_file,
+        args.images_dir,
+        args.degenerate_boxes,
+    )
+    warning = degenerate_box_warning(project)
+    if warning:
+        log(warning)
+    return project

@@ -367,8 +367,6 @@ def run_inference_or_reuse(
 ) -> None:
     """run_inference, or its outputs linked again from a result made from the same checkpoint, video,
     settings, code and device."""
-    from dataclasses import asdict
-
     from .codeversion import script_behaviour
     from .reuse import environment, run_or_reuse
     from .device import pick_device
@@ -376,7 +374,7 @@ def run_inference_or_reuse(
     run_or_reuse(
         {"video": Path(out_video), "detections": Path(out_json)},
         [Path(checkpoint), Path(video_path)],
-        {**asdict(settings), **environment(pick_device())},
+        {**dataclasses.asdict(settings), **environment(pick_device())},
         script_behaviour("infer.py"),
         lambda: run_inference(video_path, checkpoint, out_video, out_json, settings, log),
         log,
