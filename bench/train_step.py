@@ -22,7 +22,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
-from detexp.dataset import assign_splits, prepare_dataset, read_project  # noqa: E402
+from detexp.dataset import prepare_dataset  # noqa: E402
+from detexp.formats import read_project  # noqa: E402
+from detexp.sampling import assign_splits  # noqa: E402
 from detexp.demo import make_demo_project  # noqa: E402
 from detexp.models import MODEL_VARIANTS  # noqa: E402
 

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from detexp.bootstrap import compare_runs, paired_bootstrap, two_level_bootstrap
-from detexp.config import ConfigError, Experiment, validate_config
+from detexp.config import validate_config
+from detexp.experiments import Experiment
+from detexp.validation import ConfigError
 from detexp.evaluation import ResampledAP, coco_ap
 from detexp.runs import expand_runs, reference_pairs, run_pairs
 

@@ -11,19 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from detexp.dataset import (
-    Box,
-    DatasetError,
-    Frame,
-    assign_splits,
-    clip_of,
-    draw_training_frames,
-    prepare_dataset,
-    read_project,
-    sampling_warnings,
-    split_by_clip,
-    split_statistics,
-)
+from detexp.dataset import prepare_dataset
+from detexp.formats import read_project
+from detexp.project import Box, Frame, clip_of
+from detexp.sampling import assign_splits, draw_training_frames, sampling_warnings, split_by_clip, split_statistics
+from detexp.sources import DatasetError
 from detexp.schemas import schema_default
 from detexp.summary import sampling_notes
 

@@ -7,16 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from detexp.config import (
-    ConfigError,
-    coerce_to_schema,
-    gpu_job_minutes,
-    load_experiment,
-    load_experiments,
-    load_schema,
-    nearest_resolutions,
-    validate_config,
-)
+from detexp.config import nearest_resolutions, validate_config
+from detexp.experiments import load_experiment, load_experiments
+from detexp.resources import gpu_job_minutes
+from detexp.schemas import load_schema
+from detexp.validation import ConfigError, coerce_to_schema
 
 BASE = {"project_dir": "p", "classes": ["crane hook", "person"]}
 

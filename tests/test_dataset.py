@@ -7,16 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from detexp.dataset import (
-    Box,
-    DatasetError,
-    Frame,
-    clip_of,
-    prepare_dataset,
-    read_coco_project,
-    sample_training_frames,
-    split_by_clip,
-)
+from detexp.dataset import prepare_dataset
+from detexp.formats.coco import read_coco_project
+from detexp.project import Box, Frame, clip_of
+from detexp.sampling import sample_training_frames, split_by_clip
+from detexp.sources import DatasetError
 
 CLASSES = ["crane hook", "person"]
 CLIP_REGEX = r"^(?P<clip>.*?)[_-]?\d+$"
@@ -266,7 +261,7 @@ def test_a_missing_image_found_in_a_subfolder_suggests_images_dir(tmp_path):
 
 
 def test_boxes_of_zero_width_or_height_are_dropped_and_counted_or_refused(tmp_path):
-    from detexp.dataset import degenerate_box_warning, read_project as read_any
+    from detexp.formats import degenerate_box_warning, read_project as read_any
 
     coco = roboflow_style_coco()
     coco["annotations"] += [

@@ -9,17 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from detexp.dataset import (
-    Box,
-    DatasetError,
-    Frame,
-    assign_splits,
-    detect_format,
-    prepare_dataset,
-    project_sources,
-    read_project,
-    sample_training_frames,
-)
+from detexp.dataset import prepare_dataset
+from detexp.formats import detect_format, project_sources, read_project
+from detexp.project import Box, Frame
+from detexp.sampling import assign_splits, sample_training_frames
+from detexp.sources import DatasetError
 
 CLASSES = ["crane hook", "person"]
 CLIP_REGEX = r"^(?P<clip>.*?)[_-]?\d+$"
@@ -156,7 +150,7 @@ def test_a_failed_preparation_leaves_no_partial_dataset(tmp_path):
     frames = [Frame(f"c{c}_{t}.jpg", 64, 48, f"c{c}", [Box(c % 2, [1, 1, 5, 5])]) for c in range(6) for t in range(2)]
     for f in frames:
         image(src / f.file_name)
-    from detexp.dataset import Project
+    from detexp.project import Project
 
     project = Project(frames, src, CLASSES)
     splits = assign_splits(frames, 0.2, 0.2, seed=1)

@@ -10,7 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from detexp.dataset import Box, Frame, class_repeat_factors, frame_copies, prepare_dataset, read_project, split_by_clip
+from detexp.dataset import prepare_dataset
+from detexp.formats import read_project
+from detexp.project import Box, Frame
+from detexp.sampling import class_repeat_factors, frame_copies, split_by_clip
 
 ABC = ["A", "B", "C"]
 

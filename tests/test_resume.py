@@ -122,7 +122,9 @@ def early_stopped(tmp_path_factory):
     """A model from scratch at 64 px, whose validation mAP stays flat, trained with patience 1."""
     from test_remedies import write_project
 
-    from detexp.dataset import prepare_dataset, read_project, split_by_clip
+    from detexp.dataset import prepare_dataset
+    from detexp.formats import read_project
+    from detexp.sampling import split_by_clip
 
     tmp_path = tmp_path_factory.mktemp("early")
     write_project(tmp_path / "proj", clips=5, per_clip=3)

@@ -90,10 +90,11 @@ def _logs(run: Path, rule: str) -> dict[str, str]:
 
 
 def test_an_identical_rewrite_upstream_trains_evaluates_and_infers_nothing_anew(demo_run, tmp_path):
-    """A no-op statement in the dataset module re-prepares every dataset byte for byte: the rerun
-    links every training, evaluation and inference; a docstring edit reruns nothing at all."""
+    """A no-op statement in the module every dataset job imports (project.py) splits the project and
+    re-prepares every dataset byte for byte: the rerun links every training, evaluation and inference;
+    a docstring edit reruns nothing at all."""
     run = copy_run(demo_run, tmp_path / "run")
-    for module in ("training.py", "dataset.py"):
+    for module in ("training.py", "dataset.py", "sampling.py", "formats/__init__.py"):
         path = run / "workflow/scripts/detexp" / module
         text = path.read_text()
         path.write_text(text.replace('"""', '"""Edited: ', 1))
@@ -102,10 +103,12 @@ def test_an_identical_rewrite_upstream_trains_evaluates_and_infers_nothing_anew(
     assert job_counts(out) == {} and "Nothing to be done" in out, out[-3000:]
 
     metrics_before = {p: p.read_bytes() for p in (run / "results").glob("*/evaluation/metrics.json")}
-    dataset = run / "workflow/scripts/detexp/dataset.py"
+    dataset = run / "workflow/scripts/detexp/project.py"
     dataset.write_text(dataset.read_text() + "\n_NO_OP = None\n")
     counts = job_counts(snakemake(run, "-n", *RUN).stdout)
-    assert counts["prepare_dataset"] == 4 and counts["train"] == 4 and counts["evaluate"] == 4, counts
+    assert counts["split_dataset"] == 1 and counts["prepare_dataset"] == 4 and counts["train"] == 4 and counts["evaluate"] == 4, (
+        counts
+    )
     snakemake(run, *RUN, "--cores", "2")
     trained = _logs(run, "train")
     assert len(trained) == 4 and all("nothing is trained" in log for log in trained.values()), trained

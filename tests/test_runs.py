@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from detexp.config import ConfigError, Experiment, validate_config
+from detexp.config import validate_config
+from detexp.experiments import Experiment
+from detexp.validation import ConfigError
 from detexp.runs import expand_runs
 
 EXPERIMENTS = {

@@ -34,7 +34,9 @@ def study(tmp_path_factory) -> Path:
     """A study folder with one run trained for real: results/a (dataset and training)."""
     from test_remedies import write_project
 
-    from detexp.dataset import prepare_dataset, read_project, split_by_clip
+    from detexp.dataset import prepare_dataset
+    from detexp.formats import read_project
+    from detexp.sampling import split_by_clip
 
     root = tmp_path_factory.mktemp("shared")
     write_project(root / "proj", clips=5, per_clip=3)

@@ -216,7 +216,8 @@ def test_a_latin1_coco_file_is_named_as_not_utf8(workflow_copy, tmp_path):
 
 
 def test_a_relative_name_through_a_symlink_out_of_the_images_folder_fails(tmp_path):
-    from detexp.dataset import DatasetError, read_project
+    from detexp.formats import read_project
+    from detexp.sources import DatasetError
 
     project = tmp_path / "proj"
     coco = coco_project(project)
@@ -232,7 +233,8 @@ def test_a_relative_name_through_a_symlink_out_of_the_images_folder_fails(tmp_pa
 
 
 def test_linking_never_replaces_an_existing_file(tmp_path):
-    from detexp.dataset import DatasetError, link_file
+    from detexp.dataset import link_file
+    from detexp.sources import DatasetError
 
     src = tmp_path / "data" / "a.jpg"
     write_image(src, 1)
@@ -278,7 +280,8 @@ def test_a_bad_yolo_label_fails_naming_file_line_and_value(workflow_copy, tmp_pa
 
 
 def test_yolo_nc_must_match_names(tmp_path):
-    from detexp.dataset import DatasetError, read_project
+    from detexp.formats import read_project
+    from detexp.sources import DatasetError
 
     project = yolo_project(tmp_path / "yolo")
     (project / "data.yaml").write_text("nc: 3\nnames: [crane hook, person]\n")
@@ -420,7 +423,9 @@ def test_across_file_systems_images_are_symlinked_and_the_sources_untouched(tmp_
     import tempfile
 
     from conftest import unavailable
-    from detexp.dataset import prepare_dataset, read_project, split_by_clip
+    from detexp.dataset import prepare_dataset
+    from detexp.formats import read_project
+    from detexp.sampling import split_by_clip
 
     shm = Path("/dev/shm")
     if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
@@ -444,7 +449,9 @@ def test_where_neither_link_is_allowed_images_are_copied_and_the_sources_untouch
     holds copies, counted in the statistics. The refusal is the operating system's own error."""
     import errno
 
-    from detexp.dataset import prepare_dataset, read_project, split_by_clip
+    from detexp.dataset import prepare_dataset
+    from detexp.formats import read_project
+    from detexp.sampling import split_by_clip
 
     def refused(*args, **kwargs):
         raise OSError(errno.EPERM, "Operation not permitted")

@@ -219,7 +219,7 @@ def readme_rules_of_module() -> dict[str, set[str]]:
     for row in table.strip().splitlines()[1:]:
         modules, rules = row.strip("|").split("|")
         reach = ALL_RULES if rules.strip() == "every rule" else set(re.findall(r"\b[a-z_]+\b", rules)) & ALL_RULES
-        rules_of.update({m: set(reach) for m in re.findall(r"`([\w.]+\.py)`", modules)})
+        rules_of.update({m: set(reach) for m in re.findall(r"`([\w./]+\.py)`", modules)})
     return rules_of
 
 
@@ -250,7 +250,8 @@ def test_code_digests_follow_the_imports_of_every_rule(workflow_copy):
     README's table names for it; a comment, a reformat or a docstring edit changes none."""
     package = workflow_copy / "workflow/scripts/detexp"
     expected_of = readme_rules_of_module()
-    assert {p.name for p in package.glob("*.py")} == set(expected_of)  # a new module needs its row
+    modules = {p.relative_to(package).as_posix() for p in package.rglob("*.py")}
+    assert modules == set(expected_of), modules ^ set(expected_of)  # a new module needs its row
     before = code_digests(workflow_copy)
     assert set(before) == ALL_RULES and all(before.values())  # every rule has a digest
     # Results of a run record which code they were made with; with that record a docstring edit keeps
@@ -272,9 +273,10 @@ def test_code_digests_follow_the_imports_of_every_rule(workflow_copy):
             after = code_digests(workflow_copy)
         finally:
             path.write_bytes(original)
-        found[path.name] = {rule for rule in before if after[rule] != before[rule]}
-        if found[path.name] != expected:
-            wrong.append(path.name)
+        name = path.relative_to(package).as_posix() if path.is_relative_to(package) else path.name
+        found[name] = {rule for rule in before if after[rule] != before[rule]}
+        if found[name] != expected:
+            wrong.append(name)
     table = "\n".join(f"{name}: {', '.join(sorted(rules)) or 'none'}" for name, rules in sorted(found.items()))
     assert not wrong, f"the README's table differs for {', '.join(wrong)}; the workflow's reach:\n{table}"
 

@@ -10,19 +10,15 @@ from pathlib import Path
 SCRIPTS = Path(workflow.current_basedir).parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from detexp.config import (
-    ConfigError,
-    gpu_job_minutes,
-    inherited_project_settings,
-    load_experiments,
-    path_problem,
-    sorted_dict,
-    validate_config,
-)
+from detexp.config import inherited_project_settings, sorted_dict, validate_config
+from detexp.experiments import load_experiments
+from detexp.resources import gpu_job_minutes
+from detexp.validation import ConfigError, path_problem
 from detexp import layout
 from detexp.codeversion import behaviour_digest, code_digest, imported_modules
 from detexp.models import MODEL_VARIANTS
-from detexp.dataset import DatasetError, detect_format, project_sources
+from detexp.formats import detect_format, project_sources
+from detexp.sources import DatasetError
 from detexp.demo import DEMO_ANNOTATIONS, DEMO_PROJECT_DIR, DEMO_VIDEOS
 from detexp.runs import expand_runs, reference_pairs, resolved_run_config, run_pairs
 from detexp.weights import cache_path

@@ -5,7 +5,9 @@ import json
 from pathlib import Path
 
 from detexp.cli import add_project_arguments, entry, json_setting, log, project_arguments
-from detexp.dataset import FRAME_SAMPLING_MODES, prepare_dataset, read_project_of, sampling_warnings
+from detexp.dataset import prepare_dataset
+from detexp.formats import read_project_of
+from detexp.sampling import FRAME_SAMPLING_MODES, sampling_warnings
 from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)

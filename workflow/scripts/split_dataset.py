@@ -5,7 +5,8 @@ import json
 from pathlib import Path
 
 from detexp.cli import add_project_arguments, entry, log, project_arguments
-from detexp.dataset import assign_splits, read_project_of, split_statistics
+from detexp.formats import read_project_of
+from detexp.sampling import assign_splits, split_statistics
 from detexp.layout import SPLIT_NAMES
 from detexp.schemas import schema_default
 from detexp.tables import html_page

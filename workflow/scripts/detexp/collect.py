@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 
 from . import layout
-from .config import load_experiments, validate_config
+from .config import validate_config
+from .experiments import load_experiments
 from .runs import Run, expand_runs
 from .summary import COMPACT_LEGEND, compact_markdown, compact_view, comparison_table
 

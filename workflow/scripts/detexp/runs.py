@@ -14,14 +14,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import (
-    CONFIG_SOURCE,
-    ConfigError,
-    Experiment,
-    coerce_to_schema,
-    resolved_experiment_config,
-    validate_config,
-)
+from .config import CONFIG_SOURCE, validate_config
+from .experiments import Experiment, resolved_experiment_config
+from .validation import ConfigError, coerce_to_schema
 from .schemas import load_schema, schema_default
 
 # Only per-run settings can be swept: the split and the classes are shared by the whole study.
