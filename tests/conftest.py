@@ -119,10 +119,11 @@ def demo_checkpoint(demo_run) -> Path:
     return demo_run / "results/exp_person_100/training/checkpoint_best_total.pth"
 
 
-# What makes a test slow: a real Snakemake run or dry run, a real training, a cluster or a browser.
-# `--fast` (scripts/test.sh --fast) leaves out every test that needs one: the core's unit tests.
+# The layout: unit/ (the core, one file per module or stage, no Snakemake), workflow/ (dry runs, single
+# jobs, style), e2e/ (whole runs: the demo, the SLURM cluster, a deployment). `--fast` (scripts/test.sh
+# --fast) runs unit/ without the tests that need a trained demo model or a training of their own.
+UNIT_TESTS = Path(__file__).resolve().parent / "unit"
 SLOW_FIXTURES = {"demo_run", "demo_checkpoint", "workflow_copy", "early_stopped", "study", "cluster", "slurm_run"}
-SLOW_MODULES = {"test_end_to_end", "test_deployment", "test_slurm", "test_workflow", "test_style"}
 
 
 def pytest_addoption(parser):
@@ -136,7 +137,7 @@ def pytest_collection_modifyitems(config, items):
         item
         for item in items
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
-        or item.module.__name__ in SLOW_MODULES
+        or not Path(item.path).is_relative_to(UNIT_TESTS)
         or item.get_closest_marker("slow")
     ]
     config.hook.pytest_deselected(items=slow)

@@ -2,20 +2,20 @@
 named, through real Snakemake jobs and dry runs, and nothing outside the results is changed."""
 
 from __future__ import annotations
-
 import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
-
 from conftest import DEMO, job_counts, snakemake
 
+
 STATS = "results/exp_person_100/dataset_stats.json"
+
+
 ONE_EXPERIMENT = ("experiments=[exp_person_100]", "test_videos=[]")
 
 
@@ -72,9 +72,6 @@ def prepare(workflow: Path, project: Path, *extra: str, check: bool = True):
     return snakemake(
         workflow, "--cores", "1", "--config", f"project_dir={project}", *ONE_EXPERIMENT, *extra, "--", STATS, check=check
     )
-
-
-# ---- paths in annotation files ----------------------------------------------------------------
 
 
 def test_absolute_file_names_are_read_in_place_and_never_touched(workflow_copy, tmp_path):
@@ -215,40 +212,6 @@ def test_a_latin1_coco_file_is_named_as_not_utf8(workflow_copy, tmp_path):
     assert "save it as UTF-8" in proc.stdout
 
 
-def test_a_relative_name_through_a_symlink_out_of_the_images_folder_fails(tmp_path):
-    from detexp.formats import read_project
-    from detexp.sources import DatasetError
-
-    project = tmp_path / "proj"
-    coco = coco_project(project)
-    (tmp_path / "other").mkdir()
-    write_image(tmp_path / "other" / "z.jpg", 3)
-    (project / "images" / "link").symlink_to(tmp_path / "other")
-    coco["images"][0]["file_name"] = "images/link/z.jpg"
-    write_coco(project, coco)
-    with pytest.raises(
-        DatasetError, match=r"file_name 'images/link/z.jpg' resolves to .*/other/z.jpg, outside the images folder"
-    ):
-        read_project(project, ["crane hook", "person"], r"^(?P<clip>.*?)[_-]?\d+$")
-
-
-def test_linking_never_replaces_an_existing_file(tmp_path):
-    from detexp.dataset import link_file
-    from detexp.sources import DatasetError
-
-    src = tmp_path / "data" / "a.jpg"
-    write_image(src, 1)
-    data = src.read_bytes()
-    with pytest.raises(DatasetError, match="exists already"):
-        link_file(src, src, tmp_path / "data")  # a destination that is its source
-    with pytest.raises(DatasetError, match="would lie outside the dataset folder"):
-        link_file(src, tmp_path / "dataset" / ".." / "data" / "b.jpg", tmp_path / "dataset")
-    assert src.read_bytes() == data and not src.is_symlink()
-
-
-# ---- YOLO and VOC -----------------------------------------------------------------------------
-
-
 def yolo_project(root: Path, names: str = "[crane hook, person]") -> Path:
     root.mkdir(parents=True)
     (root / "data.yaml").write_text(f"names: {names}\n")
@@ -277,16 +240,6 @@ def test_a_bad_yolo_label_fails_naming_file_line_and_value(workflow_copy, tmp_pa
     assert proc.returncode != 0
     assert f"{project}/labels/clip1_4.txt: {message}" in proc.stdout
     assert snapshot(project) == before
-
-
-def test_yolo_nc_must_match_names(tmp_path):
-    from detexp.formats import read_project
-    from detexp.sources import DatasetError
-
-    project = yolo_project(tmp_path / "yolo")
-    (project / "data.yaml").write_text("nc: 3\nnames: [crane hook, person]\n")
-    with pytest.raises(DatasetError, match="data.yaml: nc is 3 but names lists 2 classes"):
-        read_project(project, ["crane hook", "person"], r"^(?P<clip>.*?)[_-]?\d+$")
 
 
 def voc_project(root: Path) -> Path:
@@ -321,9 +274,6 @@ def test_a_bad_voc_box_and_an_escaping_voc_filename_fail_naming_the_file(workflo
     assert proc.returncode != 0
     assert f"{xml}: <filename> '../../b/x.jpg': file_name" in proc.stdout and "outside the images folder" in proc.stdout
     assert snapshot(tmp_path / "a", tmp_path / "b") == before
-
-
-# ---- config values, at DAG-build time ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -415,59 +365,3 @@ def test_a_valid_project_still_dry_runs(workflow_copy, tmp_path):
     coco_project(project)
     proc = snakemake(workflow_copy, "-n", "--config", f"project_dir={project}", *ONE_EXPERIMENT)
     assert job_counts(proc.stdout)["prepare_dataset"] == 1
-
-
-def test_across_file_systems_images_are_symlinked_and_the_sources_untouched(tmp_path):
-    """Hard links cannot cross file systems: the dataset then holds symbolic links to the sources,
-    counted in the statistics, and the sources stay as they were."""
-    import tempfile
-
-    from conftest import unavailable
-    from detexp.dataset import prepare_dataset
-    from detexp.formats import read_project
-    from detexp.sampling import split_by_clip
-
-    shm = Path("/dev/shm")
-    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
-        unavailable("no second file system (/dev/shm) to link across")
-    with tempfile.TemporaryDirectory(dir=shm) as other:
-        project = Path(other) / "proj"
-        coco_project(project)
-        before = snapshot(project)
-        read = read_project(project, ["crane hook", "person"], r"^(?P<clip>.*?)[_-]?\d+$")
-        stats = prepare_dataset(
-            read, split_by_clip(read.frames, 0.2, 0.2, 1), {"crane hook": 1.0, "person": 1.0}, 1, tmp_path / "out"
-        )
-        assert stats["image_link_method"] == ["symlink"]
-        links = list((tmp_path / "out").rglob("*.jpg"))
-        assert len(links) == 24 and all(p.is_symlink() and p.resolve().is_relative_to(project.resolve()) for p in links)
-        assert snapshot(project) == before
-
-
-def test_where_neither_link_is_allowed_images_are_copied_and_the_sources_untouched(tmp_path, monkeypatch):
-    """Some file systems (FAT, some network shares) refuse hard and symbolic links: the dataset then
-    holds copies, counted in the statistics. The refusal is the operating system's own error."""
-    import errno
-
-    from detexp.dataset import prepare_dataset
-    from detexp.formats import read_project
-    from detexp.sampling import split_by_clip
-
-    def refused(*args, **kwargs):
-        raise OSError(errno.EPERM, "Operation not permitted")
-
-    project = tmp_path / "proj"
-    coco_project(project)
-    before = snapshot(project)
-    monkeypatch.setattr(os, "link", refused)
-    monkeypatch.setattr(Path, "symlink_to", refused)
-    read = read_project(project, ["crane hook", "person"], r"^(?P<clip>.*?)[_-]?\d+$")
-    stats = prepare_dataset(
-        read, split_by_clip(read.frames, 0.2, 0.2, 1), {"crane hook": 1.0, "person": 1.0}, 1, tmp_path / "out"
-    )
-    assert stats["image_link_method"] == ["copy"]
-    copies = sorted((tmp_path / "out").rglob("*.jpg"))
-    assert len(copies) == 24 and not any(p.is_symlink() for p in copies)
-    for copy in copies:
-        assert copy.stat().st_nlink == 1 and copy.read_bytes() == (project / "images" / copy.name).read_bytes()
-    assert snapshot(project) == before

@@ -71,7 +71,7 @@ def test_a_study_config_of_ones_own_is_told_what_it_inherits(workflow_copy, tmp_
     """A --configfile with its own project, classes and experiments but no test_videos: the dry run
     names the bundled study's videos it would inherit, and where they come from; with test_videos: []
     it plans the study with no such note."""
-    from test_clips_and_draws import coco_file
+    from projects import coco_file
 
     project = tmp_path / "street"
     names = [f"clip{c}_{t:04d}.jpg" for c in range(6) for t in range(4)]

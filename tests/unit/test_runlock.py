@@ -1,24 +1,15 @@
 """One training per run at a time: a live holder stops a second training, a dead one's lock is taken over."""
 
 from __future__ import annotations
-
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-import psutil
 import pytest
-
-from conftest import SNAKEMAKE, snakemake
 from detexp.runlock import STALE_AFTER_S, TrainingLock, TrainingLockedError, process_start, this_process
-
-EXP = "results/exp_person_100"
-ARGS = ("--configfile", "config/demo.yaml", "--config", "training={epochs: 3}", "--cores", "2")
 
 
 def write_lock(path: Path, age_s: float = 0.0, **holder) -> None:
@@ -105,47 +96,3 @@ def test_the_heartbeat_renews_the_lock(tmp_path, monkeypatch):
         os.utime(lock, (0, 0))
         time.sleep(0.3)
         assert time.time() - lock.stat().st_mtime < 5
-
-
-def _training_process(snakemake_proc: subprocess.Popen) -> psutil.Process:
-    for child in psutil.Process(snakemake_proc.pid).children(recursive=True):
-        if any("train.py" in part for part in child.cmdline()):
-            return child
-    raise LookupError
-
-
-def test_after_snakemake_is_killed_its_training_is_not_started_twice(workflow_copy):
-    """Snakemake dies (kill -9) while its training lives on; `--unlock` and a rerun refuse to train the
-    same run beside it, naming the live one; once it is gone, the rerun takes its lock over and resumes."""
-    snakemake(workflow_copy, *ARGS, "--", f"{EXP}/dataset_stats.json")
-    target = f"{EXP}/training/training_summary.json"
-    proc = subprocess.Popen(
-        [SNAKEMAKE, *ARGS, "--", target], cwd=workflow_copy, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
-    lock = workflow_copy / EXP / "training/training.lock"
-    deadline = time.time() + 300
-    while not (lock.exists() and (workflow_copy / EXP / "training/state/settings.digest").exists()):
-        assert time.time() < deadline and proc.poll() is None, "training did not start"
-        time.sleep(0.5)
-    orphan = _training_process(proc)
-    proc.send_signal(signal.SIGKILL)  # Snakemake itself dies; its job does not
-    proc.wait()
-    try:
-        assert orphan.is_running()
-        snakemake(workflow_copy, "--unlock", *ARGS)
-        started = time.time()
-        second = snakemake(workflow_copy, *ARGS, "--rerun-incomplete", "--", target, check=False)
-        assert second.returncode != 0
-        assert (
-            f"TrainingLockedError: another training of run {EXP}/training/state is live (host {socket.gethostname()}, PID {orphan.pid}"
-        ) in second.stdout
-        assert time.time() - started < 120  # stopped at once, not after training
-        assert orphan.is_running()  # the live training was not disturbed
-    finally:
-        orphan.send_signal(signal.SIGKILL)
-        orphan.wait(30)
-    snakemake(workflow_copy, *ARGS, "--rerun-incomplete", "--", target)
-    log = (workflow_copy / f"logs/train/{Path(EXP).name}.log").read_text()
-    assert f"taking over the training lock {EXP}/training/training.lock of a training that is gone" in log
-    assert f"PID {orphan.pid}" in log and "its process has ended" in log
-    assert not lock.exists()

@@ -1,5 +1,5 @@
-"""What a study's numbers rest on: clips found in real exporters' names, no silent one-frame clips,
-requested against kept frames per class, exact sampling, and one draw whatever the project's format."""
+"""sampling: splits by clip (clips from real exporters' names, no silent one-frame clips), per-class
+draws (union, exact), background frames, oversampling and repeat-factor sampling, against hand-worked values."""
 
 from __future__ import annotations
 
@@ -7,19 +7,110 @@ import hashlib
 import json
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
-from detexp.dataset import prepare_dataset
 from detexp.formats import read_project
-from detexp.project import Box, Frame, clip_of
-from detexp.sampling import assign_splits, draw_training_frames, sampling_warnings, split_by_clip, split_statistics
-from detexp.sources import DatasetError
+from detexp.project import Box, clip_of, Frame
+from detexp.sampling import (
+    assign_splits,
+    class_repeat_factors,
+    draw_training_frames,
+    frame_copies,
+    sample_training_frames,
+    sampling_warnings,
+    split_by_clip,
+    split_statistics,
+)
 from detexp.schemas import schema_default
-from detexp.summary import sampling_notes
+from detexp.sources import DatasetError
+from projects import CLASSES, coco_file, frame
 
-CLASSES = ["crane hook", "person"]
+
+def test_background_fraction_keeps_some_empty_frames():
+    frames = [Frame(f"p{i}", 10, 10, "c", [Box(1, [1, 1, 2, 2])]) for i in range(4)]
+    frames += [Frame(f"h{i}", 10, 10, "c", [Box(0, [1, 1, 2, 2])]) for i in range(4)]
+    frames += [Frame(f"n{i:02d}", 10, 10, "c") for i in range(10)]
+    none = sample_training_frames(frames, CLASSES, {"crane hook": 1.0, "person": 1.0}, seed=0)
+    some = sample_training_frames(frames, CLASSES, {"crane hook": 1.0, "person": 1.0}, seed=0, background_fraction=0.3)
+    assert len(none) == 8
+    assert len(some) == 11 and sum(n.startswith("n") for n in some) == 3
+
+
+def hand_made_frames() -> list[Frame]:
+    """8 hook-only, 8 person-only, 4 with both, 4 with neither."""
+    frames = [frame(f"h{i}", 0) for i in range(8)]
+    frames += [frame(f"p{i}", 1) for i in range(8)]
+    frames += [frame(f"b{i}", 0, 1) for i in range(4)]
+    frames += [frame(f"n{i}") for i in range(4)]
+    return frames
+
+
+# The person frames drawn at 0.25 with seed 1 from `hand_made_frames`: pinned, so that a change of the
+# ranking key (which would change every study's draw) fails here.
+PERSON_DRAW_SEED_1 = {"b2", "b3", "p5"}
+
+
+def test_sampling_keeps_exact_counts_and_the_union():
+    frames = hand_made_frames()
+    kept = set(sample_training_frames(frames, CLASSES, {"crane hook": 1.0, "person": 0.25}, seed=1))
+    hook_set = {f.file_name for f in frames if 0 in f.labels()}  # 12 frames
+    person_draw = PERSON_DRAW_SEED_1  # round(0.25 * 12) = 3 of the 12 person frames
+    assert kept == hook_set | person_draw  # the union of the per-class draws
+    assert not any(n.startswith("n") for n in kept)  # frames with neither class are dropped
+
+
+def test_sampling_count_is_exact_for_a_single_class():
+    frames = [frame(f"p{i:02d}", 0) for i in range(20)]
+    for fraction, expected in [(0.25, 5), (0.5, 10), (0.75, 15), (1.0, 20), (0.1, 2), (0.01, 1)]:
+        assert len(sample_training_frames(frames, ["person"], {"person": fraction}, seed=3)) == expected, fraction
+
+
+def test_half_counts_round_up():
+    frames = [frame(f"p{i:02d}", 0) for i in range(10)]
+    # 2.5 -> 3 and 4.5 -> 5 (half up, not Python's round-half-to-even: 2 and 4); 0.4 -> at least one frame
+    for fraction, expected in [(0.25, 3), (0.45, 5), (0.04, 1)]:
+        assert len(sample_training_frames(frames, ["person"], {"person": fraction}, seed=3)) == expected, fraction
+
+
+def test_sampling_is_deterministic_and_nested():
+    frames = hand_made_frames()
+    draws = {f: sample_training_frames(frames, CLASSES, {"crane hook": 1.0, "person": f}, seed=7) for f in (0.25, 0.5, 0.75, 1.0)}
+    assert draws[0.25] == sample_training_frames(frames, CLASSES, {"crane hook": 1.0, "person": 0.25}, seed=7)
+    assert set(draws[0.25]) <= set(draws[0.5]) <= set(draws[0.75]) <= set(draws[1.0])
+    assert len(draws[0.25]) < len(draws[1.0])
+
+
+def test_a_different_seed_changes_the_draw():
+    frames = [frame(f"p{i:02d}", 0) for i in range(40)]
+    a = sample_training_frames(frames, ["person"], {"person": 0.5}, seed=1)
+    b = sample_training_frames(frames, ["person"], {"person": 0.5}, seed=2)
+    assert len(a) == len(b) == 20 and a != b
+
+
+def test_a_class_left_without_frames_is_an_error():
+    frames = [frame("p1", 1), frame("p2", 1)]
+    with pytest.raises(DatasetError, match="class 'crane hook' has no training frames after sampling"):
+        sample_training_frames(frames, CLASSES, {"crane hook": 1.0, "person": 1.0}, seed=0)
+    with pytest.raises(DatasetError, match=r"class 'person' has no training frames after sampling \(fraction 0.0"):
+        sample_training_frames(frames + [frame("h1", 0)], CLASSES, {"crane hook": 1.0, "person": 0.0}, seed=0)
+
+
+def test_split_by_clip_keeps_clips_together_and_is_deterministic():
+    frames = [frame(f"clip{c}_{t}", c % 2, clip=f"clip{c}") for c in range(10) for t in range(5)]
+    splits = split_by_clip(frames, 0.2, 0.2, seed=5)
+    assert splits == split_by_clip(frames, 0.2, 0.2, seed=5)
+    assert sum(map(len, splits.values())) == 50
+    clips = {s: {n.split("_")[0] for n in names} for s, names in splits.items()}
+    assert not clips["train"] & clips["valid"] and not clips["train"] & clips["test"] and not clips["valid"] & clips["test"]
+    assert len(splits["valid"]) == 10 and len(splits["test"]) == 10
+
+
+def test_split_with_too_few_clips_is_an_error():
+    frames = [frame(f"a_{t}", 0, clip="a") for t in range(5)]
+    with pytest.raises(DatasetError, match="split 'train' has no frames"):
+        split_by_clip(frames, 0.2, 0.2, seed=0)
+
+
 DEFAULT_CLIP_REGEX = schema_default("splits.clip_regex")
 
 
@@ -27,27 +118,6 @@ def roboflow_name(name: str) -> str:
     """How a Roboflow export renames clipA_0001.jpg: clipA_0001_jpg.rf.<32 hex>.jpg."""
     stem, ext = name.rsplit(".", 1)
     return f"{stem}_{ext}.rf.{hashlib.md5(name.encode()).hexdigest()}.{ext}"
-
-
-def write_image(path: Path, width: int = 64, height: int = 48) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), np.zeros((height, width, 3), np.uint8))
-
-
-def coco_file(path: Path, file_names: list[str], labels: list[list[int]], classes: list[str] = CLASSES) -> None:
-    """A COCO file with 64x48 images, one 10x10 box per label (category ids 1.. in `classes` order)."""
-    images = [{"id": i + 1, "file_name": n, "width": 64, "height": 48} for i, n in enumerate(file_names)]
-    annotations = []
-    for i, frame_labels in enumerate(labels):
-        for label in frame_labels:
-            box = [2 + 20 * label, 2, 10, 10]
-            annotations.append({"id": len(annotations) + 1, "image_id": i + 1, "category_id": label + 1, "bbox": box})
-    categories = [{"id": i + 1, "name": c, "supercategory": "none"} for i, c in enumerate(classes)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"images": images, "annotations": annotations, "categories": categories}))
-
-
-# ---- clips from real exporters' names -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -97,8 +167,6 @@ def test_a_roboflow_renamed_flat_export_never_splits_a_clip(tmp_path):
     assert stats["single_frame_clips"] == 0
 
 
-# ---- no silent one-frame clips --------------------------------------------------------------------
-
 PHOTO_NAMES = [
     f"{word}.jpg"
     for word in "oak elm ash fir yew box bay fig lime pear plum sloe rowan alder aspen beech birch cedar hazel holly larch maple".split()
@@ -141,9 +209,6 @@ def test_independent_photos_split_when_said_so_explicitly():
 def test_a_small_project_of_stills_is_not_refused():
     frames = photos(19)  # below 20 frames: too few to judge the grouping
     assert sum(map(len, split_by_clip(frames, 0.2, 0.2, seed=0).values())) == 19
-
-
-# ---- requested against kept, and exact sampling ---------------------------------------------------
 
 
 def co_occurring(bicycles: int = 10, cars_alone: int = 12) -> list[Frame]:
@@ -206,117 +271,6 @@ def test_exact_draws_are_nested_and_match_union_draws_of_the_class():
     assert len(bicycles[0.25]) == union.per_class["bicycle"]["frames_drawn"] == 3
 
 
-def test_dataset_stats_and_comparison_notes_carry_the_shares(tmp_path):
-    root = tmp_path / "proj"
-    names = [f"img/c{c}_{t}.jpg" for c in range(10) for t in range(3)]
-    # clip c holds a car in every frame and a bicycle in clips 0-4
-    labels = [[0, 1] if c < 5 else [0] for c in range(10) for _ in range(3)]
-    for n in names:
-        (root / n).parent.mkdir(parents=True, exist_ok=True)
-        (root / n).write_bytes(b"x")
-    coco_file(root / "_annotations.coco.json", names, labels, STREET)
-    project = read_project(root, STREET, DEFAULT_CLIP_REGEX)
-    ordered = sorted(f.file_name for f in project.frames)  # clips c0..c9, c0-c4 with bicycles first
-    splits = {"train": ordered[:24], "valid": ordered[24:27], "test": ordered[27:]}
-    union = prepare_dataset(project, splits, {"car": 1.0, "bicycle": 0.2}, 1, tmp_path / "u")
-    exact = prepare_dataset(project, splits, {"car": 1.0, "bicycle": 0.2}, 1, tmp_path / "e", frame_sampling="exact")
-    # 24 training frames: 15 with a bicycle (clips 0-4), all with a car; 0.2 x 15 = 3 bicycle frames drawn
-    assert union["per_class_sampling"]["bicycle"] | {"entered_through": None} == {
-        "requested_fraction": 0.2,
-        "requested_share": 0.2,
-        "frames_available": 15,
-        "frames_drawn": 3,
-        "frames_kept": 15,
-        "kept_share": 1.0,
-        "entered_through": None,
-        "dropped_by_exact": 0,
-    }
-    assert union["over_kept_classes"] == ["bicycle"] and union["frame_sampling"] == "union"
-    assert exact["per_class_sampling"]["bicycle"]["frames_kept"] == 3
-    assert exact["per_class_sampling"]["car"]["dropped_by_exact"] == 12
-    assert exact["splits"]["train"]["frames"] == 24 - 12
-    assert sampling_notes(union) == ["bicycle: kept 100% of its frames, 20% requested (entered through car)"]
-    assert sampling_notes(exact) == ["car: 12 frame(s) dropped by exact sampling"]
-
-
-# ---- one draw whatever the format -----------------------------------------------------------------
-
-N_CLIPS, PER_CLIP = 10, 4
-
-
-def frame_plan() -> list[tuple[str, list[int]]]:
-    """(original file name, labels) of the one project written in every format."""
-    return [
-        (f"clip{c:02d}_{t:04d}.jpg", [k for k in (0, 1) if (c + t + k) % 3 != 0]) for c in range(N_CLIPS) for t in range(PER_CLIP)
-    ]
-
-
-def write_coco(root: Path) -> None:
-    """COCO beside an images/ folder, the file names relative to it (config images_dir: images)."""
-    plan = frame_plan()
-    for name, _ in plan:
-        write_image(root / "images" / name)
-    coco_file(root / "_annotations.coco.json", [n for n, _ in plan], [labels for _, labels in plan])
-
-
-def write_roboflow(root: Path) -> None:
-    plan = frame_plan()
-    for split, clips in (("train", range(0, 6)), ("valid", range(6, 8)), ("test", range(8, 10))):
-        part = [(n, labels) for n, labels in plan if int(n[4:6]) in clips]
-        for name, _ in part:
-            write_image(root / split / roboflow_name(name))
-        coco_file(root / split / "_annotations.coco.json", [roboflow_name(n) for n, _ in part], [lb for _, lb in part])
-
-
-def write_yolo(root: Path) -> None:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "data.yaml").write_text("names: [crane hook, person]\n")
-    for name, labels in frame_plan():
-        write_image(root / "images" / name)
-        lines = [f"{label} {(7 + 20 * label) / 64} {7 / 48} {10 / 64} {10 / 48}" for label in labels]
-        (root / "labels").mkdir(parents=True, exist_ok=True)
-        (root / "labels" / name.replace(".jpg", ".txt")).write_text("\n".join(lines) + "\n")
-
-
-def write_voc(root: Path) -> None:
-    for name, labels in frame_plan():
-        write_image(root / "JPEGImages" / name)
-        objects = "".join(
-            f"<object><name>{CLASSES[label]}</name><bndbox><xmin>{3 + 20 * label}</xmin><ymin>3</ymin>"
-            f"<xmax>{12 + 20 * label}</xmax><ymax>12</ymax></bndbox></object>"
-            for label in labels
-        )
-        (root / "Annotations").mkdir(parents=True, exist_ok=True)
-        (root / "Annotations" / name.replace(".jpg", ".xml")).write_text(
-            f"<annotation><filename>{name}</filename><size><width>64</width><height>48</height></size>{objects}</annotation>"
-        )
-
-
-def test_one_project_in_four_formats_gives_the_same_draw(tmp_path):
-    writers = {"coco": write_coco, "roboflow": write_roboflow, "yolo": write_yolo, "voc": write_voc}
-    draws, clips, splits = {}, {}, {}
-    for fmt, write in writers.items():
-        write(tmp_path / fmt)
-        images_dir = "images" if fmt == "coco" else "."
-        project = read_project(tmp_path / fmt, CLASSES, DEFAULT_CLIP_REGEX, fmt, images_dir=images_dir)
-        assert len(project.frames) == N_CLIPS * PER_CLIP, fmt
-        key_of = {f.file_name: f.key for f in project.frames}
-        clips[fmt] = {f.key: f.clip for f in project.frames}
-        for seed in (1, 2):
-            kept = draw_training_frames(project.frames, CLASSES, {"crane hook": 0.5, "person": 0.25}, seed).kept
-            draws[fmt, seed] = sorted(key_of[n] for n in kept)
-        if fmt != "roboflow":  # an export's own splits are kept; the others are split by clip
-            split = assign_splits(project.frames, 0.2, 0.2, seed=3, clip_rule=project.clip_rule)
-            splits[fmt] = {s: sorted(key_of[n] for n in names) for s, names in split.items()}
-    assert set(clips["coco"].values()) == {f"clip{c:02d}" for c in range(N_CLIPS)}
-    for fmt in writers:
-        assert clips[fmt] == clips["coco"], fmt
-        for seed in (1, 2):
-            assert draws[fmt, seed] == draws["coco", seed], (fmt, seed)
-    assert draws["coco", 1] != draws["coco", 2]
-    assert splits["yolo"] == splits["voc"] == splits["coco"]
-
-
 def test_split_dataset_refuses_one_frame_clips_and_splits_photos_when_told(tmp_path):
     """From the command line, as in the workflow's job: a project of 24 camera photos."""
     import subprocess
@@ -340,3 +294,75 @@ def test_split_dataset_refuses_one_frame_clips_and_splits_photos_when_told(tmp_p
     splits = json.loads((tmp_path / "splits.json").read_text())
     assert sorted(splits["train"] + splits["valid"] + splits["test"]) == sorted(names)
     assert splits["statistics"]["clips"] == splits["statistics"]["frames"] == {"train": 16, "valid": 4, "test": 4}
+
+
+ABC = ["A", "B", "C"]
+
+
+def three_classes() -> list[Frame]:
+    """20 frames: 16 with A alone, 3 with B alone, 1 with B and C. Shares: A 0.8, B 0.2, C 0.05."""
+    return [frame(f"a{i:02d}", 0) for i in range(16)] + [frame(f"b{i}", 1) for i in range(3)] + [frame("bc", 1, 2)]
+
+
+@pytest.mark.parametrize(
+    "settings, factors",
+    [
+        # sqrt(0.3 / 0.8) < 1 -> 1; sqrt(0.3 / 0.2) = sqrt(1.5); sqrt(0.3 / 0.05) = sqrt(6)
+        ({"threshold": 0.3, "mode": "sqrt", "max_repeats": 8}, {"A": 1.0, "B": 1.224744871391589, "C": 2.449489742783178}),
+        ({"threshold": 0.3, "mode": "linear", "max_repeats": 8}, {"A": 1.0, "B": 1.5, "C": 6.0}),
+        ({"threshold": 0.3, "mode": "linear", "max_repeats": 4}, {"A": 1.0, "B": 1.5, "C": 4.0}),  # the cap
+        ({"threshold": 1.0, "mode": "linear", "max_repeats": 8}, {"A": 1.25, "B": 5.0, "C": 8.0}),
+    ],
+)
+def test_class_repeat_factors_by_hand(settings, factors):
+    frames = three_classes()
+    got = class_repeat_factors(frames, {f.file_name: 1 for f in frames}, ABC, settings)
+    assert got == pytest.approx(factors, abs=1e-12)
+
+
+def test_frame_copies_under_repeat_factor_sampling():
+    frames = three_classes()
+    linear = {"threshold": 0.3, "mode": "linear", "max_repeats": 8}
+    copies, _ = frame_copies(frames, ABC, {c: 1.0 for c in ABC}, 7, repeat_factor=linear)
+    assert all(copies[f"a{i:02d}"] == 1 for i in range(16))  # r = 1
+    assert all(copies[f"b{i}"] in (1, 2) for i in range(3))  # r = 1.5: floor or ceil
+    assert copies["bc"] == 6  # a frame with two classes takes the larger factor, 6 (C), not 1.5 (B)
+    capped, _ = frame_copies(frames, ABC, {c: 1.0 for c in ABC}, 7, repeat_factor={**linear, "max_repeats": 4})
+    assert capped["bc"] == 4
+    sqrt, _ = frame_copies(frames, ABC, {c: 1.0 for c in ABC}, 7, repeat_factor={**linear, "mode": "sqrt"})
+    assert sqrt["bc"] in (2, 3) and all(sqrt[f"b{i}"] in (1, 2) for i in range(3))
+    again, _ = frame_copies(frames, ABC, {c: 1.0 for c in ABC}, 7, repeat_factor=linear)
+    assert again == copies  # deterministic for a seed
+
+
+def test_fractional_repeat_factors_round_up_with_probability_of_the_fraction():
+    # 1,600 frames with A, 400 with B: B's share 0.2, linear factor 0.3 / 0.2 = 1.5 -> half of them twice
+    frames = [frame(f"a{i}", 0) for i in range(1600)] + [frame(f"b{i}", 1) for i in range(400)]
+    copies, _ = frame_copies(
+        frames, ["A", "B"], {"A": 1.0, "B": 1.0}, 3, repeat_factor={"threshold": 0.3, "mode": "linear", "max_repeats": 8}
+    )
+    doubled = sum(copies[f"b{i}"] == 2 for i in range(400))
+    assert {copies[f"b{i}"] for i in range(400)} == {1, 2}
+    assert 160 < doubled < 240  # binomial(400, 0.5): mean 200, sd 10
+
+
+def test_oversampling_counts_are_exact_and_nested():
+    frames = [frame(f"p{i:02d}", 0) for i in range(20)]
+    totals = {}
+    doubled = {}
+    for factor in (1.0, 1.5, 1.75, 2.0, 2.5):
+        copies, _ = frame_copies(frames, ["P"], {"P": factor}, 11)
+        totals[factor] = sum(copies.values())
+        doubled[factor] = {n for n, k in copies.items() if k > int(factor)}
+        assert set(copies.values()) <= {int(factor), int(factor) + 1}
+    # 20 frames once; + half again; + 15 (round(0.75 * 20)); all twice; all twice + half a third time
+    assert totals == {1.0: 20, 1.5: 30, 1.75: 35, 2.0: 40, 2.5: 50}
+    assert doubled[1.5] < doubled[1.75]  # the frames repeated at 1.5 are among those repeated at 1.75
+    assert doubled[1.5] == doubled[2.5]  # the same ranking decides the extra copy at every whole part
+
+
+def test_oversample_after_the_draw_and_the_largest_count_of_a_frames_classes():
+    frames = [frame(f"p{i:02d}", 0) for i in range(20)] + [frame("both", 0, 1), frame("h", 1)]
+    copies, _ = frame_copies(frames, ["P", "H"], {"P": 1.0, "H": 3.0}, 5, oversample={"P": 2.0})
+    assert all(copies[f"p{i:02d}"] == 2 for i in range(20))
+    assert copies["both"] == 3 and copies["h"] == 3  # H's 3 beats P's 2

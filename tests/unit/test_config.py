@@ -190,7 +190,7 @@ def test_experiment_fractions_default_to_one(tmp_path):
 
 
 def test_shipped_experiments_load():
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     c = validate_config(yaml.safe_load((repo / "config" / "config.yaml").read_text()))
     exps = load_experiments(c, repo)
     assert list(exps) == ["exp_person_100", "exp_person_25", "exp_person_50", "exp_person_75"]

@@ -16,7 +16,7 @@ from detexp.evaluation import ResampledAP, coco_ap
 from detexp.runs import expand_runs, reference_pairs, run_pairs
 
 # the benchmark's split generator and its alternative (a fresh evaluation per resample) are the reference here
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from bootstrap_resample import resampled_anew, synthetic_split  # noqa: E402
 
 IMAGES = [{"id": i + 1, "file_name": f"{i}.jpg", "width": 100, "height": 100} for i in range(24)]

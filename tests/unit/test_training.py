@@ -1,0 +1,280 @@
+"""training: real RF-DETR Nano trainings from scratch - resume state, early stopping, a repeated dataset,
+and the finished-training reuse by digest (settings, seed, both splits, classes, code)."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from detexp.dataset import prepare_dataset
+from detexp.formats import read_project
+from detexp.sampling import split_by_clip
+from detexp.training import (
+    accepted_digests,
+    EQUIVALENT_CODE,
+    find_resume_checkpoint,
+    FINISHED,
+    plan_trainings,
+    PREVIOUS_SCHEME_CODE,
+    reuse_finished,
+    run_digest,
+    train,
+    train_kwargs,
+    training_digest,
+    TrainingPaths,
+)
+from projects import CLASSES, TINY_TRAINING, write_clip_project
+
+
+def test_rfdetr_trains_on_a_repeated_dataset_and_sees_every_copy(tmp_path):
+    """rfdetr's own COCO loader yields every entry (copies included); a real one-epoch training on it
+    counts them in its images and its images seen."""
+    from rfdetr.datasets.coco import CocoDetection
+
+    from detexp.training import TrainingPaths, train
+
+    write_clip_project(tmp_path / "proj", clips=6, per_clip=3)
+    project = read_project(tmp_path / "proj", ["crane hook", "person"], r"^(?P<clip>.*?)[_-]?\d+$")
+    splits = split_by_clip(project.frames, 0.2, 0.2, seed=1)
+    prepare_dataset(project, splits, {"crane hook": 1.0, "person": 1.0}, 1, tmp_path / "data", oversample={"person": 3.0})
+    ann = tmp_path / "data/train/_annotations.coco.json"
+    entries = json.loads(ann.read_text())["images"]
+    dataset = CocoDetection(tmp_path / "data/train", ann, transforms=None, remap_category_ids=True)
+    assert len(dataset) == len(entries) > len({e["file_name"] for e in entries})
+    repeated = [i for i, e in enumerate(entries) if entries[i - 1]["file_name"] == e["file_name"]][0]
+    (image_a, target_a), (image_b, target_b) = dataset[repeated - 1], dataset[repeated]
+    assert np.array_equal(np.asarray(image_a), np.asarray(image_b))  # the same picture...
+    assert int(target_a["image_id"]) != int(target_b["image_id"])  # ...as two training images
+    assert target_a["labels"].tolist() == target_b["labels"].tolist()
+
+    training = {
+        "model": "nano",
+        "epochs": 1,
+        "batch_size": 4,
+        "lr": 1e-4,
+        "image_size": 64,
+        "patience": None,
+        "pretrain_weights": None,
+        "multi_scale": False,
+        "num_workers": 0,
+        "extra": {},
+    }
+    summary = train(
+        tmp_path / "data", TrainingPaths.of_run(tmp_path / "run"), ["crane hook", "person"], training, seed=1, log=lambda m: None
+    )
+    assert summary["train_images"] == len(entries)
+    assert summary["optimizer_steps"] == math.ceil(len(entries) / 4)  # one epoch, padded to whole batches
+    assert summary["training_images_seen"] == 4 * math.ceil(len(entries) / 4)
+
+
+def test_resume_prefers_the_newest_complete_checkpoint(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "settings.digest").write_text("abc\n")
+    (state / "last.ckpt").write_bytes(b"PK\x03\x04 truncated")
+    torch.save({"epoch": 4}, state / "resume.ckpt")
+    torch.save({"epoch": 1}, state / "checkpoint_1.ckpt")
+    messages: list[str] = []
+    assert find_resume_checkpoint(state, "abc", messages.append) == (state / "resume.ckpt", 5)
+    assert any("last.ckpt is truncated or unreadable" in m for m in messages)
+
+
+def test_state_of_other_settings_is_cleared(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "settings.digest").write_text("old\n")
+    torch.save({"epoch": 2}, state / "last.ckpt")
+    assert find_resume_checkpoint(state, "new", lambda m: None) is None
+    assert not state.exists()
+
+
+@pytest.fixture(scope="module")
+def early_stopped(tmp_path_factory):
+    """A model from scratch at 64 px, whose validation mAP stays flat, trained with patience 1."""
+    from detexp.dataset import prepare_dataset
+    from detexp.formats import read_project
+    from detexp.sampling import split_by_clip
+
+    tmp_path = tmp_path_factory.mktemp("early")
+    write_clip_project(tmp_path / "proj", clips=5, per_clip=3)
+    project = read_project(tmp_path / "proj", CLASSES, r"^(?P<clip>.*?)[_-]?\d+$")
+    prepare_dataset(
+        project, split_by_clip(project.frames, 0.2, 0.2, seed=1), {"crane hook": 1.0, "person": 1.0}, 1, tmp_path / "data"
+    )
+    summary = train(tmp_path / "data", TrainingPaths.of_run(tmp_path / "run"), CLASSES, TINY_TRAINING, seed=1, log=lambda m: None)
+    return tmp_path, summary
+
+
+def test_early_stopping_ends_training_and_says_so(early_stopped):
+    """training.patience: a model that stops improving on validation stops before its epochs run out,
+    and the summary says so."""
+    tmp_path, summary = early_stopped
+    assert summary["early_stopped"] and summary["epochs_run"] < 8
+    metrics = pd.read_csv(TrainingPaths.of_run(tmp_path / "run").metrics)
+    assert metrics["epoch"].max() + 1 == summary["epochs_run"]
+
+
+def test_a_finished_training_whose_outputs_were_deleted_is_linked_again_not_rerun(early_stopped):
+    """What a failed SLURM job group leaves: Snakemake deleted the outputs of every job in it, a
+    finished training's too. The next attempt links the kept copies again in seconds."""
+    tmp_path, summary = early_stopped
+    paths = TrainingPaths.of_run(tmp_path / "run")
+    outputs = [paths.checkpoint, paths.metrics, paths.class_info, paths.summary]
+    before = {path: path.read_bytes() for path in outputs}
+    for path in outputs:
+        path.unlink()
+    messages: list[str] = []
+    assert train(tmp_path / "data", paths, CLASSES, TINY_TRAINING, seed=1, log=messages.append) == summary
+    assert any("a finished training with the same settings, data and code is there" in m for m in messages), messages
+    assert not any(m.startswith("rfdetr train() arguments") for m in messages)  # nothing was trained
+    for path in outputs:
+        assert path.read_bytes() == before[path], path
+    for big in (paths.checkpoint, paths.metrics):  # links to the state folder's files, not second copies
+        assert big.stat().st_ino == (paths.state_dir / big.name).stat().st_ino
+    # other settings (or data, or code) never reuse it: their digest differs
+    assert reuse_finished(paths, "another digest", messages.append) is None
+
+
+ONE_EPOCH = TINY_TRAINING | {"epochs": 1, "patience": None}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    """A study folder with one run trained for real: results/a (dataset and training)."""
+    from detexp.dataset import prepare_dataset
+    from detexp.formats import read_project
+    from detexp.sampling import split_by_clip
+
+    root = tmp_path_factory.mktemp("shared")
+    write_clip_project(root / "proj", clips=5, per_clip=3)
+    project = read_project(root / "proj", CLASSES, r"^(?P<clip>.*?)[_-]?\d+$")
+    splits = split_by_clip(project.frames, 0.2, 0.2, seed=1)
+    prepare_dataset(project, splits, {"crane hook": 1.0, "person": 1.0}, 1, root / "results/a/dataset")
+    train(root / "results/a/dataset", TrainingPaths.of_run(root / "results/a"), CLASSES, ONE_EPOCH, seed=1, log=lambda m: None)
+    return root
+
+
+def copy_dataset(study: Path, run: str) -> Path:
+    target = study / "results" / run / "dataset"
+    shutil.copytree(study / "results/a/dataset", target)
+    return target
+
+
+def edit_annotations(dataset: Path, split: str, change) -> None:
+    path = dataset / split / "_annotations.coco.json"
+    coco = json.loads(path.read_text())
+    change(coco)
+    path.write_text(json.dumps(coco))
+
+
+def digest_of(dataset: Path, classes=CLASSES, training=ONE_EPOCH, seed=1) -> str:
+    return run_digest(dataset, classes, training, seed, None)
+
+
+def test_the_digest_covers_settings_seed_both_splits_and_classes_but_not_the_place(study, tmp_path):
+    dataset = study / "results/a/dataset"
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(dataset, moved)
+    assert digest_of(moved) == digest_of(dataset)  # the same inputs in another run's folder
+    assert digest_of(dataset, seed=2) != digest_of(dataset)
+    assert digest_of(dataset, training=ONE_EPOCH | {"lr": 2e-4}) != digest_of(dataset)
+    assert digest_of(dataset, classes=list(reversed(CLASSES))) != digest_of(dataset)
+    edit_annotations(moved, "valid", lambda c: c["annotations"][0]["bbox"].__setitem__(0, 1.5))
+    assert digest_of(moved) != digest_of(dataset)  # a fixed validation label
+    test_changed = tmp_path / "test_changed"
+    shutil.copytree(dataset, test_changed)
+    edit_annotations(test_changed, "test", lambda c: c["annotations"][0]["bbox"].__setitem__(0, 1.5))
+    assert digest_of(test_changed) == digest_of(dataset)  # the test split is not what a training reads
+
+
+def test_a_run_with_identical_inputs_links_the_finished_training_instead_of_training(study):
+    dataset = copy_dataset(study, "b")
+    paths = TrainingPaths.of_run(study / "results/b")
+    messages: list[str] = []
+    summary = train(dataset, paths, CLASSES, ONE_EPOCH, seed=1, log=messages.append, same_as="a")
+    assert any(m.startswith("the same training inputs as run a ") for m in messages), messages
+    assert not any(m.startswith("rfdetr train() arguments") for m in messages)  # nothing was trained
+    first = TrainingPaths.of_run(study / "results/a")
+    assert paths.checkpoint.stat().st_ino == first.checkpoint.stat().st_ino  # one checkpoint on disk
+    # a symbolic link into b's own state folder: Snakemake's touch of b's outputs leaves a's files alone
+    assert paths.checkpoint.is_symlink() and paths.checkpoint.resolve().parent == paths.state_dir.resolve()
+    assert summary["same_training_as"] == "a" and summary["linked_by_plan"] is True
+    assert summary["training_digest"] == json.loads(first.summary.read_text())["training_digest"]
+    assert json.loads(paths.summary.read_text()) == summary
+    # the link is this run's own finished training from now on: deleted outputs are linked again
+    paths.summary.unlink()
+    messages.clear()
+    assert train(dataset, paths, CLASSES, ONE_EPOCH, seed=1, log=messages.append) == summary
+    assert any("a finished training with the same settings, data and code is there" in m for m in messages)
+
+
+def test_an_identical_finished_training_is_found_without_a_plan(study):
+    dataset = copy_dataset(study, "c")
+    messages: list[str] = []
+    summary = train(dataset, TrainingPaths.of_run(study / "results/c"), CLASSES, ONE_EPOCH, seed=1, log=messages.append)
+    assert summary["same_training_as"] in ("a", "b") and summary["linked_by_plan"] is False
+    assert not any(m.startswith("rfdetr train() arguments") for m in messages)
+
+
+def test_a_changed_validation_label_retrains(study):
+    dataset = copy_dataset(study, "d")
+    edit_annotations(dataset, "valid", lambda c: c["annotations"][0]["bbox"].__setitem__(1, 0.5))
+    run = study / "results/d"
+    shutil.copytree(study / "results/a/training", run / "training")  # a's finished training, in d's own folder
+    messages: list[str] = []
+    summary = train(dataset, TrainingPaths.of_run(run), CLASSES, ONE_EPOCH, seed=1, log=messages.append, same_as="a")
+    assert any(m.startswith("rfdetr train() arguments") for m in messages), messages  # trained anew
+    assert any("was expected to hold this training finished, but holds none of digest" in m for m in messages)
+    assert summary["same_training_as"] is None and summary["training_digest"] == digest_of(dataset)
+    assert summary["training_digest"] != digest_of(study / "results/a/dataset")
+
+
+@pytest.mark.parametrize("earlier", ["the previous digest scheme", "an equivalent earlier training.py"])
+def test_a_training_finished_under_an_earlier_digest_of_it_is_kept(study, tmp_path, earlier):
+    run = tmp_path / "results/old"
+    shutil.copytree(study / "results/a", run)
+    paths = TrainingPaths.of_run(run)
+    dataset = run / "dataset"
+    kwargs = train_kwargs(str(dataset), str(paths.state_dir), CLASSES, ONE_EPOCH, 1, "")
+    equivalent = {training_digest(kwargs, None, dataset, code) for code in EQUIVALENT_CODE}
+    previous = accepted_digests(kwargs, None, dataset) - equivalent
+    assert len(equivalent) == len(EQUIVALENT_CODE) and len(previous) == len(PREVIOUS_SCHEME_CODE)
+    record = json.loads((paths.state_dir / FINISHED).read_text())
+    record["digest"] = sorted(previous if earlier == "the previous digest scheme" else equivalent)[0]
+    record["summary"].pop("training_digest")
+    (paths.state_dir / FINISHED).write_text(json.dumps(record))
+    paths.summary.unlink()
+    messages: list[str] = []
+    summary = train(dataset, paths, CLASSES, ONE_EPOCH, seed=1, log=messages.append)
+    assert any("finished under an earlier digest of the same training" in m for m in messages), messages
+    assert not any(m.startswith("rfdetr train() arguments") for m in messages)
+    current = training_digest(kwargs, None, dataset)
+    assert json.loads((paths.state_dir / FINISHED).read_text())["digest"] == current == summary["training_digest"]
+    assert current not in equivalent | previous
+
+
+def test_the_plan_trains_each_digest_once_and_keeps_a_finished_training_where_it_is():
+    digests = {"exp_a": "d1", "exp_b": "d1", "exp_c": "d2", "exp_d": "d1"}
+    fresh = plan_trainings(digests, lambda run: None)
+    assert {r: p["shares_training_of"] for r, p in fresh.items()} == {
+        "exp_a": None,
+        "exp_b": "exp_a",
+        "exp_c": None,
+        "exp_d": "exp_a",
+    }
+    # exp_b already holds d1 finished (e.g. exp_a was added to the study later): exp_b keeps training it
+    later = plan_trainings(digests, {"exp_b": "d1"}.get)
+    assert {r: p["shares_training_of"] for r, p in later.items()} == {
+        "exp_a": "exp_b",
+        "exp_b": None,
+        "exp_c": None,
+        "exp_d": "exp_b",
+    }
+    assert later["exp_d"]["digest"] == "d1"
