@@ -194,7 +194,11 @@ def test_remedies_are_paired_with_their_unremedied_baseline():
         "p100": Experiment("p100", "", {"person": 1.0}, "a.yaml"),
         "p25": Experiment("p25", "", {"person": 0.25}, "b.yaml"),
         "p25_rfs": Experiment(
-            "p25_rfs", "", {"person": 0.25}, "c.yaml", repeat_factor={"threshold": 0.3, "mode": "sqrt", "max_repeats": 8}
+            "p25_rfs",
+            "",
+            {"person": 0.25},
+            "c.yaml",
+            repeat_factor={"threshold": 0.3, "mode": "sqrt", "max_repeats": 8, "frequency": "images"},
         ),
         "p25_x4": Experiment("p25_x4", "", {"person": 0.25}, "d.yaml", oversample={"person": 4.0}),
         "p200": Experiment("p200", "", {"person": 2.0}, "e.yaml"),  # oversampled from the full set

@@ -173,7 +173,7 @@ def test_experiment_sampling_values_out_of_range(tmp_path, content, message):
 def test_remedy_defaults(tmp_path):
     p = write(tmp_path / "x.yaml", {"name": "x", "frame_sample_fractions": {"person": 0.25}, "repeat_factor": {"threshold": 0.3}})
     experiment = load_experiment(p, ["person"])
-    assert experiment.repeat_factor == {"threshold": 0.3, "mode": "sqrt", "max_repeats": 8}
+    assert experiment.repeat_factor == {"threshold": 0.3, "mode": "sqrt", "max_repeats": 8, "frequency": "images"}
     assert experiment.oversample == {} and experiment.remedied
 
 

@@ -308,10 +308,16 @@ def three_classes() -> list[Frame]:
     "settings, factors",
     [
         # sqrt(0.3 / 0.8) < 1 -> 1; sqrt(0.3 / 0.2) = sqrt(1.5); sqrt(0.3 / 0.05) = sqrt(6)
-        ({"threshold": 0.3, "mode": "sqrt", "max_repeats": 8}, {"A": 1.0, "B": 1.224744871391589, "C": 2.449489742783178}),
-        ({"threshold": 0.3, "mode": "linear", "max_repeats": 8}, {"A": 1.0, "B": 1.5, "C": 6.0}),
-        ({"threshold": 0.3, "mode": "linear", "max_repeats": 4}, {"A": 1.0, "B": 1.5, "C": 4.0}),  # the cap
-        ({"threshold": 1.0, "mode": "linear", "max_repeats": 8}, {"A": 1.25, "B": 5.0, "C": 8.0}),
+        (
+            {"threshold": 0.3, "mode": "sqrt", "max_repeats": 8, "frequency": "images"},
+            {"A": 1.0, "B": 1.224744871391589, "C": 2.449489742783178},
+        ),
+        ({"threshold": 0.3, "mode": "linear", "max_repeats": 8, "frequency": "images"}, {"A": 1.0, "B": 1.5, "C": 6.0}),
+        (
+            {"threshold": 0.3, "mode": "linear", "max_repeats": 4, "frequency": "images"},
+            {"A": 1.0, "B": 1.5, "C": 4.0},
+        ),  # the cap
+        ({"threshold": 1.0, "mode": "linear", "max_repeats": 8, "frequency": "images"}, {"A": 1.25, "B": 5.0, "C": 8.0}),
     ],
 )
 def test_class_repeat_factors_by_hand(settings, factors):
@@ -320,9 +326,39 @@ def test_class_repeat_factors_by_hand(settings, factors):
     assert got == pytest.approx(factors, abs=1e-12)
 
 
+def boxes_unlike_frames() -> list[Frame]:
+    """12 frames: 8 with one A box, 2 with four B boxes, 1 with one C box, 1 with one B and one C box.
+    Images: A 8/12, B 3/12, C 2/12. Instances (19): A 8/19, B 9/19, C 2/19."""
+    frames = [frame(f"a{i}", 0) for i in range(8)] + [frame(f"b{i}", 1, 1, 1, 1) for i in range(2)]
+    return frames + [frame("c0", 2), frame("bc", 1, 2)]
+
+
+@pytest.mark.parametrize(
+    "frequency, factors",
+    [
+        # LVIS: t / f_img: A 0.3 / (8/12) < 1 -> 1; B 0.3 / (3/12) = 1.2; C 0.3 / (2/12) = 1.8
+        ("images", {"A": 1.0, "B": 1.2, "C": 1.8}),
+        # IRFS: t / sqrt(f_img * f_inst): A 0.3 / sqrt(64/228) < 1; B 0.3 / sqrt(27/228) = 0.87 < 1 -> 1;
+        # C 0.3 / sqrt((2/12) * (2/19)) = 0.3 / sqrt(1/57) = 0.3 * sqrt(57)
+        ("images_and_instances", {"A": 1.0, "B": 1.0, "C": 2.2649503305812248}),
+    ],
+)
+def test_instance_aware_repeat_factors_by_hand(frequency, factors):
+    frames = boxes_unlike_frames()
+    settings = {"threshold": 0.3, "mode": "linear", "max_repeats": 8, "frequency": frequency}
+    got = class_repeat_factors(frames, {f.file_name: 1 for f in frames}, ABC, settings)
+    assert got == pytest.approx(factors, abs=1e-12)
+    # copies count as images and as instances: b0 twice adds 1 image and 4 instances of B (13 images, 23
+    # boxes); at threshold 0.6, B: 0.6 / (4/13) = 1.95 by images, 0.6 / sqrt(4/13 * 13/23) = 1.44 with instances
+    copies = {f.file_name: 2 if f.file_name == "b0" else 1 for f in frames}
+    expected_b = {"images": 0.6 * 13 / 4, "images_and_instances": 0.6 / (4 / 23) ** 0.5}[frequency]
+    got_b = class_repeat_factors(frames, copies, ABC, {**settings, "threshold": 0.6})["B"]
+    assert got_b == pytest.approx(expected_b, abs=1e-12)
+
+
 def test_frame_copies_under_repeat_factor_sampling():
     frames = three_classes()
-    linear = {"threshold": 0.3, "mode": "linear", "max_repeats": 8}
+    linear = {"threshold": 0.3, "mode": "linear", "max_repeats": 8, "frequency": "images"}
     copies, _ = frame_copies(frames, ABC, {c: 1.0 for c in ABC}, 7, repeat_factor=linear)
     assert all(copies[f"a{i:02d}"] == 1 for i in range(16))  # r = 1
     assert all(copies[f"b{i}"] in (1, 2) for i in range(3))  # r = 1.5: floor or ceil
@@ -339,7 +375,11 @@ def test_fractional_repeat_factors_round_up_with_probability_of_the_fraction():
     # 1,600 frames with A, 400 with B: B's share 0.2, linear factor 0.3 / 0.2 = 1.5 -> half of them twice
     frames = [frame(f"a{i}", 0) for i in range(1600)] + [frame(f"b{i}", 1) for i in range(400)]
     copies, _ = frame_copies(
-        frames, ["A", "B"], {"A": 1.0, "B": 1.0}, 3, repeat_factor={"threshold": 0.3, "mode": "linear", "max_repeats": 8}
+        frames,
+        ["A", "B"],
+        {"A": 1.0, "B": 1.0},
+        3,
+        repeat_factor={"threshold": 0.3, "mode": "linear", "max_repeats": 8, "frequency": "images"},
     )
     doubled = sum(copies[f"b{i}"] == 2 for i in range(400))
     assert {copies[f"b{i}"] for i in range(400)} == {1, 2}

@@ -22,7 +22,7 @@ def test_the_command_line_repeat_factor_takes_the_schema_defaults():
     from detexp.cli import json_setting
 
     parse = json_setting("repeat_factor", "experiment.schema.yaml")
-    assert parse('{"threshold": 0.3}') == {"threshold": 0.3, "mode": "sqrt", "max_repeats": 8}
+    assert parse('{"threshold": 0.3}') == {"threshold": 0.3, "mode": "sqrt", "max_repeats": 8, "frequency": "images"}
     assert parse('{"threshold": 0.3, "mode": "linear"}')["mode"] == "linear"
     assert parse("null") is None
     with pytest.raises(argparse.ArgumentTypeError, match="'cubic' is not one of \\['sqrt', 'linear'\\]"):

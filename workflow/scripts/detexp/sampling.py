@@ -260,16 +260,34 @@ def oversampling_factors(fractions: dict[str, float], oversample: dict[str, floa
     return {c: f if f > 1 else float(oversample.get(c, 1.0)) for c, f in fractions.items()}
 
 
+def class_frequencies(frames: list[Frame], copies: dict[str, int], classes: list[str], frequency: str) -> dict[str, float]:
+    """Each class's frequency f_c in the training set (copies counted), by `repeat_factor.frequency`.
+
+    images (LVIS RFS, Gupta et al. 2019): the share of training images holding c.
+    images_and_instances (IRFS, Yaman et al. 2023): the geometric mean of that share and the share of
+    training instances (boxes) that are of class c, sqrt(f_img,c * f_inst,c)."""
+    images = sum(copies[f.file_name] for f in frames)
+    instances = sum(copies[f.file_name] * len(f.boxes) for f in frames)
+    out = {}
+    for label, cls in enumerate(classes):
+        f_img = sum(copies[f.file_name] for f in frames if label in f.labels()) / images if images else 0.0
+        if frequency == "images":
+            out[cls] = f_img
+            continue
+        boxes = sum(copies[f.file_name] * sum(b.label == label for b in f.boxes) for f in frames)
+        out[cls] = math.sqrt(f_img * boxes / instances) if instances else 0.0
+    return out
+
+
 def class_repeat_factors(
     frames: list[Frame], copies: dict[str, int], classes: list[str], repeat_factor: dict[str, Any]
 ) -> dict[str, float]:
-    """LVIS repeat factors per class: r_c = min(max_repeats, max(1, g(t / f_c))), where f_c is the share
-    of training images (copies counted) holding class c and g is sqrt or the identity."""
-    total = sum(copies[f.file_name] for f in frames)
+    """Repeat factors per class: r_c = min(max_repeats, max(1, g(t / f_c))), where f_c is the class's
+    frequency (`class_frequencies`: images, or images and instances) and g is sqrt or the identity."""
+    frequencies = class_frequencies(frames, copies, classes, repeat_factor["frequency"])
     g = REPEAT_MODES[repeat_factor["mode"]]
     factors = {}
-    for label, cls in enumerate(classes):
-        share = sum(copies[f.file_name] for f in frames if label in f.labels()) / total if total else 0.0
+    for cls, share in frequencies.items():
         raw = g(repeat_factor["threshold"] / share) if share else 1.0
         factors[cls] = min(float(repeat_factor["max_repeats"]), max(1.0, raw))
     return factors
