@@ -285,3 +285,18 @@ def test_runs_that_share_a_training_are_marked_identical_with_no_difference():
     assert not same["interval excludes 0"].any() and (same["bootstrap samples"] == 0).all()
     other = table[(table["run"] == "c") & (table["class"] == "person") & (table["metric"] == "AP_50_95")].iloc[0]
     assert other["note"] == "" and other["difference"] < 0 and bool(other["interval excludes 0"])
+
+
+def test_each_row_gives_both_runs_images_seen_and_replicate_rows_their_means():
+    predictions = {f"ref{i}": p for i, p in enumerate(REFERENCE_REPLICATES)} | {
+        f"oth{i}": p for i, p in enumerate(OTHER_REPLICATES)
+    }
+    pairs = [(f"ref{i}", f"oth{i}") for i in range(3)]
+    groups = {f"ref{i}": "ref" for i in range(3)} | {f"oth{i}": "oth" for i in range(3)}
+    seen = {"ref0": 100, "ref1": 110, "ref2": 120, "oth0": 200, "oth1": 260, "oth2": None}
+    table = compare_runs(NOISE_GT, predictions, pairs, samples=20, seed=1, groups=groups, images_seen=seen)
+    first = table[table["run"] == "oth0"].iloc[0]
+    assert (first["images seen"], first["reference images seen"]) == (200, 100)
+    grouped = table[table["replicates"] == 3].iloc[0]
+    assert grouped["reference images seen"] == pytest.approx(110)  # the mean of 100, 110, 120
+    assert grouped["images seen"] is None or grouped["images seen"] != grouped["images seen"]  # one missing: no mean

@@ -25,8 +25,10 @@ TABLE = pd.DataFrame(
 )
 
 
-def row(run, reference, cls, difference, low, high, replicates=1, note=""):
+def row(run, reference, cls, difference, low, high, replicates=1, note="", seen=(None, None)):
     return {
+        "images seen": seen[0],
+        "reference images seen": seen[1],
         "run": run,
         "reference run": reference,
         "class": cls,
@@ -81,3 +83,19 @@ def test_with_replicates_the_claims_rest_on_the_replicate_rows():
     assert (
         "-0.12 [-0.25, +0.02], 95% interval over 3 replicates x 120 test images - not different: the interval includes 0." in text
     )
+
+
+def test_a_remedy_off_its_baselines_compute_is_said_to_be_and_a_fraction_experiment_is_not():
+    stats = pd.DataFrame(
+        [
+            row("quarter_rfs", "quarter", "person", 0.08, 0.03, 0.13, seen=(3200, 2560)),  # +25%
+            row("quarter_rfs", "quarter", "crane hook", 0.01, -0.02, 0.04, seen=(2800, 2560)),  # +9%: within
+            row("quarter", "full", "person", -0.12, -0.18, -0.07, seen=(2560, 5120)),  # less data: the question
+        ]
+    )
+    text = findings(stats, TABLE)
+    assert (
+        "repeat-factor sampling wins back 0.08; not at equal compute: it saw 25% more training images than its "
+        "baseline (3,200 vs 2,560)." in text
+    )
+    assert text.count("not at equal compute") == 1

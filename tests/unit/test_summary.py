@@ -234,3 +234,39 @@ def test_a_class_without_validation_boxes_has_no_validation_ap(tmp_path):
     metrics = validation_metrics(csv, 0, ["crane hook", "person"])
     assert metrics["per_class_AP_50_95"] == {"crane hook": 0.25, "person": None}
     assert metrics["mAP_50_95"] == 0.2
+
+
+def test_a_remedy_off_its_baselines_compute_is_marked_in_the_compact_view():
+    from detexp.summary import compact_view
+
+    table = pd.DataFrame(
+        {
+            "run": ["full", "quarter", "quarter_rfs", "quarter_os"],
+            "fraction person": [1.0, 0.25, 0.25, 0.25],
+            "sampling": ["fractions", "fractions", "repeat factor", "oversampling"],
+            "test AP50:95 person": [0.6, 0.4, 0.5, 0.45],
+            "training images seen": [5120, 2560, 3200, 2700],
+        }
+    )
+
+    def stat(run, reference, seen, reference_seen):
+        return {"run": run, "reference run": reference, "class": "person", "metric": "AP_50_95", "replicates": 1}, {
+            "difference": 0.1,
+            "ci95 low": 0.0,
+            "ci95 high": 0.2,
+            "note": "",
+            "images seen": seen,
+            "reference images seen": reference_seen,
+        }
+
+    stats = pd.DataFrame(
+        [
+            a | b
+            for a, b in (
+                stat("quarter", "full", 2560, 5120),  # fewer data at fixed epochs: what the experiment asks about
+                stat("quarter_rfs", "quarter", 3200, 2560),  # +25%
+                stat("quarter_os", "quarter", 2700, 2560),  # +5%: equal compute within 10%
+            )
+        ]
+    )
+    assert compact_view(table, stats)["images seen"].tolist() == [5120, 2560, "3200 (+25% vs reference)", 2700]

@@ -38,7 +38,7 @@ parser.add_argument(
     default=[],
     metavar=("RUN", "PATH"),
     help="a run's training summary (results/<run>/training/training_summary.json): pairs with the same training "
-    "digest are marked identical",
+    "digest are marked identical, and each row gives both runs' training images seen",
 )
 parser.add_argument(
     "--replicate-of",
@@ -75,8 +75,10 @@ def run(args):
     missing = sorted({run_id for pair in pairs for run_id in pair} - set(predictions))
     if missing:
         raise SystemExit(f"no --predictions for run(s) {', '.join(missing)} of the pairs")
-    digests = {run_id: json.loads(Path(path).read_text()).get("training_digest") for run_id, path in args.training_summaries}
-    table = compare_runs(gt, predictions, pairs, args.samples, args.seed, digests, dict(args.groups))
+    training = {run_id: json.loads(Path(path).read_text()) for run_id, path in args.training_summaries}
+    digests = {run_id: summary.get("training_digest") for run_id, summary in training.items()}
+    seen = {run_id: summary.get("training_images_seen") for run_id, summary in training.items()}
+    table = compare_runs(gt, predictions, pairs, args.samples, args.seed, digests, dict(args.groups), seen)
     table.to_csv(args.out_csv, index=False)
     args.out_html.write_text(html_page(table, "Paired bootstrap: AP difference to the reference run"))
     log(f"{len(pairs)} pair(s), {args.samples} bootstrap samples of {len(gt['images'])} test images")

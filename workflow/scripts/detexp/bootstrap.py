@@ -133,6 +133,7 @@ def compare_runs(
     seed: int,
     digests: dict[str, str | None] | None = None,
     groups: dict[str, str] | None = None,
+    images_seen: dict[str, float | None] | None = None,
 ):
     """One row per pair, class and metric: AP of both runs, their difference and its 95% interval over
     test images (one training per run: the interval does not cover training noise). With replicates
@@ -141,7 +142,8 @@ def compare_runs(
     the between-replicate standard deviations.
 
     Two runs with the same training digest (`digests`) share one training: their pair is marked
-    identical, with no difference and no interval (there is nothing to compare)."""
+    identical, with no difference and no interval (there is nothing to compare). With `images_seen`
+    (run -> training images seen), each row says both runs' figures (replicate rows: their means)."""
     import pandas as pd
 
     names = {int(c["id"]): c["name"] for c in gt["categories"]}
@@ -170,11 +172,30 @@ def compare_runs(
     ]
     rows += _replicate_rows(gt, predictions, pairs, samples, seed, digests, groups or {}, names)
     table = pd.DataFrame(rows, columns=columns)
+    seen = _images_seen(pairs, groups or {}, images_seen or {})
+    table["images seen"] = [seen.get(run) for run in table["run"]]
+    table["reference images seen"] = [seen.get(run) for run in table["reference run"]]
     table["test images"] = len(gt["images"])
     # the interval excludes 0: the difference is not explained by what the interval covers (which test
     # images were drawn; with replicates, also which trainings)
     table["interval excludes 0"] = (table["ci95 low"] > 0) | (table["ci95 high"] < 0)
     return table
+
+
+def _images_seen(
+    pairs: list[tuple[str, str]], groups: dict[str, str], images_seen: dict[str, float | None]
+) -> dict[str, float | None]:
+    """Training images seen per compared run, and per replicate group the mean over its runs (None
+    where a run's figure is missing)."""
+    runs = {run for pair in pairs for run in pair}
+    seen = {run: images_seen.get(run) for run in runs}
+    members: dict[str, list[float | None]] = {}
+    for run in runs:
+        if run in groups:
+            members.setdefault(groups[run], []).append(seen[run])
+    for group, values in members.items():
+        seen[group] = None if None in values else sum(values) / len(values)  # type: ignore[arg-type]
+    return seen
 
 
 def _rows(

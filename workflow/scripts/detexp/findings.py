@@ -6,11 +6,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .compute import compute_gap, describe_gap
+
 # A remedy's sampling method, as the sentences name it.
 REMEDY_NAMES = {
     "oversampling": "oversampling",
     "repeat factor": "repeat-factor sampling",
     "oversampling + repeat factor": "oversampling with repeat-factor sampling",
+    "instance-aware repeat factor": "instance-aware repeat-factor sampling",
+    "oversampling + instance-aware repeat factor": "oversampling with instance-aware repeat-factor sampling",
 }
 
 
@@ -63,6 +67,13 @@ def sentence(row: dict[str, Any], runs: dict[str, dict[str, Any]], varied: list[
         )
     else:
         verdict = "higher" if d > 0 else "lower"
+    # a remedy is credited against its baseline at equal compute (fewer images at fewer data is the
+    # question itself for a fraction experiment, not a caveat)
+    gap = compute_gap(row.get("images seen"), row.get("reference images seen")) if remedy else None
+    if gap is not None:
+        verdict += "; not at equal compute: " + describe_gap(
+            gap, row["images seen"], row["reference images seen"], "its baseline"
+        )
     return f"- {head}: {interval} - {verdict}."
 
 

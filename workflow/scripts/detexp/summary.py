@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from .compute import compute_gap
 from .schemas import load_schema
 from .tables import html_page
 from .layout import DETECTIONS_SUFFIX
@@ -254,7 +255,8 @@ COMPACT_LEGEND = """\
 AP <class>: test AP50:95, and (its difference to the reference run [95% interval]); the interval covers
   which test images were drawn, not training noise (one training per run; with replicates,
   comparison_stats.csv has intervals over replicates and test images). identical: the same training.
-images seen: training images seen (steps x batch), the compute a run got.
+images seen: training images seen (steps x batch), the compute a run got; for a remedy, (+25% vs reference):
+  more than 10% above or below its baseline's, so the comparison is not at equal compute.
 Every column: comparison.csv, comparison.html, or collect_results.py --all."""
 
 
@@ -269,6 +271,16 @@ def _ap_cell(ap: Any, comparison: dict[str, Any] | None) -> str:
     if d is None or d != d:
         return text
     return f"{text} ({d:+.2f} [{comparison['ci95 low']:+.2f}, {comparison['ci95 high']:+.2f}])"
+
+
+def _images_seen_cell(run: str, seen: Any, comparisons: dict[tuple[str, str], dict[str, Any]], remedied: bool) -> Any:
+    """A run's training images seen; a remedy's with its gap to its baseline's where that is not equal
+    compute (fewer images at fewer data is what a fraction experiment asks about, not a caveat)."""
+    comparison = next((c for (r, _), c in comparisons.items() if r == run), None) if remedied else None
+    gap = comparison and compute_gap(comparison.get("images seen"), comparison.get("reference images seen"))
+    if seen is None or seen != seen:
+        return None
+    return f"{seen:.0f} ({gap:+.0%} vs reference)" if gap else seen
 
 
 def compact_view(table: Any, stats: Any = None) -> Any:
@@ -298,7 +310,11 @@ def compact_view(table: Any, stats: Any = None) -> Any:
                 for run, ap in zip(table["run"], table[f"test AP50:95 {c}"])
             ]
     if "training images seen" in table:
-        view["images seen"] = table["training images seen"]
+        sampling = table["sampling"] if "sampling" in table else ["fractions"] * len(table)
+        view["images seen"] = [
+            _images_seen_cell(run, seen, comparisons, method != "fractions")
+            for run, seen, method in zip(table["run"], table["training images seen"], sampling)
+        ]
     if "status" in table:
         view["status"] = table["status"]
     return view
