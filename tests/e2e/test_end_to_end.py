@@ -243,6 +243,28 @@ def test_evaluation_and_inference_settings_rerun_their_own_jobs_only(demo_run, t
     assert after["mAP_50_95"] == pytest.approx(before["mAP_50_95"])  # COCO AP does not depend on it
 
 
+def test_logit_adjustment_added_to_a_finished_study_trains_evaluates_and_infers_nothing(demo_run, tmp_path):
+    """evaluation.logit_adjustment rescores the saved test predictions in a local job per run: no
+    training, evaluation or inference; the comparison and the findings report both scorings."""
+    adjusted = (*RUN, "evaluation={logit_adjustment: {tau: 1.0}}")
+    counts = job_counts(snakemake(demo_run, "-n", *adjusted).stdout)
+    assert counts.get("adjust_logits") == 4 and counts.get("summarize") == 4, counts
+    assert not {"train", "evaluate", "infer", "prepare_dataset", "training_plan"} & set(counts), counts
+    run = copy_run(demo_run, tmp_path / "adjusted")
+    snakemake(run, *adjusted, "--cores", "2")
+    plain = json.loads((run / "results/exp_person_25/evaluation/metrics.json").read_text())
+    rescored = json.loads((run / "results/exp_person_25/evaluation/logit_adjusted/metrics.json").read_text())
+    assert rescored["logit_adjustment"]["tau"] == 1.0 and sum(rescored["logit_adjustment"]["priors"].values()) == pytest.approx(1)
+    for c, per_class in plain["per_class"].items():  # per-class AP cannot move (see logit_adjustment)
+        assert rescored["per_class"][c]["AP_50_95"] == pytest.approx(per_class["AP_50_95"])
+    table = pd.read_csv(run / "results/comparison.csv").set_index("run")
+    assert table.loc["exp_person_25", "adjusted F1 person"] == pytest.approx(rescored["per_class"]["person"]["f1"])
+    assert table.loc["exp_person_25", "test F1 person"] == pytest.approx(plain["per_class"]["person"]["f1"])
+    findings = (run / "results/findings.md").read_text()
+    assert "## Post-hoc logit adjustment (tau 1)" in findings and "- exp_person_25: F1 " in findings
+    assert not job_counts(snakemake(run, "-n", *adjusted).stdout)  # and then nothing is stale
+
+
 def test_training_can_start_from_the_checkpoint_of_an_earlier_run(demo_run, tmp_path):
     """pretrain_weights: <path> - a fine-tuning run that starts from exp_person_100's model, in a copy
     of the finished run so that the other tests keep theirs."""

@@ -162,6 +162,16 @@ def test_experiment_unknown_class(tmp_path):
             r"repeat_factor.max_repeats: 0.5 is not within \[1, inf\)",
         ),
         ({"frame_sample_fractions": {}, "repeat_factor": {"mode": "sqrt"}}, r"'threshold' is a required property"),
+        (
+            {"frame_sample_fractions": {}, "class_loss_weights": {"method": "effective_number", "beta": 1.0}},
+            r"class_loss_weights.beta: 1.0 is not within \(0, 1\)",
+        ),
+        (
+            {"frame_sample_fractions": {}, "class_loss_weights": {"method": "inverse_frequency", "beta": 0.9, "power": 1}},
+            r"class_loss_weights: beta is not a setting of method 'inverse_frequency' - remove it",
+        ),
+        ({"frame_sample_fractions": {}, "class_loss_weights": {"persn": 2.0}}, r"class_loss_weights: unknown class 'persn'"),
+        ({"frame_sample_fractions": {}, "class_loss_weights": {"person": 0}}, r"class_loss_weights.person: 0 is not within"),
     ],
 )
 def test_experiment_sampling_values_out_of_range(tmp_path, content, message):
@@ -195,6 +205,10 @@ def test_shipped_experiments_load():
     exps = load_experiments(c, repo)
     assert list(exps) == ["exp_person_100", "exp_person_25", "exp_person_50", "exp_person_75"]
     assert exps["exp_person_25"].fractions_for(c["classes"]) == {"crane hook": 1.0, "person": 0.25}
+    remedies = load_experiments({**c, **yaml.safe_load((repo / "config" / "remedies.yaml").read_text())}, repo)
+    remedied = {name for name, e in remedies.items() if e.remedied}
+    assert remedied == {"person_25_rfs", "person_25_irfs", "person_25_oversampled", "person_25_class_weighted"}
+    assert remedies["person_25_irfs"].repeat_factor["frequency"] == "images_and_instances"
 
 
 def test_experiment_selection(tmp_path):
@@ -205,3 +219,12 @@ def test_experiment_selection(tmp_path):
     assert list(load_experiments(c, tmp_path)) == ["b"]
     with pytest.raises(ConfigError, match="no experiment file for c"):
         load_experiments(validate_config(config(experiments_dir="e", experiments=["c"])), tmp_path)
+
+
+def test_a_class_weighted_loss_is_a_remedy_and_reaches_the_runs_settings(tmp_path):
+    spec = {"method": "effective_number", "beta": 0.999}
+    p = write(tmp_path / "x.yaml", {"name": "x", "frame_sample_fractions": {"person": 0.25}, "class_loss_weights": spec})
+    experiment = load_experiment(p, ["person"])
+    assert experiment.class_loss_weights == spec and experiment.remedied
+    plain = load_experiment(write(tmp_path / "y.yaml", {"name": "y", "frame_sample_fractions": {"person": 0.25}}), ["person"])
+    assert plain.class_loss_weights is None and not plain.remedied

@@ -10,16 +10,22 @@ TABLE = pd.DataFrame(
     [
         {"fraction crane hook": 1.0, "kept share crane hook": 1.0} | r
         for r in [
-            {"run": "full", "fraction person": 1.0, "kept share person": 1.0, "sampling": "fractions", "notes": None},
+            {"run": "full", "fraction person": 1.0, "kept share person": 1.0, "remedy": "none", "notes": None},
             {
                 "run": "quarter",
                 "fraction person": 0.25,
                 "kept share person": 0.5,
-                "sampling": "fractions",
+                "remedy": "none",
                 "notes": "person: kept 50%",
             },
-            {"run": "quarter_rfs", "fraction person": 0.25, "kept share person": 0.5, "sampling": "repeat factor", "notes": None},
-            {"run": "quarter_copy", "fraction person": 0.25, "kept share person": 0.5, "sampling": "fractions", "notes": None},
+            {
+                "run": "quarter_rfs",
+                "fraction person": 0.25,
+                "kept share person": 0.5,
+                "remedy": "repeat-factor sampling",
+                "notes": None,
+            },
+            {"run": "quarter_copy", "fraction person": 0.25, "kept share person": 0.5, "remedy": "none", "notes": None},
         ]
     ]
 )
@@ -99,3 +105,24 @@ def test_a_remedy_off_its_baselines_compute_is_said_to_be_and_a_fraction_experim
         "baseline (3,200 vs 2,560)." in text
     )
     assert text.count("not at equal compute") == 1
+
+
+def test_logit_adjustment_is_reported_against_the_same_checkpoint():
+    table = TABLE.assign(
+        **{
+            "test F1": 0.5,
+            "test F1 threshold": 0.35,
+            "logit adjustment tau": 1.0,
+            "adjusted F1": 0.55,
+            "adjusted F1 threshold": 0.4,
+            "test F1 crane hook": 0.6,
+            "adjusted F1 crane hook": 0.58,
+            "test F1 person": 0.3,
+            "adjusted F1 person": 0.41,
+        }
+    )
+    stats = pd.DataFrame([row("quarter", "full", "person", -0.12, -0.18, -0.07)])
+    text = findings(stats, table)
+    assert "## Post-hoc logit adjustment (tau 1)" in text and "AP does not change" in text
+    assert "- full: F1 0.50 at confidence 0.35 -> 0.55 at 0.4; per class crane hook 0.60 -> 0.58, person 0.30 -> 0.41." in text
+    assert "## Post-hoc" not in findings(stats, TABLE)

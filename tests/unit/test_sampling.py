@@ -406,3 +406,16 @@ def test_oversample_after_the_draw_and_the_largest_count_of_a_frames_classes():
     copies, _ = frame_copies(frames, ["P", "H"], {"P": 1.0, "H": 3.0}, 5, oversample={"P": 2.0})
     assert all(copies[f"p{i:02d}"] == 2 for i in range(20))
     assert copies["both"] == 3 and copies["h"] == 3  # H's 3 beats P's 2
+
+
+def test_every_sampling_method_is_one_the_summary_schema_allows():
+    from detexp.sampling import sampling_method
+    from detexp.schemas import load_schema
+
+    dataset = load_schema("experiment_summary.schema.yaml")["properties"]["dataset"]
+    allowed = set(dataset["properties"]["sampling_method"]["enum"])
+    rules = [None] + [
+        {"threshold": 0.5, "mode": "sqrt", "max_repeats": 8, "frequency": f} for f in ("images", "images_and_instances")
+    ]
+    made = {sampling_method({"A": 1.0}, oversample, rule) for oversample in ({}, {"A": 2.0}) for rule in rules}
+    assert made <= allowed and len(made) == 6, made - allowed

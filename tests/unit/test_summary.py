@@ -243,7 +243,7 @@ def test_a_remedy_off_its_baselines_compute_is_marked_in_the_compact_view():
         {
             "run": ["full", "quarter", "quarter_rfs", "quarter_os"],
             "fraction person": [1.0, 0.25, 0.25, 0.25],
-            "sampling": ["fractions", "fractions", "repeat factor", "oversampling"],
+            "remedy": ["none", "none", "repeat-factor sampling", "oversampling"],
             "test AP50:95 person": [0.6, 0.4, 0.5, 0.45],
             "training images seen": [5120, 2560, 3200, 2700],
         }
@@ -270,3 +270,30 @@ def test_a_remedy_off_its_baselines_compute_is_marked_in_the_compact_view():
         ]
     )
     assert compact_view(table, stats)["images seen"].tolist() == [5120, 2560, "3200 (+25% vs reference)", 2700]
+
+
+def test_every_remedy_gets_its_name_and_marker_and_the_plots_draw_them(tmp_path):
+    from detexp.remedies import remedy_marker, remedy_of
+
+    def remedied(name, sampling=None, loss=None):
+        s = summary(name, 0.25, 0.3)
+        s["dataset"]["sampling_method"] = sampling or "fractions"
+        s["config"]["experiment"]["class_loss_weights"] = loss
+        return s
+
+    runs = [
+        remedied("irfs", "instance-aware repeat factor"),
+        remedied("weighted", loss={"method": "effective_number", "beta": 0.999}),
+        remedied("both", "oversampling + repeat factor", {"person": 2.0}),
+        summary("plain", 0.25, 0.2),
+    ]
+    names = [remedy_of(s) for s in runs]
+    assert names == [
+        "instance-aware repeat-factor sampling",
+        "class-weighted loss (effective number)",
+        "oversampling + repeat-factor sampling + class-weighted loss (by hand)",
+        "none",
+    ]
+    assert [remedy_marker(n) for n in names] == ["d", "*", "P", ""]
+    plot_ap_against(runs + [summary("full", 1.0, 0.6)], "fraction", tmp_path / "ap.png")
+    assert Image.open(tmp_path / "ap.png").size[0] > 0

@@ -278,3 +278,51 @@ def test_the_plan_trains_each_digest_once_and_keeps_a_finished_training_where_it
         "exp_d": "exp_b",
     }
     assert later["exp_d"]["digest"] == "d1"
+
+
+def test_a_class_weighted_training_weights_rfdetrs_loss_and_records_the_weights(study):
+    dataset = copy_dataset(study, "weighted")
+    messages: list[str] = []
+    weighted = ONE_EPOCH | {"class_loss_weights": {"method": "inverse_frequency", "power": 1.0}}
+    summary = train(dataset, TrainingPaths.of_run(study / "results/weighted"), CLASSES, weighted, seed=1, log=messages.append)
+    coco = json.loads((dataset / "train/_annotations.coco.json").read_text())
+    name = {c["id"]: c["name"] for c in coco["categories"]}
+    n = {c: sum(name[a["category_id"]] == c for a in coco["annotations"]) for c in CLASSES}
+    assert n["crane hook"] != n["person"]  # the fixture's classes differ, so the weights do
+    inverse = {c: 1 / n[c] for c in CLASSES}
+    expected = {c: inverse[c] * 2 / sum(inverse.values()) for c in CLASSES}  # n^-1, scaled to sum to 2
+    assert summary["class_loss_weights"] == pytest.approx(expected)
+    ran = [m for m in messages if m.startswith("class-weighted classification loss: ")]
+    assert ran and int(ran[0].split()[3]) > 0 and ran[0].endswith("checked against rfdetr's own"), messages
+    unweighted = json.loads(TrainingPaths.of_run(study / "results/a").summary.read_text())
+    assert summary["training_digest"] != unweighted["training_digest"]  # never the unweighted training's
+
+
+def test_a_matched_remedy_trains_the_epochs_closest_to_its_baselines_images_seen(tmp_path):
+    from detexp.training import matched_images_seen
+
+    def training_set(name: str, entries: int) -> Path:
+        (tmp_path / name / "train").mkdir(parents=True)
+        coco = {"images": [{"id": i} for i in range(entries)], "annotations": [], "categories": []}
+        (tmp_path / name / "train/_annotations.coco.json").write_text(json.dumps(coco))
+        return tmp_path / name
+
+    baseline, remedy = training_set("base", 14), training_set("remedy", 56)
+    match = {"baseline": "base", "baseline_epochs": 10, "baseline_dataset_dir": str(baseline)}
+    training = {"epochs": 10, "batch_size": 4, "extra": {}, "match_images_seen": match}
+    # baseline: 10 x ceil(14 / 4) x 4 = 160 images; the remedy's epoch: ceil(56 / 4) x 4 = 56 images;
+    # 3 epochs (168, 8 off) beat 2 (112, 48 off)
+    assert matched_images_seen(remedy, training) == {
+        "epochs": 3,
+        "baseline": "base",
+        "baseline_images_seen": 160,
+        "images_seen": 168,
+    }
+    # gradient accumulation enlarges the batch: 8 x 2 = 16; baseline 10 x 16 = 160, remedy 64 per epoch:
+    # 2 (128, 32 off) and 3 (192, 32 off) tie - the fewer epochs
+    accumulated = training | {"batch_size": 8, "extra": {"grad_accum_steps": 2}}
+    assert matched_images_seen(remedy, accumulated)["epochs"] == 2
+    # a remedy whose epoch alone exceeds its baseline's images seen still trains one epoch
+    assert matched_images_seen(remedy, training | {"match_images_seen": match | {"baseline_epochs": 1}})["epochs"] == 1
+    assert matched_images_seen(remedy, {"epochs": 10, "batch_size": 4}) == {"epochs": 10}  # unmatched: as set
+    assert train_kwargs(str(remedy), "", CLASSES, ONE_EPOCH | {"match_images_seen": match}, 1, "")["epochs"] == 3

@@ -208,6 +208,7 @@ ALL_RULES = {
     "plot_comparison",
     "plot_video_strip",
     "compare_pairs",
+    "adjust_logits",
 }
 
 

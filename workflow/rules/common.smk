@@ -82,6 +82,7 @@ TRAINING_STATE_DIR = layout.run_pattern(layout.TRAINING_STATE_DIR)
 TRAINING_LOCK = layout.run_pattern(layout.TRAINING_LOCK)
 EVAL_METRICS = layout.run_pattern(layout.EVAL_METRICS)
 EVAL_PREDICTIONS = layout.run_pattern(layout.EVAL_PREDICTIONS)
+EVAL_ADJUSTED_METRICS = layout.run_pattern(layout.EVAL_ADJUSTED_METRICS)
 CONFUSION_MATRIX = layout.run_pattern(layout.CONFUSION_MATRIX)
 DETECTED_VIDEO = layout.run_pattern(layout.DETECTED_VIDEO)
 DETECTIONS = layout.run_pattern(layout.DETECTIONS)
@@ -237,6 +238,19 @@ def all_outputs():
     ]
 
 
+# Post-hoc logit adjustment of the test predictions ({tau}), or None.
+LOGIT_ADJUSTMENT = config["evaluation"]["logit_adjustment"]
+
+
+def run_adjusted_metrics(wildcards):
+    """The run's logit-adjusted test metrics where evaluation.logit_adjustment is set (else none)."""
+    return (
+        []
+        if LOGIT_ADJUSTMENT is None
+        else [EVAL_ADJUSTED_METRICS.format(run=wildcards.run)]
+    )
+
+
 def project_dir(wildcards):
     return PROJECT_DIR
 
@@ -269,7 +283,7 @@ def training_plan_runs(wildcards):
         rid: {
             "dataset_dir": DATASET_DIR.format(run=rid),
             "state_dir": TRAINING_STATE_DIR.format(run=rid),
-            "training": sorted_dict(run.config["training"]),
+            "training": training_settings(run),
             "seed": run.seed,
             "weights": pretrain_weights_file(rid),
         }
@@ -350,8 +364,48 @@ def run_seed(wildcards):
     return RUNS[wildcards.run].seed
 
 
+# Remedied runs that train at their baseline's images seen (training.match_images_seen): run -> baseline run.
+MATCHED_BASELINES = {
+    other: reference
+    for reference, other in PAIRS
+    if RUNS[other].experiment.remedied
+    and not RUNS[reference].experiment.remedied
+    and RUNS[other].config["training"]["match_images_seen"]
+}
+
+
+def training_settings(run):
+    """A run's training settings: config training, its experiment's class_loss_weights, and for a
+    remedy matched to its baseline's images seen, the baseline's epochs and dataset. Unset, these
+    keys are absent (not null or false): a new key would change every finished run's params.
+    """
+    training = {
+        k: v for k, v in run.config["training"].items() if k != "match_images_seen"
+    }
+    if run.experiment.class_loss_weights is not None:
+        training["class_loss_weights"] = run.experiment.class_loss_weights
+    baseline = MATCHED_BASELINES.get(run.id)
+    if baseline is not None:
+        training["match_images_seen"] = {
+            "baseline": baseline,
+            "baseline_epochs": RUNS[baseline].config["training"]["epochs"],
+            "baseline_dataset_dir": DATASET_DIR.format(run=baseline),
+        }
+    return sorted_dict(training)
+
+
+def matched_baseline_training_set(wildcards):
+    """The baseline's training split, for a run matched to its images seen (else none)."""
+    baseline = MATCHED_BASELINES.get(wildcards.run)
+    return (
+        []
+        if baseline is None
+        else [DATASET_SPLIT_ANNOTATIONS.format(run=baseline, split="train")]
+    )
+
+
 def run_training(wildcards):
-    return sorted_dict(RUNS[wildcards.run].config["training"])
+    return training_settings(RUNS[wildcards.run])
 
 
 def run_inference_setting(name):
@@ -442,6 +496,7 @@ def run_benchmarks(wildcards):
 # Cheap bookkeeping jobs run where Snakemake runs instead of waiting for a queue slot.
 localrules:
     fetch_weights,
+    adjust_logits,
     training_plan,
     make_demo_project,
     split_dataset,

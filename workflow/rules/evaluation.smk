@@ -28,3 +28,23 @@ rule evaluate:
         code=code_version("evaluate.py"),
     script:
         "../scripts/evaluate.py"
+
+
+# Post-hoc logit adjustment: the evaluation's own predictions rescored (seconds, no model, no GPU).
+rule adjust_logits:
+    input:
+        predictions=EVAL_PREDICTIONS,
+        annotations=TEST_ANNOTATIONS,
+        dataset_stats=DATASET_STATS,
+    output:
+        metrics=EVAL_ADJUSTED_METRICS,
+    log:
+        "logs/adjust_logits/{run}.log",
+    conda:
+        ENV
+    params:
+        tau=lambda wildcards: LOGIT_ADJUSTMENT["tau"],
+        iou_threshold=config["evaluation"]["iou_threshold"],
+        code=code_version("adjust_logits.py"),
+    script:
+        "../scripts/adjust_logits.py"

@@ -5,6 +5,7 @@ rule summarize:
         training_summary=TRAINING_SUMMARY,
         metrics=TRAINING_METRICS,
         evaluation=EVAL_METRICS,
+        adjusted=run_adjusted_metrics,
         detections=run_detections,
     output:
         summary=SUMMARY,

@@ -39,6 +39,7 @@ rule train:
             allow_missing=True,
         ),
         pretrain_weights=pretrain_weights,
+        baseline_training_set=matched_baseline_training_set,
     output:
         checkpoint=CHECKPOINT,
         class_info=CLASS_INFO,

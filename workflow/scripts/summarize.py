@@ -18,6 +18,7 @@ def run(smk):
         training_summary_path=smk.input.training_summary,
         metrics_csv=smk.input.metrics,
         evaluation_path=smk.input.evaluation,
+        adjusted_path=next(iter(smk.input.adjusted), None),
         detection_paths=list(smk.input.detections),
         benchmark_paths=dict(smk.params.benchmarks),
     )

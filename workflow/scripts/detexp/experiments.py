@@ -27,6 +27,7 @@ class Experiment:
     oversample: dict[str, float] = field(default_factory=dict)
     repeat_factor: dict[str, Any] | None = None
     frame_sampling: str | None = None  # None: the study's (config frame_sampling)
+    class_loss_weights: dict[str, Any] | None = None  # None: rfdetr's own classification loss
 
     def fractions_for(self, classes: Iterable[str]) -> dict[str, float]:
         """The fraction of every configured class (1.0 for a class the file leaves out)."""
@@ -38,9 +39,11 @@ class Experiment:
 
     @property
     def remedied(self) -> bool:
-        """Whether the experiment repeats frames (oversampling or repeat-factor sampling)."""
+        """Whether the experiment applies a remedy: repeated frames (oversampling, repeat-factor sampling)
+        or a class-weighted loss."""
         factors = [*self.oversample.values(), *self.frame_sample_fractions.values()]
-        return self.repeat_factor is not None or any(f > 1 for f in factors)  # an oversample of 1 repeats nothing
+        repeats = self.repeat_factor is not None or any(f > 1 for f in factors)  # an oversample of 1 repeats nothing
+        return repeats or self.class_loss_weights is not None
 
 
 def load_experiment(path: Path, classes: list[str]) -> Experiment:
@@ -54,8 +57,10 @@ def load_experiment(path: Path, classes: list[str]) -> Experiment:
     data = validate(raw, load_schema("experiment.schema.yaml"), source)
     if data["name"] != path.stem:
         raise ConfigError(f"{source}: name: {data['name']!r} must equal the file name stem {path.stem!r}")
-    for key in ("frame_sample_fractions", "oversample"):
-        unknown = [c for c in data[key] if c not in classes]
+    weights = data["class_loss_weights"]
+    named = {"class_loss_weights": {} if weights is None or "method" in weights else weights}
+    for key in ("frame_sample_fractions", "oversample", "class_loss_weights"):
+        unknown = [c for c in named.get(key, data[key]) if c not in classes]
         if unknown:
             raise ConfigError(
                 f"{source}: {key}: unknown class {', '.join(map(repr, unknown))} - known classes: {', '.join(classes)}"
@@ -75,6 +80,7 @@ def load_experiment(path: Path, classes: list[str]) -> Experiment:
         {c: float(v) for c, v in data["oversample"].items()},
         data["repeat_factor"],
         data.get("frame_sampling"),
+        data["class_loss_weights"],
     )
 
 
@@ -108,5 +114,6 @@ def resolved_experiment_config(config: dict[str, Any], experiment: Experiment) -
         "oversample": dict(experiment.oversample),
         "repeat_factor": experiment.repeat_factor,
         "frame_sampling": experiment.sampling_mode(config),
+        "class_loss_weights": experiment.class_loss_weights,
     }
     return resolved

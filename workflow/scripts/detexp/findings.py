@@ -8,15 +8,6 @@ from typing import Any
 
 from .compute import compute_gap, describe_gap
 
-# A remedy's sampling method, as the sentences name it.
-REMEDY_NAMES = {
-    "oversampling": "oversampling",
-    "repeat factor": "repeat-factor sampling",
-    "oversampling + repeat factor": "oversampling with repeat-factor sampling",
-    "instance-aware repeat factor": "instance-aware repeat-factor sampling",
-    "oversampling + instance-aware repeat factor": "oversampling with instance-aware repeat-factor sampling",
-}
-
 
 def _percent(value: float) -> str:
     return f"{100 * value:.0f}%"
@@ -29,8 +20,8 @@ def describe_run(row: dict[str, Any], varied: list[str]) -> str:
         asked, kept = row.get(f"fraction {c}"), row.get(f"kept share {c}")
         kept_text = "" if kept is None or _missing(kept) or abs(kept - min(asked, 1.0)) < 0.005 else f", {_percent(kept)} kept"
         parts.append(f"{c} {_percent(asked)} asked{kept_text}")
-    if row.get("sampling", "fractions") != "fractions":
-        parts.append(REMEDY_NAMES.get(row["sampling"], row["sampling"]))
+    if row.get("remedy", "none") != "none":
+        parts.append(row["remedy"])
     return "; ".join(parts)
 
 
@@ -48,7 +39,7 @@ def _rests_on(row: dict[str, Any]) -> str:
 def sentence(row: dict[str, Any], runs: dict[str, dict[str, Any]], varied: list[str]) -> str:
     """One comparison of one class: the difference, its interval, what it rests on, and the verdict."""
     other, reference = runs.get(row["run"], {}), runs.get(row["reference run"], {})
-    remedy = other.get("sampling", "fractions") != "fractions" and reference.get("sampling", "fractions") == "fractions"
+    remedy = other.get("remedy", "none") != "none" and reference.get("remedy", "none") == "none"
     against = f"its baseline {row['reference run']}" if remedy else row["reference run"]
     head = (
         f"{row['class']} AP50:95, {row['run']} ({describe_run(other, varied)}) vs {against} ({describe_run(reference, varied)})"
@@ -60,11 +51,7 @@ def sentence(row: dict[str, Any], runs: dict[str, dict[str, Any]], varied: list[
     if not row["interval excludes 0"]:
         verdict = "not different: the interval includes 0"
     elif remedy:
-        verdict = (
-            f"{REMEDY_NAMES.get(other['sampling'], other['sampling'])} wins back {d:.2f}"
-            if d > 0
-            else f"{REMEDY_NAMES.get(other['sampling'], other['sampling'])} costs {-d:.2f}"
-        )
+        verdict = f"{other['remedy']} wins back {d:.2f}" if d > 0 else f"{other['remedy']} costs {-d:.2f}"
     else:
         verdict = "higher" if d > 0 else "lower"
     # a remedy is credited against its baseline at equal compute (fewer images at fewer data is the
@@ -75,6 +62,29 @@ def sentence(row: dict[str, Any], runs: dict[str, dict[str, Any]], varied: list[
             gap, row["images seen"], row["reference images seen"], "its baseline"
         )
     return f"- {head}: {interval} - {verdict}."
+
+
+def logit_adjustment_lines(table: Any, classes: list[str]) -> list[str]:
+    """Per run: what post-hoc logit adjustment changes, against the same checkpoint's unadjusted
+    scores (nothing where the study does not adjust). AP cannot change; F1 at the best threshold can."""
+    if "logit adjustment tau" not in table:
+        return []
+    lines = [
+        "",
+        f"## Post-hoc logit adjustment (tau {table['logit adjustment tau'].iloc[0]:g})",
+        "",
+        "AP does not change: COCO AP ranks each class's detections on their own, and the adjustment rescales a",
+        "class's scores in order. It changes which detections pass a confidence threshold (F1 at the best",
+        "threshold, without and with; no interval: F1 is not resampled):",
+        "",
+    ]
+    for r in table.to_dict("records"):
+        per_class = ", ".join(f"{c} {r[f'test F1 {c}']:.2f} -> {r[f'adjusted F1 {c}']:.2f}" for c in classes)
+        lines.append(
+            f"- {r['run']}: F1 {r['test F1']:.2f} at confidence {r['test F1 threshold']:g} -> "
+            f"{r['adjusted F1']:.2f} at {r['adjusted F1 threshold']:g}; per class {per_class}."
+        )
+    return lines
 
 
 def findings(stats: Any, table: Any) -> str:
@@ -105,6 +115,7 @@ def findings(stats: Any, table: Any) -> str:
         if not of_class.empty:
             lines += ["", f"## {c}", ""]
             lines += [sentence(r, runs, varied) for r in of_class.to_dict("records")]
+    lines += logit_adjustment_lines(table, classes)
     notes = [(r["run"], r["notes"]) for r in table.to_dict("records") if isinstance(r.get("notes"), str) and r["notes"]]
     if notes:
         lines += ["", "## What the runs trained on", ""]

@@ -36,6 +36,8 @@ TRAINING_LOCK = "training/training.lock"
 TRAINING_STATE_METRICS = TRAINING_STATE_DIR + "/metrics.csv"  # grows during training, before the outputs exist
 EVAL_METRICS = "evaluation/metrics.json"
 EVAL_PREDICTIONS = "evaluation/predictions.json"
+# The same predictions scored after post-hoc logit adjustment (evaluation.logit_adjustment).
+EVAL_ADJUSTED_METRICS = "evaluation/logit_adjusted/metrics.json"
 CONFUSION_MATRIX = "evaluation/confusion_matrix.png"
 DETECTED_VIDEO = "inference/detected_{video}.mp4"
 DETECTIONS = "inference/{video}_detections.json"

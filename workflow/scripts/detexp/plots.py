@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .remedies import remedy_marker, remedy_of
+
 FIGURE_DPI = 110
 
 
@@ -44,10 +46,6 @@ def _x_values(summaries: list[dict[str, Any]], axis: str, cls: str) -> list[floa
     return [s["dataset"].get("achieved_ratio_effective", s["dataset"]["achieved_ratio"])["frames"][cls] for s in summaries]
 
 
-# Remedy runs get their own markers, so that they stand apart from the plain fractions they start from.
-METHOD_MARKERS = {"fractions": "", "oversampling": "^", "repeat factor": "D", "oversampling + repeat factor": "P"}
-
-
 def plot_ap_against(summaries: list[dict[str, Any]], axis: str, out: str | Path) -> None:
     """Per-class AP@50:95 (solid) and AP@50 (dashed) against the varied class's sampled fraction
     (`axis="fraction"`) or its training images over the largest class's (`axis="ratio"`); error bars where
@@ -58,15 +56,15 @@ def plot_ap_against(summaries: list[dict[str, Any]], axis: str, out: str | Path)
     varied = varied_classes(summaries) or classes[:1]
     x_cls = varied[0]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    # One set of lines per sweep point; replicates of one point share its x values (error bars).
-    # One set of lines per sweep point and sampling method (remedies apart, with their own markers).
+    # One set of lines per sweep point and remedy (remedies apart from the plain fractions they start
+    # from, with markers of their own); replicates of one point share its x values (error bars).
     points_of: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for s in summaries:
         swept = (s.get("run") or {}).get("swept") or {}
-        method = s["dataset"].get("sampling_method", "fractions")
+        method = remedy_of(s)
         points_of.setdefault((", ".join(f"{k}={v}" for k, v in swept.items()), method), []).append(s)
     for j, ((point, method), group) in enumerate(points_of.items()):
-        marker = METHOD_MARKERS[method]
+        marker = remedy_marker(method)
         styles = {"AP_50_95": "-" + (marker or "o"), "AP_50": "--" + (marker or "s")}
         xs = np.array(_x_values(group, axis, x_cls), dtype=float)
         experiments = [s["experiment"] for s in group]

@@ -337,7 +337,9 @@ def sampling_method(fractions: dict[str, float], oversample: dict[str, float], r
     """How a training set was drawn, in words for tables: fractions, oversampling, repeat factor."""
     oversampled = any(f > 1 for f in oversampling_factors(fractions, oversample).values())
     parts = ["oversampling"] if oversampled else []
-    parts += ["repeat factor"] if repeat_factor else []
+    if repeat_factor:
+        instance_aware = repeat_factor["frequency"] == "images_and_instances"
+        parts.append("instance-aware repeat factor" if instance_aware else "repeat factor")
     return " + ".join(parts) or "fractions"
 
 

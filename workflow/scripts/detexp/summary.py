@@ -12,6 +12,7 @@ import jsonschema
 import yaml
 
 from .compute import compute_gap
+from .remedies import remedy_of
 from .schemas import load_schema
 from .tables import html_page
 from .layout import DETECTIONS_SUFFIX
@@ -95,9 +96,11 @@ def build_summary(
     evaluation_path: str | Path,
     detection_paths: list[str | Path],
     benchmark_paths: dict[str, str | Path] | None = None,
+    adjusted_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Collect one experiment's config, data, training, metrics, per-video results and job costs;
-    checked against workflow/schemas/experiment_summary.schema.yaml."""
+    """Collect one experiment's config, data, training, metrics (and the logit-adjusted ones, where
+    there are), per-video results and job costs; checked against
+    workflow/schemas/experiment_summary.schema.yaml."""
     with open(config_path) as f:
         config = yaml.safe_load(f)
     stats = _read_json(dataset_stats_path)
@@ -117,6 +120,10 @@ def build_summary(
         "videos": {name: video_stats(_read_json(p)) for name, p in sorted(detections_by_video(detection_paths).items())},
         "jobs": {job: job_benchmark(p) for job, p in sorted((benchmark_paths or {}).items())},
     }
+    if adjusted_path is not None:
+        adjusted = _read_json(adjusted_path)
+        keys = ("logit_adjustment", "mAP_50_95", "mAP_50", "f1", "best_f1_threshold", "precision", "recall", "per_class")
+        summary["test_logit_adjusted"] = {k: adjusted[k] for k in keys}
     jsonschema.validate(summary, load_schema("experiment_summary.schema.yaml"))
     return summary
 
@@ -145,6 +152,7 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
         row[f"fraction {c}"] = fractions[c]
         row[f"kept share {c}"] = per_class.get(c, {}).get("kept_share")
     row["sampling"] = summary["dataset"].get("sampling_method", "fractions")
+    row["remedy"] = remedy_of(summary)
     row["frame sampling"] = summary["dataset"].get("frame_sampling", "union")
     for c in classes:
         row[f"train frames {c}"] = train[c]["frames"]
@@ -154,6 +162,7 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
         row[f"frames vs largest class {c}"] = ratio[c]
     test = summary.get("test")
     if test:
+        row["test images"] = test.get("images")
         row["test mAP50:95"] = test["mAP_50_95"]
         row["test mAP50"] = test["mAP_50"]
         for c in classes:
@@ -170,6 +179,17 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
     row["epochs run"] = summary["training"].get("epochs_run")
     row["train time s"] = summary["training"].get("wall_time_s")
     row["training images seen"] = summary["training"].get("training_images_seen")
+    adjusted = summary.get("test_logit_adjusted")
+    if adjusted:
+        row["logit adjustment tau"] = adjusted["logit_adjustment"]["tau"]
+        row["adjusted F1"] = adjusted["f1"]
+        row["adjusted F1 threshold"] = adjusted["best_f1_threshold"]
+        for c in classes:
+            row[f"test F1 {c}"] = test["per_class"][c]["f1"]
+            row[f"adjusted F1 {c}"] = adjusted["per_class"][c]["f1"]
+    loss_weights = summary["training"].get("class_loss_weights") or {}
+    for c in classes:
+        row[f"loss weight {c}"] = loss_weights.get(c, 1.0)
     for video, vs in summary["videos"].items():
         for c in classes:
             row[f"{video}: {c} detections"] = vs["detections"].get(c)
@@ -310,10 +330,10 @@ def compact_view(table: Any, stats: Any = None) -> Any:
                 for run, ap in zip(table["run"], table[f"test AP50:95 {c}"])
             ]
     if "training images seen" in table:
-        sampling = table["sampling"] if "sampling" in table else ["fractions"] * len(table)
+        remedies = table["remedy"] if "remedy" in table else ["none"] * len(table)
         view["images seen"] = [
-            _images_seen_cell(run, seen, comparisons, method != "fractions")
-            for run, seen, method in zip(table["run"], table["training images seen"], sampling)
+            _images_seen_cell(run, seen, comparisons, remedy != "none")
+            for run, seen, remedy in zip(table["run"], table["training images seen"], remedies)
         ]
     if "status" in table:
         view["status"] = table["status"]

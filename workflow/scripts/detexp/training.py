@@ -106,7 +106,7 @@ def train_kwargs(
     kwargs: dict[str, Any] = {
         "dataset_dir": str(dataset_dir),
         "output_dir": str(output_dir),
-        "epochs": training["epochs"],
+        "epochs": matched_images_seen(dataset_dir, training)["epochs"],
         "batch_size": training["batch_size"],
         "lr": float(training["lr"]),
         "resolution": training["image_size"],
@@ -123,7 +123,53 @@ def train_kwargs(
         "device": device,
     }
     kwargs.update(training.get("extra", {}))
+    loss_weights = loss_weights_of(dataset_dir, classes, training)
+    if loss_weights is not None:
+        kwargs[CLASS_LOSS_WEIGHTS] = loss_weights
     return kwargs
+
+
+def _training_entries(dataset_dir: str | Path) -> int:
+    """Entries of a training COCO file: its frames, repeated ones once per copy."""
+    return len(json.loads(_split_annotations(Path(dataset_dir), "train"))["images"])
+
+
+def matched_images_seen(dataset_dir: str | Path, training: dict[str, Any]) -> dict[str, Any]:
+    """The epochs a run trains: training.epochs, or for a remedy matched to its baseline
+    (`training.match_images_seen`: the baseline's run, epochs and dataset) the epochs whose images seen
+    (epochs x ceil(entries / batch) x batch, batch counting gradient accumulation) come closest to the
+    baseline's at its epochs (the fewer epochs on a tie, at least 1), with the baseline's figure."""
+    match = training.get("match_images_seen")
+    if not match:
+        return {"epochs": training["epochs"]}
+    batch = training["batch_size"] * int(training.get("extra", {}).get("grad_accum_steps", 1))
+    per_epoch = math.ceil(_training_entries(dataset_dir) / batch) * batch
+    target = match["baseline_epochs"] * math.ceil(_training_entries(match["baseline_dataset_dir"]) / batch) * batch
+    fewer = max(1, target // per_epoch)
+    epochs = min((fewer, fewer + 1), key=lambda e: (abs(e * per_epoch - target), e))
+    return {"epochs": epochs, "baseline": match["baseline"], "baseline_images_seen": target, "images_seen": epochs * per_epoch}
+
+
+# The one key of train_kwargs that is the workflow's, not rfdetr's: the class-weighted loss, applied
+# around rfdetr's train() (detexp.weighted_loss). It is part of the training digest.
+CLASS_LOSS_WEIGHTS = "class_loss_weights"
+
+
+def loss_weights_of(dataset_dir: str | Path, classes: list[str], training: dict[str, Any]) -> dict[str, Any] | None:
+    """The classification loss weights of a run (class -> weight, from its training split's instances)
+    and the code that applies them, or None for rfdetr's own loss."""
+    from .codeversion import behaviour_digest
+    from .loss_weights import class_loss_weights, training_instances
+
+    spec = training.get("class_loss_weights")
+    if spec is None:
+        return None
+    instances = training_instances(json.loads(_split_annotations(Path(dataset_dir), "train")), classes)
+    here = Path(__file__).parent
+    return {
+        "weights": class_loss_weights(spec, instances, classes),
+        "code": behaviour_digest([here / "loss_weights.py", here / "weighted_loss.py"]),
+    }
 
 
 def summarize_training(
@@ -214,7 +260,15 @@ PREVIOUS_SCHEME_CODE = ("3f06e3d209a34389", "dec13ff5562ef6d3", "5c9f1e16f36ca39
 # without changing what a training does adds the digest of the version before it here (and says so in
 # its commit); a change of behaviour must not. Listed: the version before the shared helpers (device,
 # metrics reader, model catalogue, whole-file writes) moved to modules of their own.
-EQUIVALENT_CODE = ("6ad598ea2807fb6e", "2e49f069a33121b3", "3ba4318c512da44f")
+EQUIVALENT_CODE = (
+    "6ad598ea2807fb6e",
+    "2e49f069a33121b3",
+    "3ba4318c512da44f",
+    # the version before the class-weighted loss (which changes nothing for a training without it)
+    "f688359141d7503f",
+    "06f0fb9558d82c58",
+    "252d67936b0a55ea",
+)
 
 
 def _sha(data: bytes) -> str:
@@ -434,6 +488,12 @@ def _train(
     if training["model"] == "base":
         log("note: RF-DETR base is deprecated by rfdetr (since 1.7); nano, small, medium and large are its successors")
     kwargs = train_kwargs(str(dataset_dir), str(state_dir), classes, training, seed, device)
+    matched = matched_images_seen(dataset_dir, training)
+    if "baseline" in matched:
+        log(
+            f"match_images_seen: {matched['epochs']} epoch(s), {matched['images_seen']} training images seen, closest to "
+            f"the {matched['baseline_images_seen']} of baseline {matched['baseline']} at its {training['match_images_seen']['baseline_epochs']} epoch(s)"
+        )
     weights = pretrain_weights_path(training, pretrain_path)
     log(f"starting from {weights}" if weights else "starting from scratch (pretrain_weights: none)")
     digest = training_digest(kwargs, weights, dataset_dir)
@@ -441,6 +501,9 @@ def _train(
     reused = reuse_finished(paths, digest, log, previous) or link_identical(paths, digest, same_as, log, previous)
     if reused is not None:
         return reused
+    loss_weights = kwargs.pop(CLASS_LOSS_WEIGHTS, None)
+    if loss_weights is not None:
+        log("class-weighted classification loss, weights: " + json.dumps(loss_weights["weights"]))
     found = find_resume_checkpoint(state_dir, digest, log, previous)
     resume, epochs_before = found if found else (None, 0)
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -448,10 +511,12 @@ def _train(
     if resume is not None:
         kwargs["resume"] = str(resume)
     log("rfdetr train() arguments: " + json.dumps(kwargs, sort_keys=True, default=str))
-    wall, peak_memory_mb = _fit(training, weights, kwargs, device)
+    wall, peak_memory_mb = _fit(training, weights, kwargs, device, loss_weights, log)
     images = len(json.loads(_split_annotations(dataset_dir, "train"))["images"])
-    summary = _training_record(state_dir, kwargs, training["epochs"], images, wall, device_name)
+    summary = _training_record(state_dir, kwargs, kwargs["epochs"], images, wall, device_name)
     summary.update(training_digest=digest, same_training_as=None, linked_by_plan=False)
+    summary["class_loss_weights"] = loss_weights["weights"] if loss_weights else None
+    summary["images_seen_matched_to"] = matched if "baseline" in matched else None
     summary["resumed_after_epochs"] = epochs_before
     summary["peak_gpu_memory_mb"] = peak_memory_mb
     epochs_this_run = summary["epochs_run"] - epochs_before
@@ -475,15 +540,29 @@ def _device_name(device: str) -> str:
     return torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
 
 
-def _fit(training: dict[str, Any], weights: str | None, kwargs: dict[str, Any], device: str) -> tuple[float, float | None]:
-    """rfdetr's training itself: its wall time (s) and peak GPU memory (MiB, None on a CPU)."""
+def _fit(
+    training: dict[str, Any],
+    weights: str | None,
+    kwargs: dict[str, Any],
+    device: str,
+    loss_weights: dict[str, Any] | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[float, float | None]:
+    """rfdetr's training itself (with `loss_weights`, class-weighted): its wall time (s) and peak GPU
+    memory (MiB, None on a CPU)."""
     import torch
 
     model = build_model(training, weights)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    model.train(**kwargs)
+    if loss_weights is None:
+        model.train(**kwargs)
+    else:
+        from .weighted_loss import class_weighted_training
+
+        with class_weighted_training(list(loss_weights["weights"].values()), log):
+            model.train(**kwargs)
     wall = time.perf_counter() - start
     peak = round(torch.cuda.max_memory_allocated() / 2**20, 1) if device == "cuda" else None
     return wall, peak

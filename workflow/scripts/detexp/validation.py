@@ -63,7 +63,7 @@ def _extend_with_defaults(validator_class: type) -> type:
     def set_defaults(validator, properties, instance, schema):
         if isinstance(instance, dict):
             for key, sub in properties.items():
-                if "default" in sub and key not in instance:
+                if isinstance(sub, dict) and "default" in sub and key not in instance:
                     instance[key] = copy.deepcopy(sub["default"])
         yield from validate_properties(validator, properties, instance, schema)
 
@@ -87,6 +87,9 @@ def _explain(error: jsonschema.ValidationError) -> str:
         return f"unknown key(s) {', '.join(map(repr, extra))} under {key} - allowed: {', '.join(allowed)}"
     if v == "required":
         return f"{key}: {error.message}"
+    if v == "not" and set(error.validator_value) == {"required"}:  # a key only another choice takes
+        keys = ", ".join(error.validator_value["required"])
+        return f"{key}: {keys} is not a setting of method {error.instance.get('method')!r} - remove it"
     if v == "enum":
         allowed = ", ".join(map(str, error.validator_value))
         return f"{key}: {error.instance!r} is not allowed - one of: {allowed}"

@@ -1,0 +1,23 @@
+"""Score a run's test predictions again after post-hoc logit adjustment (the adjust_logits rule):
+metrics beside the unadjusted ones of the same checkpoint."""
+
+import json
+from pathlib import Path
+
+from detexp.cli import log, snakemake_only
+from detexp.logit_adjustment import evaluate_adjusted
+
+
+def run(smk):
+    adjusted = evaluate_adjusted(
+        json.loads(Path(smk.input.annotations).read_text()),
+        json.loads(Path(smk.input.predictions).read_text()),
+        json.loads(Path(smk.input.dataset_stats).read_text()),
+        smk.params.tau,
+        smk.params.iou_threshold,
+    )
+    Path(smk.output.metrics).write_text(json.dumps(adjusted, indent=2) + "\n")
+    log(f"logit adjustment, tau {smk.params.tau}: best F1 {adjusted['f1']:.3f} at confidence {adjusted['best_f1_threshold']}")
+
+
+snakemake_only(globals(), run)
