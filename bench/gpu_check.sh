@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU checks in one run: training step vs bare rfdetr train(), then video inference throughput
-# (half precision, the default on a GPU, with its agreement with float32; then float32).
+# (half precision, the default on a GPU, with its agreement with float32; then float32), then the
+# class-weighted loss against the unweighted one.
 # Expects rfdetr and its missing dependencies as wheels in .whl/ (see BENCHMARKS.md); results in $OUT.
 set -o pipefail
 OUT=${OUT:-/tmp/gpu_check}
@@ -21,3 +22,6 @@ if [ -f /tmp/bench_ckpt.pth ]; then
   python3 bench/infer_throughput.py /tmp/bench_ckpt.pth --frames 300 --repeats 2 --batch-size 16 --precision float32 2>&1 \
     | grep -v -i "warn" | tee "$OUT/infer_throughput_float32.txt"
 fi
+# the class-weighted loss against the same training unweighted (the overhead should be within noise)
+python3 bench/weighted_loss.py --model nano --resolution 384 --epochs 2 --clips 30 --repeats 2 --batch-size 16 \
+  --num-workers 4 2>&1 | grep -v -i "warn" | tee "$OUT/weighted_loss.txt"

@@ -27,6 +27,7 @@ from detexp.formats import read_project  # noqa: E402
 from detexp.sampling import assign_splits  # noqa: E402
 from detexp.demo import make_demo_project  # noqa: E402
 from detexp.models import MODEL_VARIANTS  # noqa: E402
+from detexp import layout  # noqa: E402
 
 CLASSES = ["crane hook", "person"]
 
@@ -71,7 +72,8 @@ def run_bare(args, dataset: Path, out: Path) -> tuple[float, float | None]:
     return result["wall"], result["mem"]
 
 
-def run_workflow(args, dataset: Path, out: Path) -> tuple[float, float | None]:
+def run_workflow(args, dataset: Path, out: Path, settings: dict | None = None) -> tuple[float, float | None]:
+    """The workflow's training (with further training `settings`): its wall time and peak GPU memory."""
     training = {
         "model": args.model,
         "epochs": args.epochs,
@@ -83,8 +85,12 @@ def run_workflow(args, dataset: Path, out: Path) -> tuple[float, float | None]:
         "multi_scale": True,
         "num_workers": args.num_workers,
         "extra": {},
+        **(settings or {}),
     }
-    spec = {"dataset": str(dataset), "run": str(out), "classes": CLASSES, "training": training}
+    # A study folder of its own: in a shared one, a repeat would link the finished training of an
+    # identical earlier run (the workflow's reuse) instead of training.
+    run_dir = out / "study" / "run"
+    spec = {"dataset": str(dataset), "run": str(run_dir), "classes": CLASSES, "training": training}
     proc = subprocess.run(
         [sys.executable, "-c", WORKFLOW, json.dumps(spec)],
         capture_output=True,
@@ -93,7 +99,9 @@ def run_workflow(args, dataset: Path, out: Path) -> tuple[float, float | None]:
     )
     if proc.returncode:
         raise SystemExit(f"workflow train failed:\n{proc.stderr[-3000:]}")
-    summary = json.loads((out / "training/training_summary.json").read_text())
+    summary = json.loads((run_dir / "training/training_summary.json").read_text())
+    if summary.get("same_training_as"):
+        raise SystemExit(f"{run_dir}: linked the training of run {summary['same_training_as']} instead of training")
     return summary["wall_time_s"], summary["peak_gpu_memory_mb"]
 
 
@@ -130,7 +138,7 @@ def main() -> None:
                 print(f"  repeat {r} {label:<8} {n_images * args.epochs / wall:7.1f} images/s  peak {mem} MiB", flush=True)
         if args.keep:
             args.keep.parent.mkdir(parents=True, exist_ok=True)
-            (tmp / f"workflow{args.repeats - 1}" / "checkpoint_best_total.pth").rename(args.keep)
+            (tmp / f"workflow{args.repeats - 1}" / "study/run" / layout.CHECKPOINT).rename(args.keep)
     rate = {k: statistics.median(n_images * args.epochs / w for w, _ in v) for k, v in runs.items()}
     mem = {k: max((m or 0) for _, m in v) for k, v in runs.items()}
     print(
