@@ -126,3 +126,39 @@ def test_logit_adjustment_is_reported_against_the_same_checkpoint():
     assert "## Post-hoc logit adjustment (tau 1)" in text and "AP does not change" in text
     assert "- full: F1 0.50 at confidence 0.35 -> 0.55 at 0.4; per class crane hook 0.60 -> 0.58, person 0.30 -> 0.41." in text
     assert "## Post-hoc" not in findings(stats, TABLE)
+
+
+def test_remedies_are_ranked_by_the_share_of_the_lost_ap_they_win_back():
+    table = pd.concat(
+        [
+            TABLE,
+            pd.DataFrame(
+                [
+                    {
+                        "run": "quarter_os",
+                        "fraction person": 0.25,
+                        "kept share person": 0.5,
+                        "remedy": "oversampling",
+                        "fraction crane hook": 1.0,
+                        "kept share crane hook": 1.0,
+                    }
+                ]
+            ),
+        ]
+    )
+    stats = pd.DataFrame(
+        [
+            row("quarter", "full", "person", -0.12, -0.18, -0.07),
+            row("quarter", "full", "crane hook", 0.01, -0.02, 0.04),
+            row("quarter_os", "quarter", "person", 0.03, -0.01, 0.07),
+            row("quarter_rfs", "quarter", "person", 0.08, 0.03, 0.13),
+            row("quarter_rfs", "quarter", "crane hook", -0.02, -0.05, 0.01),
+        ]
+    )
+    text = findings(stats, table)
+    ranking = text.split("## Remedies for person, by the share of the lost AP50:95 each wins back\n\n", 1)[1]
+    assert ranking.startswith(
+        "1. quarter_rfs (repeat-factor sampling): +0.08 [+0.03, +0.13] of the 0.12 that quarter lost against full (67%); "
+        "the other classes: crane hook -0.02 [-0.05, +0.01].\n"
+        "2. quarter_os (oversampling): +0.03 [-0.01, +0.07] of the 0.12 that quarter lost against full (25%).\n"
+    ), ranking

@@ -39,7 +39,7 @@ def _rests_on(row: dict[str, Any]) -> str:
 def sentence(row: dict[str, Any], runs: dict[str, dict[str, Any]], varied: list[str]) -> str:
     """One comparison of one class: the difference, its interval, what it rests on, and the verdict."""
     other, reference = runs.get(row["run"], {}), runs.get(row["reference run"], {})
-    remedy = other.get("remedy", "none") != "none" and reference.get("remedy", "none") == "none"
+    remedy = _is_remedy(row, runs)
     against = f"its baseline {row['reference run']}" if remedy else row["reference run"]
     head = (
         f"{row['class']} AP50:95, {row['run']} ({describe_run(other, varied)}) vs {against} ({describe_run(reference, varied)})"
@@ -62,6 +62,47 @@ def sentence(row: dict[str, Any], runs: dict[str, dict[str, Any]], varied: list[
             gap, row["images seen"], row["reference images seen"], "its baseline"
         )
     return f"- {head}: {interval} - {verdict}."
+
+
+def _is_remedy(row: dict[str, Any], runs: dict[str, dict[str, Any]]) -> bool:
+    """Whether a comparison sets a remedied run against its un-remedied baseline."""
+    other, reference = runs.get(row["run"], {}), runs.get(row["reference run"], {})
+    return other.get("remedy", "none") != "none" and reference.get("remedy", "none") == "none"
+
+
+def remedy_ranking(claims: Any, runs: dict[str, dict[str, Any]], classes: list[str], varied: list[str]) -> list[str]:
+    """Per varied class, the remedies ranked by the share of the AP their baseline lost (against the
+    study's reference) that they win back, each with its own interval and what it costs the other
+    classes. The share is a ratio of two estimates and has no interval of its own."""
+    lines = []
+    by_pair = {(r["run"], r["reference run"], r["class"]): r for r in claims.to_dict("records")}
+    for c in varied:
+        ranked = []
+        for (run, baseline, cls), r in by_pair.items():
+            if cls != c or not _is_remedy(r, runs) or _missing(r["difference"]):
+                continue
+            lost_row = next((v for (o, _, k), v in by_pair.items() if o == baseline and k == c), None)
+            lost = None if lost_row is None or _missing(lost_row["difference"]) else -lost_row["difference"]
+            share = r["difference"] / lost if lost and lost > 0 else None
+            others = [
+                f"{k} {v['difference']:+.2f} [{v['ci95 low']:+.2f}, {v['ci95 high']:+.2f}]"
+                for k in classes
+                if k != c and (v := by_pair.get((run, baseline, k))) is not None and not _missing(v["difference"])
+            ]
+            won = f"{r['difference']:+.2f} [{r['ci95 low']:+.2f}, {r['ci95 high']:+.2f}]"
+            of_lost = (
+                f" of the {lost:.2f} that {baseline} lost against {lost_row['reference run']} ({share:.0%})"
+                if share is not None
+                else ""
+            )
+            costs = f"; the other classes: {', '.join(others)}" if others else ""
+            text = f"{run} ({runs.get(run, {}).get('remedy', '')}): {won}{of_lost}{costs}"
+            ranked.append((share if share is not None else float("-inf"), r["difference"], text))
+        if ranked:
+            lines += ["", f"## Remedies for {c}, by the share of the lost AP50:95 each wins back", ""]
+            lines += [f"{i}. {text}." for i, (_, _, text) in enumerate(sorted(ranked, reverse=True), start=1)]
+            lines += ["", "Each difference is the remedy against its baseline, with its 95% interval; the share has none."]
+    return lines
 
 
 def logit_adjustment_lines(table: Any, classes: list[str]) -> list[str]:
@@ -115,6 +156,7 @@ def findings(stats: Any, table: Any) -> str:
         if not of_class.empty:
             lines += ["", f"## {c}", ""]
             lines += [sentence(r, runs, varied) for r in of_class.to_dict("records")]
+    lines += remedy_ranking(compared, runs, classes, varied)
     lines += logit_adjustment_lines(table, classes)
     notes = [(r["run"], r["notes"]) for r in table.to_dict("records") if isinstance(r.get("notes"), str) and r["notes"]]
     if notes:
