@@ -251,7 +251,7 @@ def test_logit_adjustment_added_to_a_finished_study_trains_evaluates_and_infers_
     assert counts.get("adjust_logits") == 4 and counts.get("summarize") == 4, counts
     assert not {"train", "evaluate", "infer", "prepare_dataset", "training_plan"} & set(counts), counts
     run = copy_run(demo_run, tmp_path / "adjusted")
-    snakemake(run, *adjusted, "--cores", "2", "results/findings.md")
+    snakemake(run, *adjusted, "--cores", "2", "--", "results/findings.md")  # "--": --config would take it
     plain = json.loads((run / "results/exp_person_25/evaluation/metrics.json").read_text())
     rescored = json.loads((run / "results/exp_person_25/evaluation/logit_adjusted/metrics.json").read_text())
     assert rescored["logit_adjustment"]["tau"] == 1.0 and sum(rescored["logit_adjustment"]["priors"].values()) == pytest.approx(1)
@@ -262,7 +262,7 @@ def test_logit_adjustment_added_to_a_finished_study_trains_evaluates_and_infers_
     assert table.loc["exp_person_25", "test F1 person"] == pytest.approx(plain["per_class"]["person"]["f1"])
     findings = (run / "results/findings.md").read_text()
     assert "## Post-hoc logit adjustment (tau 1)" in findings and "- exp_person_25: F1 " in findings
-    assert not job_counts(snakemake(run, "-n", *adjusted, "results/findings.md").stdout)  # then nothing is stale
+    assert not job_counts(snakemake(run, "-n", *adjusted, "--", "results/findings.md").stdout)  # then nothing is stale
 
 
 def test_training_can_start_from_the_checkpoint_of_an_earlier_run(demo_run, tmp_path):
