@@ -105,27 +105,37 @@ def run_workflow(args, dataset: Path, out: Path, settings: dict | None = None) -
     return summary["wall_time_s"], summary["peak_gpu_memory_mb"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def training_parser(description: str, epochs: int) -> argparse.ArgumentParser:
+    """The command line the training benchmarks share: model, resolution, epochs, batch, workers,
+    demo size and repeats."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="nano", choices=sorted(MODEL_VARIANTS))
     parser.add_argument("--resolution", type=int, default=384)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--num-workers", type=int, default=2)
     parser.add_argument("--clips", type=int, default=20, help="demo clips of 10 frames each")
     parser.add_argument("--repeats", type=int, default=2)
+    return parser
+
+
+def demo_dataset(tmp: Path, clips: int) -> int:
+    """A demo project of `clips` clips of 10 640x480 frames under tmp/project, prepared into
+    tmp/dataset with every frame; its number of training images."""
+    make_demo_project(tmp / "project/_annotations.coco.json", {}, n_clips=clips, frames_per_clip=10, width=640, height=480)
+    project = read_project(tmp / "project", CLASSES, r"^(?P<clip>.*?)[_-]?\d+$")
+    prepare_dataset(project, assign_splits(project.frames, 0.15, 0.15, 42), {c: 1.0 for c in CLASSES}, 42, tmp / "dataset")
+    return len(json.loads((tmp / "dataset/train/_annotations.coco.json").read_text())["images"])
+
+
+def main() -> None:
+    parser = training_parser(__doc__, epochs=3)
     parser.add_argument("--warmup", type=int, default=1, help="unrecorded runs before the measured ones")
     parser.add_argument("--keep", type=Path, help="copy the last workflow checkpoint here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        make_demo_project(
-            tmp / "project/_annotations.coco.json", {}, n_clips=args.clips, frames_per_clip=10, width=640, height=480
-        )
-        project = read_project(tmp / "project", CLASSES, r"^(?P<clip>.*?)[_-]?\d+$")
-        splits = assign_splits(project.frames, 0.15, 0.15, 42)
-        prepare_dataset(project, splits, {c: 1.0 for c in CLASSES}, 42, tmp / "dataset")
-        n_images = len(json.loads((tmp / "dataset/train/_annotations.coco.json").read_text())["images"])
+        n_images = demo_dataset(tmp, args.clips)
         runs: dict[str, list[tuple[float, float | None]]] = {"bare": [], "workflow": []}
         for _ in range(args.warmup):  # the first run of a session pays for CUDA/cuDNN set-up and cold caches
             run_bare(args, tmp / "dataset", tmp / "warmup")

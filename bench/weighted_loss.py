@@ -9,43 +9,23 @@ Usage: python bench/weighted_loss.py [--model nano] [--resolution 384] [--epochs
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_step import CLASSES, run_workflow  # noqa: E402
+from train_step import demo_dataset, run_workflow, training_parser  # noqa: E402
 
-from detexp.dataset import prepare_dataset  # noqa: E402
-from detexp.demo import make_demo_project  # noqa: E402
-from detexp.formats import read_project  # noqa: E402
-from detexp.models import MODEL_VARIANTS  # noqa: E402
-from detexp.sampling import assign_splits  # noqa: E402
 
 WEIGHTED = {"class_loss_weights": {"method": "effective_number", "beta": 0.999}}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="nano", choices=sorted(MODEL_VARIANTS))
-    parser.add_argument("--resolution", type=int, default=384)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--num-workers", type=int, default=2)
-    parser.add_argument("--clips", type=int, default=20, help="demo clips of 10 frames each")
-    parser.add_argument("--repeats", type=int, default=2)
-    args = parser.parse_args()
+    args = training_parser(__doc__, epochs=2).parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        make_demo_project(
-            tmp / "project/_annotations.coco.json", {}, n_clips=args.clips, frames_per_clip=10, width=640, height=480
-        )
-        project = read_project(tmp / "project", CLASSES, r"^(?P<clip>.*?)[_-]?\d+$")
-        prepare_dataset(project, assign_splits(project.frames, 0.15, 0.15, 42), {c: 1.0 for c in CLASSES}, 42, tmp / "dataset")
-        n_images = len(json.loads((tmp / "dataset/train/_annotations.coco.json").read_text())["images"])
+        n_images = demo_dataset(tmp, args.clips)
         rates: dict[str, list[float]] = {"unweighted": [], "weighted": []}
         for r in range(args.repeats):
             for label in ["unweighted", "weighted"] if r % 2 == 0 else ["weighted", "unweighted"]:

@@ -3,37 +3,38 @@ symlinks or copies where links cannot be made), repeated entries, all-or-nothing
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from detexp.dataset import prepare_dataset
 from detexp.formats import read_project
-from detexp.formats.coco import read_coco_project
 from detexp.project import Box, Frame
 from detexp.sampling import assign_splits, split_by_clip
-from detexp.schemas import schema_default
 from detexp.sources import DatasetError
 from detexp.summary import sampling_notes
-from projects import CLASSES, coco_file, write_clip_project
-
-
-def image(path: Path, width: int = 64, height: int = 48) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), np.zeros((height, width, 3), np.uint8))
-    return path
+from projects import (
+    CLASSES,
+    DEFAULT_CLIP_REGEX,
+    coco_file,
+    coco_of,
+    coco_project,
+    read_coco,
+    shaded_image,
+    snapshot,
+    write_clip_project,
+    write_image,
+    write_undecoded_project,
+)
 
 
 def test_a_failed_preparation_leaves_no_partial_dataset(tmp_path):
     src = tmp_path / "src"
     frames = [Frame(f"c{c}_{t}.jpg", 64, 48, f"c{c}", [Box(c % 2, [1, 1, 5, 5])]) for c in range(6) for t in range(2)]
     for f in frames:
-        image(src / f.file_name)
+        write_image(src / f.file_name)
     from detexp.project import Project
 
     project = Project(frames, src, CLASSES)
@@ -48,27 +49,6 @@ def test_a_failed_preparation_leaves_no_partial_dataset(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"]  # and no partial folder left
 
 
-CLIP_REGEX = r"^(?P<clip>.*?)[_-]?\d+$"
-
-
-def write_project(root: Path, coco: dict, images=("img/a_1.jpg", "img/a_2.jpg")) -> Path:
-    for name in images:
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(b"not decoded")
-    (root / "_annotations.coco.json").write_text(json.dumps(coco))
-    return root
-
-
-def coco_of(names: list[str], categories: list[dict], annotations: list[dict]) -> dict:
-    """A COCO dict whose images are `names`, all 64x48."""
-    images = [{"id": i, "file_name": n, "width": 64, "height": 48} for i, n in enumerate(names)]
-    return {"categories": categories, "images": images, "annotations": annotations}
-
-
-def read_coco(root: Path):
-    return read_coco_project(root / "_annotations.coco.json", root, CLASSES, CLIP_REGEX)
-
-
 def test_prepare_dataset_writes_rfdetr_layout_with_linked_images(tmp_path):
     root = tmp_path / "proj"
     names = [f"img/c{c}_{t}.jpg" for c in range(6) for t in range(3)]
@@ -77,7 +57,7 @@ def test_prepare_dataset_writes_rfdetr_layout_with_linked_images(tmp_path):
         [{"id": 7, "name": "person"}, {"id": 9, "name": "crane hook"}],
         [{"id": i, "image_id": i, "category_id": 7 if i % 2 else 9, "bbox": [1, 2, 10, 10]} for i in range(len(names))],
     )
-    project = read_coco(write_project(root, coco, names))
+    project = read_coco(write_undecoded_project(root, coco, names))
     splits = split_by_clip(project.frames, 0.2, 0.2, seed=1)
     stats = prepare_dataset(project, splits, {"crane hook": 1.0, "person": 0.5}, 1, tmp_path / "out")
     for split in ("train", "valid", "test"):
@@ -109,7 +89,7 @@ def test_prepared_files_are_byte_identical_for_the_same_config_and_keep_other_cl
             for k in ((0, 1) if i % 3 == 0 else (i % 2,))
         ],
     )
-    project = read_coco(write_project(root, coco, names))
+    project = read_coco(write_undecoded_project(root, coco, names))
     splits = split_by_clip(project.frames, 0.2, 0.2, seed=1)
     fractions = {"crane hook": 1.0, "person": 0.25}
     prepare_dataset(project, splits, fractions, 1, tmp_path / "a")
@@ -124,9 +104,6 @@ def test_prepared_files_are_byte_identical_for_the_same_config_and_keep_other_cl
     for image_id in kept_both:
         # a frame kept for either class keeps the boxes of both (no object silently becomes background)
         assert sorted(a["category_id"] for a in train["annotations"] if a["image_id"] == image_id) == [1, 2]
-
-
-DEFAULT_CLIP_REGEX = schema_default("splits.clip_regex")
 
 
 STREET = ["car", "bicycle"]
@@ -201,61 +178,12 @@ def test_repeats_are_entries_of_the_training_file_with_unique_ids_and_counted(tm
     assert len(files) == len(kept)  # one linked file per frame, however often it is repeated
 
 
-def write_image(path: Path, shade: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), np.full((24, 32, 3), shade, np.uint8))
-
-
-def coco_project(root: Path, clips: int = 8, frames: int = 3) -> dict:
-    """A COCO project of real JPEGs under root/images: hooks in even frames, people in odd, a truck
-    in every third (a category outside the study's classes). Returns the COCO dict (also written)."""
-    images, annotations = [], []
-    for c in range(clips):
-        for t in range(frames):
-            image_id = len(images) + 1
-            name = f"images/clip{c}_{t}.jpg"
-            write_image(root / name, 10 * image_id)
-            images.append({"id": image_id, "file_name": name, "width": 32, "height": 24})
-            category = 1 if image_id % 2 == 0 else 2
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": category, "bbox": [2, 2, 10, 8]})
-            if image_id % 3 == 0:
-                annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": 3, "bbox": [1, 1, 5, 5]})
-    coco = {
-        "images": images,
-        "annotations": annotations,
-        "categories": [{"id": 1, "name": "crane hook"}, {"id": 2, "name": "person"}, {"id": 3, "name": "truck"}],
-    }
-    write_coco(root, coco)
-    return coco
-
-
-def write_coco(root: Path, coco: dict) -> None:
-    (root / "_annotations.coco.json").write_text(json.dumps(coco, indent=1))
-
-
-def snapshot(*roots: Path) -> dict[str, tuple]:
-    """Every file and link under the roots: (kind, content digest or link target, inode)."""
-    seen = {}
-    for root in roots:
-        for folder, dirs, files in os.walk(root):
-            for name in dirs + files:
-                path = Path(folder) / name
-                st = path.lstat()
-                if path.is_symlink():
-                    seen[str(path)] = ("link", os.readlink(path), st.st_ino)
-                elif path.is_file():
-                    seen[str(path)] = ("file", hashlib.sha256(path.read_bytes()).hexdigest(), st.st_ino)
-                else:
-                    seen[str(path)] = ("dir", None, None)
-    return seen
-
-
 def test_linking_never_replaces_an_existing_file(tmp_path):
     from detexp.dataset import link_file
     from detexp.sources import DatasetError
 
     src = tmp_path / "data" / "a.jpg"
-    write_image(src, 1)
+    shaded_image(src, 1)
     data = src.read_bytes()
     with pytest.raises(DatasetError, match="exists already"):
         link_file(src, src, tmp_path / "data")  # a destination that is its source

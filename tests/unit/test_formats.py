@@ -3,12 +3,9 @@ Pascal VOC), pre-split sources, one draw whatever the format, and the errors a p
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from detexp.dataset import prepare_dataset
@@ -16,18 +13,17 @@ from detexp.formats import detect_format, project_sources, read_project
 from detexp.formats.coco import read_coco_project
 from detexp.project import Box, clip_of, Frame
 from detexp.sampling import assign_splits, draw_training_frames
-from detexp.schemas import schema_default
 from detexp.sources import DatasetError
-from projects import CLASSES, coco_file, write_image
-
-
-CLIP_REGEX = r"^(?P<clip>.*?)[_-]?\d+$"
-
-
-def image(path: Path, width: int = 64, height: int = 48) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), np.zeros((height, width, 3), np.uint8))
-    return path
+from projects import (
+    CLASSES,
+    CLIP_REGEX,
+    DEFAULT_CLIP_REGEX,
+    coco_file,
+    read_coco,
+    roboflow_name,
+    write_image,
+    write_undecoded_project,
+)
 
 
 def coco(file_names, boxes) -> dict:
@@ -46,7 +42,7 @@ def test_roboflow_export_keeps_its_splits(tmp_path):
     for split, n in (("train", 4), ("valid", 2), ("test", 2)):
         names = [f"{split}_clip_{i}.jpg" for i in range(n)]
         for name in names:
-            image(tmp_path / split / name)
+            write_image(tmp_path / split / name)
         boxes = [(i, 1 + i % 2, [2, 2, 10, 10]) for i in range(n)]
         (tmp_path / split / "_annotations.coco.json").write_text(json.dumps(coco(names, boxes)))
     assert detect_format(tmp_path) == "roboflow"
@@ -78,7 +74,7 @@ def test_yolo_dataset(tmp_path):
     (tmp_path / "data.yaml").write_text("names: [person, truck, crane hook]\n")
     for split in ("train", "val"):
         for i in range(2):
-            image(tmp_path / "images" / split / f"{split}_{i}.png", 100, 50)
+            write_image(tmp_path / "images" / split / f"{split}_{i}.png", 100, 50)
             # class 0 = person, centre (0.5, 0.5), size 0.2 x 0.4 -> xyxy 40,15,60,35; class 1 is not configured
             (tmp_path / "labels" / split).mkdir(parents=True, exist_ok=True)
             (tmp_path / "labels" / split / f"{split}_{i}.txt").write_text(
@@ -101,7 +97,7 @@ def test_yolo_dataset(tmp_path):
 
 def test_pascal_voc_dataset_reads_sizes_from_xml(tmp_path):
     for i in range(2):
-        image(tmp_path / "JPEGImages" / f"clip_{i}.jpg", 80, 60)
+        write_image(tmp_path / "JPEGImages" / f"clip_{i}.jpg", 80, 60)
         (tmp_path / "Annotations").mkdir(exist_ok=True)
         (tmp_path / "Annotations" / f"clip_{i}.xml").write_text(
             f"""<annotation><filename>clip_{i}.jpg</filename><size><width>80</width><height>60</height><depth>3</depth></size>
@@ -129,7 +125,7 @@ def test_unknown_layout_is_explained(tmp_path):
 def test_coco_file_with_video_id_and_subfolders(tmp_path):
     names = ["a/x/f_1.jpg", "a/x/f_2.jpg"]
     for n in names:
-        image(tmp_path / "imgs" / n)
+        write_image(tmp_path / "imgs" / n)
     data = coco(names, [(0, 2, [1, 1, 5, 5])])
     data["images"][0]["video_id"] = 7
     data["images"][1]["video_id"] = 7
@@ -147,7 +143,7 @@ def test_yolo_split_folders_first_and_flat_layouts(tmp_path):
     (by_split / "data.yaml").write_text("names: {0: crane hook, 1: person}\nnc: 2\n")
     for split in ("train", "valid", "test"):
         for i in range(2):
-            image(by_split / split / "images" / f"{split}_{i}.jpg", 40, 30)
+            write_image(by_split / split / "images" / f"{split}_{i}.jpg", 40, 30)
             (by_split / split / "labels").mkdir(parents=True, exist_ok=True)
             (by_split / split / "labels" / f"{split}_{i}.txt").write_text(f"{i} 0.5 0.5 0.5 0.5\n")
     project = read_project(by_split, CLASSES, CLIP_REGEX)
@@ -159,7 +155,7 @@ def test_yolo_split_folders_first_and_flat_layouts(tmp_path):
     flat.mkdir()
     (flat / "data.yaml").write_text("names: [crane hook, person]\n")
     for i in range(3):
-        image(flat / "images" / f"c_{i}.png", 50, 20)
+        write_image(flat / "images" / f"c_{i}.png", 50, 20)
         (flat / "labels").mkdir(exist_ok=True)
         (flat / "labels" / f"c_{i}.txt").write_text("0 0.5 0.5 0.2 0.5\n")
     project = read_project(flat, CLASSES, CLIP_REGEX)
@@ -169,7 +165,7 @@ def test_yolo_split_folders_first_and_flat_layouts(tmp_path):
 
 def test_voc_xml_beside_its_image_without_a_size_reads_the_image_header(tmp_path):
     for i in range(2):
-        image(tmp_path / "frames" / f"clip_{i}.jpg", 72, 36)
+        write_image(tmp_path / "frames" / f"clip_{i}.jpg", 72, 36)
         (tmp_path / "frames" / f"clip_{i}.xml").write_text(
             f"<annotation><filename>clip_{i}.jpg</filename>"
             "<object><name>person</name><bndbox><xmin>11</xmin><ymin>11</ymin><xmax>20</xmax><ymax>30</ymax></bndbox></object>"
@@ -188,7 +184,7 @@ def test_a_roboflow_export_without_test_gets_one_carved_from_train(tmp_path):
     for split, n in (("train", 12), ("valid", 3)):
         names = [f"clip{i // 3}_{i}.jpg" for i in range(n)] if split == "train" else [f"val_{i}.jpg" for i in range(n)]
         for name in names:
-            image(tmp_path / split / name)
+            write_image(tmp_path / split / name)
         boxes = [(i, 1 + i % 2, [2, 2, 10, 10]) for i in range(n)]
         (tmp_path / split / "_annotations.coco.json").write_text(json.dumps(coco(names, boxes)))
     assert detect_format(tmp_path) == "roboflow"
@@ -204,18 +200,6 @@ def test_clip_of():
     assert clip_of("images/clip03_0007.jpg", CLIP_REGEX) == "images/clip03"
     assert clip_of("site-a-12.png", CLIP_REGEX) == "site-a"
     assert clip_of("still.jpg", CLIP_REGEX) == "still"
-
-
-def write_project(root: Path, coco: dict, images=("img/a_1.jpg", "img/a_2.jpg")) -> Path:
-    for name in images:
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(b"not decoded")
-    (root / "_annotations.coco.json").write_text(json.dumps(coco))
-    return root
-
-
-def read_coco(root: Path):
-    return read_coco_project(root / "_annotations.coco.json", root, CLASSES, CLIP_REGEX)
 
 
 def roboflow_style_coco() -> dict:
@@ -240,7 +224,7 @@ def roboflow_style_coco() -> dict:
 
 
 def test_read_coco_project_handles_real_export_quirks(tmp_path):
-    project = read_coco(write_project(tmp_path, roboflow_style_coco()))
+    project = read_coco(write_undecoded_project(tmp_path, roboflow_style_coco()))
     by_name = {f.file_name: f for f in project.frames}
     assert by_name["img/a_1.jpg"].labels() == {0, 1}
     assert by_name["img/a_1.jpg"].boxes[0].bbox == [90.0, 70.0, 10.0, 10.0]  # clipped to 100x80
@@ -252,7 +236,7 @@ def test_read_coco_project_handles_real_export_quirks(tmp_path):
 
 
 def test_missing_configured_class_lists_what_the_project_has(tmp_path):
-    write_project(tmp_path, roboflow_style_coco())
+    write_undecoded_project(tmp_path, roboflow_style_coco())
     with pytest.raises(
         DatasetError,
         match=r"class\(es\) 'helmet' not in the project - it has: crane hook \(1 boxes\), person \(1 boxes\), truck \(1 boxes\)$",
@@ -261,7 +245,7 @@ def test_missing_configured_class_lists_what_the_project_has(tmp_path):
 
 
 def test_missing_image_file_is_named(tmp_path):
-    write_project(tmp_path, roboflow_style_coco(), images=("img/a_1.jpg",))
+    write_undecoded_project(tmp_path, roboflow_style_coco(), images=("img/a_1.jpg",))
     with pytest.raises(DatasetError, match="img/a_2.jpg, which does not exist"):
         read_coco(tmp_path)
 
@@ -278,7 +262,7 @@ def test_missing_project_dir(tmp_path):
 
 
 def test_a_class_name_that_differs_in_case_or_by_a_typo_gets_a_suggestion(tmp_path):
-    write_project(tmp_path, roboflow_style_coco())
+    write_undecoded_project(tmp_path, roboflow_style_coco())
     annotations = tmp_path / "_annotations.coco.json"
     with pytest.raises(
         DatasetError, match=r"class\(es\) 'Person' \(did you mean 'person'\?\), 'crane hok' \(did you mean 'crane hook'\?\) not"
@@ -292,7 +276,7 @@ def test_a_missing_image_found_in_a_subfolder_suggests_images_dir(tmp_path):
     coco = roboflow_style_coco()
     for img in coco["images"]:
         img["file_name"] = img["file_name"].removeprefix("img/")  # a.jpg, but the files are in img/
-    write_project(tmp_path, coco)
+    write_undecoded_project(tmp_path, coco)
     with pytest.raises(
         DatasetError,
         match=r"refers to .*a_1.jpg, which does not exist or is not a file - it is at .*img/a_1.jpg: set images_dir: img \(",
@@ -309,7 +293,7 @@ def test_boxes_of_zero_width_or_height_are_dropped_and_counted_or_refused(tmp_pa
         {"id": 7, "image_id": 1, "category_id": 2, "bbox": [5, 5, 0, 20]},
         {"id": 8, "image_id": 1, "category_id": 1, "bbox": [5, 5, 10, 0]},
     ]
-    write_project(tmp_path, coco)
+    write_undecoded_project(tmp_path, coco)
     project = read_any(tmp_path, CLASSES, CLIP_REGEX)
     assert (
         len(project.degenerate_boxes) == 2
@@ -331,15 +315,6 @@ def test_boxes_of_zero_width_or_height_are_dropped_and_counted_or_refused(tmp_pa
         DatasetError, match=r"degenerate_boxes: refuse.*2 problem\(s\):\n  .*annotation id 7 .* has a width or height of 0"
     ):
         read_any(tmp_path, CLASSES, CLIP_REGEX, degenerate_boxes="refuse")
-
-
-DEFAULT_CLIP_REGEX = schema_default("splits.clip_regex")
-
-
-def roboflow_name(name: str) -> str:
-    """How a Roboflow export renames clipA_0001.jpg: clipA_0001_jpg.rf.<32 hex>.jpg."""
-    stem, ext = name.rsplit(".", 1)
-    return f"{stem}_{ext}.rf.{hashlib.md5(name.encode()).hexdigest()}.{ext}"
 
 
 N_CLIPS, PER_CLIP = 10, 4

@@ -3,7 +3,6 @@ draws (union, exact), background frames, oversampling and repeat-factor sampling
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -21,9 +20,8 @@ from detexp.sampling import (
     split_by_clip,
     split_statistics,
 )
-from detexp.schemas import schema_default
 from detexp.sources import DatasetError
-from projects import CLASSES, coco_file, frame
+from projects import CLASSES, DEFAULT_CLIP_REGEX, coco_file, frame, roboflow_name
 
 
 def test_background_fraction_keeps_some_empty_frames():
@@ -109,15 +107,6 @@ def test_split_with_too_few_clips_is_an_error():
     frames = [frame(f"a_{t}", 0, clip="a") for t in range(5)]
     with pytest.raises(DatasetError, match="split 'train' has no frames"):
         split_by_clip(frames, 0.2, 0.2, seed=0)
-
-
-DEFAULT_CLIP_REGEX = schema_default("splits.clip_regex")
-
-
-def roboflow_name(name: str) -> str:
-    """How a Roboflow export renames clipA_0001.jpg: clipA_0001_jpg.rf.<32 hex>.jpg."""
-    stem, ext = name.rsplit(".", 1)
-    return f"{stem}_{ext}.rf.{hashlib.md5(name.encode()).hexdigest()}.{ext}"
 
 
 @pytest.mark.parametrize(

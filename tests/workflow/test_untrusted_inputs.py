@@ -2,70 +2,19 @@
 named, through real Snakemake jobs and dry runs, and nothing outside the results is changed."""
 
 from __future__ import annotations
-import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
-import cv2
-import numpy as np
 import pytest
 from conftest import DEMO, job_counts, snakemake
+from projects import coco_project, shaded_image, snapshot, write_coco, yolo_project
 
 
 STATS = "results/exp_person_100/dataset_stats.json"
 
 
 ONE_EXPERIMENT = ("experiments=[exp_person_100]", "test_videos=[]")
-
-
-def write_image(path: Path, shade: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), np.full((24, 32, 3), shade, np.uint8))
-
-
-def coco_project(root: Path, clips: int = 8, frames: int = 3) -> dict:
-    """A COCO project of real JPEGs under root/images: hooks in even frames, people in odd, a truck
-    in every third (a category outside the study's classes). Returns the COCO dict (also written)."""
-    images, annotations = [], []
-    for c in range(clips):
-        for t in range(frames):
-            image_id = len(images) + 1
-            name = f"images/clip{c}_{t}.jpg"
-            write_image(root / name, 10 * image_id)
-            images.append({"id": image_id, "file_name": name, "width": 32, "height": 24})
-            category = 1 if image_id % 2 == 0 else 2
-            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": category, "bbox": [2, 2, 10, 8]})
-            if image_id % 3 == 0:
-                annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": 3, "bbox": [1, 1, 5, 5]})
-    coco = {
-        "images": images,
-        "annotations": annotations,
-        "categories": [{"id": 1, "name": "crane hook"}, {"id": 2, "name": "person"}, {"id": 3, "name": "truck"}],
-    }
-    write_coco(root, coco)
-    return coco
-
-
-def write_coco(root: Path, coco: dict) -> None:
-    (root / "_annotations.coco.json").write_text(json.dumps(coco, indent=1))
-
-
-def snapshot(*roots: Path) -> dict[str, tuple]:
-    """Every file and link under the roots: (kind, content digest or link target, inode)."""
-    seen = {}
-    for root in roots:
-        for folder, dirs, files in os.walk(root):
-            for name in dirs + files:
-                path = Path(folder) / name
-                st = path.lstat()
-                if path.is_symlink():
-                    seen[str(path)] = ("link", os.readlink(path), st.st_ino)
-                elif path.is_file():
-                    seen[str(path)] = ("file", hashlib.sha256(path.read_bytes()).hexdigest(), st.st_ino)
-                else:
-                    seen[str(path)] = ("dir", None, None)
-    return seen
 
 
 def prepare(workflow: Path, project: Path, *extra: str, check: bool = True):
@@ -113,14 +62,14 @@ def test_absolute_file_names_are_read_in_place_and_never_touched(workflow_copy, 
 
 def _escape(coco: dict, tmp_path: Path) -> str:
     outside = tmp_path / "b" / "outside"
-    write_image(outside / "x.jpg", 200)
+    shaded_image(outside / "x.jpg", 200)
     coco["images"][4]["file_name"] = "../../b/outside/x.jpg"
     return "image id 5: file_name '../../b/outside/x.jpg' resolves to"
 
 
 def _escape_absolute_via_dots(coco: dict, tmp_path: Path) -> str:
     outside = tmp_path / "b" / "outside"
-    write_image(outside / "y.jpg", 200)
+    shaded_image(outside / "y.jpg", 200)
     coco["images"][2]["file_name"] = "../" * 12 + str(outside / "y.jpg").lstrip("/")
     return "outside the images folder"
 
@@ -212,16 +161,6 @@ def test_a_latin1_coco_file_is_named_as_not_utf8(workflow_copy, tmp_path):
     assert "save it as UTF-8" in proc.stdout
 
 
-def yolo_project(root: Path, names: str = "[crane hook, person]") -> Path:
-    root.mkdir(parents=True)
-    (root / "data.yaml").write_text(f"names: {names}\n")
-    for i in range(12):
-        write_image(root / "images" / f"clip{i // 3}_{i}.jpg", i)
-        (root / "labels").mkdir(parents=True, exist_ok=True)
-        (root / "labels" / f"clip{i // 3}_{i}.txt").write_text(f"{i % 2} 0.5 0.5 0.2 0.3\n")
-    return root
-
-
 @pytest.mark.parametrize(
     "label, message",
     [
@@ -245,7 +184,7 @@ def test_a_bad_yolo_label_fails_naming_file_line_and_value(workflow_copy, tmp_pa
 def voc_project(root: Path) -> Path:
     for i in range(9):
         name = f"clip{i // 3}_{i}.jpg"
-        write_image(root / "JPEGImages" / name, i)
+        shaded_image(root / "JPEGImages" / name, i)
         cls = "person" if i % 2 else "crane hook"
         (root / "Annotations").mkdir(parents=True, exist_ok=True)
         (root / "Annotations" / f"clip{i // 3}_{i}.xml").write_text(
@@ -267,7 +206,7 @@ def test_a_bad_voc_box_and_an_escaping_voc_filename_fail_naming_the_file(workflo
     assert snapshot(tmp_path / "a", tmp_path / "b") == before
 
     xml.write_text(xml.read_text().replace("<xmax>1</xmax>", "<xmax>12</xmax>"))
-    write_image(tmp_path / "b" / "x.jpg", 9)
+    shaded_image(tmp_path / "b" / "x.jpg", 9)
     xml.write_text(xml.read_text().replace("<filename>clip0_1.jpg", "<filename>../../b/x.jpg"))
     before = snapshot(tmp_path / "a", tmp_path / "b")
     proc = prepare(workflow_copy, project, check=False)
