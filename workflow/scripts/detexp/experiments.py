@@ -58,9 +58,13 @@ def load_experiment(path: Path, classes: list[str]) -> Experiment:
     if data["name"] != path.stem:
         raise ConfigError(f"{source}: name: {data['name']!r} must equal the file name stem {path.stem!r}")
     weights = data["class_loss_weights"]
-    named = {"class_loss_weights": {} if weights is None or "method" in weights else weights}
-    for key in ("frame_sample_fractions", "oversample", "class_loss_weights"):
-        unknown = [c for c in named.get(key, data[key]) if c not in classes]
+    by_class = {
+        "frame_sample_fractions": data["frame_sample_fractions"],
+        "oversample": data["oversample"],
+        "class_loss_weights": weights if weights is not None and "method" not in weights else {},  # a map names classes
+    }
+    for key, named in by_class.items():
+        unknown = [c for c in named if c not in classes]
         if unknown:
             raise ConfigError(
                 f"{source}: {key}: unknown class {', '.join(map(repr, unknown))} - known classes: {', '.join(classes)}"
