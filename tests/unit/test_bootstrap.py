@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detexp.bootstrap import compare_runs, paired_bootstrap, two_level_bootstrap
+from detexp.bootstrap import compare_runs, paired_bootstrap, two_level_bootstrap, won_back_share
 from detexp.config import validate_config
 from detexp.experiments import Experiment
 from detexp.validation import ConfigError
@@ -300,3 +300,53 @@ def test_each_row_gives_both_runs_images_seen_and_replicate_rows_their_means():
     grouped = table[table["replicates"] == 3].iloc[0]
     assert grouped["reference images seen"] == pytest.approx(110)  # the mean of 100, 110, 120
     assert grouped["images seen"] is None or grouped["images seen"] != grouped["images seen"]  # one missing: no mean
+
+
+# ---- the share of the lost AP a remedy wins back -----------------------------------------------------
+
+AP_05, AP_06, AP_07, AP_10 = (boxes_of_width(w) for w in (72.5, 77.5, 82.5, 100))
+
+
+def test_the_won_back_share_of_single_runs_against_a_hand_computation():
+    # the baseline lost 1.0 - 0.5; the remedy wins back 0.7 - 0.5 of it: 40%, on every resample alike
+    result = won_back_share(NOISE_GT, [AP_10], [AP_05], [AP_07], samples=200, seed=2)[1]["AP_50_95"]
+    assert result["share"] == pytest.approx(0.4)
+    assert (result["ci95_low"], result["ci95_high"]) == pytest.approx((0.4, 0.4)) and result["samples"] == 200
+    assert result["note"] == ""
+
+
+def test_the_won_back_interval_covers_the_remedys_replicates():
+    result = won_back_share(NOISE_GT, [AP_10] * 3, [AP_05] * 3, [AP_05, AP_06, AP_07], samples=2000, seed=3)[1]
+    share = result["AP_50_95"]
+    # (0.6 - 0.5) / (1.0 - 0.5); the remedy's mean over 3 draws is 0.5 or 0.7 with probability 1/27 each
+    # (3.7% > 2.5%), so the percentiles are (0.5 - 0.5) / 0.5 and (0.7 - 0.5) / 0.5
+    assert share["share"] == pytest.approx(0.2)
+    assert (share["ci95_low"], share["ci95_high"]) == pytest.approx((0.0, 0.4))
+
+
+def test_no_won_back_interval_where_the_baseline_may_have_lost_nothing():
+    # the reference's mean equals the baseline's 0.5 when all three draws are its 0.5 replicate: 1/27
+    result = won_back_share(NOISE_GT, [AP_05, AP_06, AP_07], [AP_05] * 3, [AP_06] * 3, samples=2000, seed=3)[1]
+    share = result["AP_50_95"]
+    assert share["share"] == pytest.approx(0.1 / 0.1)
+    assert np.isnan(share["ci95_low"]) and np.isnan(share["ci95_high"])
+    assert share["note"].startswith("no interval: the baseline lost no AP on ") and share["note"].endswith(" of 2000 resamples")
+    # and none at all where the baseline lost nothing on the whole split
+    assert won_back_share(NOISE_GT, [AP_05], [AP_05], [AP_06], samples=20, seed=3)[1]["AP_50_95"]["share"] is None
+
+
+def test_the_remedy_rows_of_chained_pairs_carry_the_won_back_share():
+    runs = {"full": AP_10, "base": AP_05, "rem": AP_07}
+    predictions = {f"{name}{i}": p for name, p in runs.items() for i in range(2)}
+    groups = {f"{name}{i}": name for name in runs for i in range(2)}
+    pairs = [(f"full{i}", f"base{i}") for i in range(2)] + [(f"base{i}", f"rem{i}") for i in range(2)]
+    table = compare_runs(NOISE_GT, predictions, pairs, samples=50, seed=1, groups=groups)
+    remedy = table[(table["run"] == "rem") & (table["metric"] == "AP_50_95")].iloc[0]
+    assert remedy["won back"] == pytest.approx(0.4) and remedy["won back of"] == "full"
+    assert (remedy["won back ci95 low"], remedy["won back ci95 high"]) == pytest.approx((0.4, 0.4))
+    # the replicate rows carry it; the per-run rows and the baseline's own rows do not
+    assert table[table["run"] != "rem"]["won back"].isna().all()
+    assert table[table["run"] == "rem0"]["won back"].isna().all()
+    # without replicate groups, each replicate's chain on its per-run rows
+    per_run = compare_runs(NOISE_GT, predictions, pairs, samples=20, seed=1)
+    assert per_run[per_run["run"] == "rem1"]["won back"].iloc[0] == pytest.approx(0.4)

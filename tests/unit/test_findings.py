@@ -31,8 +31,9 @@ TABLE = pd.DataFrame(
 )
 
 
-def row(run, reference, cls, difference, low, high, replicates=1, note="", seen=(None, None)):
+def row(run, reference, cls, difference, low, high, replicates=1, note="", seen=(None, None), won=None):
     return {
+        **dict(zip(("won back", "won back ci95 low", "won back ci95 high", "won back of", "won back note"), won or (None,) * 5)),
         "images seen": seen[0],
         "reference images seen": seen[1],
         "run": run,
@@ -150,15 +151,15 @@ def test_remedies_are_ranked_by_the_share_of_the_lost_ap_they_win_back():
         [
             row("quarter", "full", "person", -0.12, -0.18, -0.07),
             row("quarter", "full", "crane hook", 0.01, -0.02, 0.04),
-            row("quarter_os", "quarter", "person", 0.03, -0.01, 0.07),
-            row("quarter_rfs", "quarter", "person", 0.08, 0.03, 0.13),
+            row("quarter_os", "quarter", "person", 0.03, -0.01, 0.07, won=(0.25, float("nan"), float("nan"), "full", "no interval: x")),
+            row("quarter_rfs", "quarter", "person", 0.08, 0.03, 0.13, won=(0.67, 0.2, 1.1, "full", "")),
             row("quarter_rfs", "quarter", "crane hook", -0.02, -0.05, 0.01),
         ]
     )
     text = findings(stats, table)
     ranking = text.split("## Remedies for person, by the share of the lost AP50:95 each wins back\n\n", 1)[1]
     assert ranking.startswith(
-        "1. quarter_rfs (repeat-factor sampling): +0.08 [+0.03, +0.13] of the 0.12 that quarter lost against full (67%); "
-        "the other classes: crane hook -0.02 [-0.05, +0.01].\n"
-        "2. quarter_os (oversampling): +0.03 [-0.01, +0.07] of the 0.12 that quarter lost against full (25%).\n"
+        "1. quarter_rfs (repeat-factor sampling): +0.08 [+0.03, +0.13] of the 0.12 that quarter lost against full: "
+        "67% [20%, 110%]; the other classes: crane hook -0.02 [-0.05, +0.01].\n"
+        "2. quarter_os (oversampling): +0.03 [-0.01, +0.07] of the 0.12 that quarter lost against full: 25% (no interval: x).\n"
     ), ranking

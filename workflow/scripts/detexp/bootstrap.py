@@ -62,6 +62,40 @@ def paired_bootstrap(
 METRICS = ("AP_50_95", "AP_50")
 
 
+def _mean(values: list[float | None]) -> float | None:
+    """The mean of AP values, or None where one is missing (no box of the class on the images)."""
+    return None if any(v is None for v in values) else float(np.mean(values))
+
+
+def _resampled_means(
+    gt: dict[str, Any], sides: dict[str, list[list[dict[str, Any]]]], samples: int, seed: int
+) -> tuple[dict[str, list[dict[int, dict[str, float | None]]]], list[dict[str, dict[int, dict[str, float | None]]]]]:
+    """The two-level resampling shared by the experiment comparison and the won-back share: per side
+    (an experiment: its replicates' predictions) each run's per-category AP on the whole split, and
+    per resample each side's mean AP over its drawn replicates on the drawn images.
+
+    Each resample draws the test images with replacement (once, shared by every side) and, for each
+    side independently, as many replicates as it has, with replacement."""
+    rng = np.random.default_rng(seed)
+    scorers = {side: [ResampledAP(gt, p) for p in runs] for side, runs in sides.items()}
+    everything = next(iter(scorers.values()))[0].image_positions([img["id"] for img in gt["images"]])
+    n = len(everything)
+    cats = [int(c["id"]) for c in gt["categories"]]
+    full = {side: [run.per_category(everything) for run in runs] for side, runs in scorers.items()}
+    resamples = []
+    for _ in range(samples):
+        picks = everything[rng.integers(0, n, size=n)]
+        drawn = {side: rng.integers(0, len(runs), size=len(runs)) for side, runs in scorers.items()}
+        scored = {side: {i: scorers[side][i].per_category(picks) for i in set(drawn[side].tolist())} for side in scorers}
+        resamples.append(
+            {
+                side: {c: {m: _mean([scored[side][i][c][m] for i in drawn[side]]) for m in METRICS} for c in cats}
+                for side in scorers
+            }
+        )
+    return full, resamples
+
+
 def two_level_bootstrap(
     gt: dict[str, Any],
     reference: list[list[dict[str, Any]]],
@@ -79,32 +113,19 @@ def two_level_bootstrap(
     minus reference. Resampling only images would treat one training as the experiment's only
     possible outcome; resampling replicates as well lets seed and data-order noise widen the interval.
     """
-    rng = np.random.default_rng(seed)
-    sides = {"reference": [ResampledAP(gt, p) for p in reference], "other": [ResampledAP(gt, p) for p in other]}
-    everything = sides["reference"][0].image_positions([img["id"] for img in gt["images"]])
-    n = len(everything)
-    cats = [int(c["id"]) for c in gt["categories"]]
-    full = {side: [run.per_category(everything) for run in runs] for side, runs in sides.items()}
-    diffs: dict[int, dict[str, list[float]]] = {c: {m: [] for m in METRICS} for c in cats}
-    for _ in range(samples):
-        picks = everything[rng.integers(0, n, size=n)]
-        drawn = {side: rng.integers(0, len(runs), size=len(runs)) for side, runs in sides.items()}
-        scored = {side: {i: sides[side][i].per_category(picks) for i in set(drawn[side].tolist())} for side in sides}
-        for c in cats:
-            for metric in METRICS:
-                means = {}
-                for side in sides:
-                    values = [scored[side][i][c][metric] for i in drawn[side]]
-                    means[side] = None if any(v is None for v in values) else float(np.mean(values))
-                if means["reference"] is not None and means["other"] is not None:
-                    diffs[c][metric].append(means["other"] - means["reference"])
+    full, resamples = _resampled_means(gt, {"reference": reference, "other": other}, samples, seed)
     result: dict[int, dict[str, dict[str, float | None]]] = {}
-    for c in cats:
+    for c in [int(c["id"]) for c in gt["categories"]]:
         result[c] = {}
-        for metric, values in diffs[c].items():
+        for metric in METRICS:
+            values = [
+                r["other"][c][metric] - r["reference"][c][metric]
+                for r in resamples
+                if r["reference"][c][metric] is not None and r["other"][c][metric] is not None
+            ]
             summary = {}
-            for side in sides:
-                aps = [run[c][metric] for run in full[side]]
+            for side, runs in full.items():
+                aps = [run[c][metric] for run in runs]
                 known = None if any(v is None for v in aps) else np.array(aps, float)
                 summary[side] = None if known is None else float(known.mean())
                 summary[f"{side}_std"] = None if known is None or len(known) < 2 else float(known.std(ddof=1))
@@ -118,6 +139,57 @@ def two_level_bootstrap(
                 "ci95_low": float(low),
                 "ci95_high": float(high),
                 "samples": len(values),
+            }
+    return result
+
+
+def won_back_share(
+    gt: dict[str, Any],
+    reference: list[list[dict[str, Any]]],
+    baseline: list[list[dict[str, Any]]],
+    remedy: list[list[dict[str, Any]]],
+    samples: int = schema_default("statistics.bootstrap_samples"),
+    seed: int = 0,
+) -> dict[int, dict[str, dict[str, Any]]]:
+    """Per category id and metric: the share of the AP that `baseline` lost against `reference` which
+    `remedy` wins back, (remedy - baseline) / (reference - baseline) over the replicates' mean APs
+    (1: all of it; above 1: more than was lost), with a 95% interval over replicates and test images
+    (one run per side: test images only) from the same resamples as the two-level bootstrap.
+
+    A share exists only where the baseline lost AP. Where it lost none on more than 2.5% of the
+    resamples, the share's 2.5th or 97.5th percentile lies among resamples where it is undefined, so
+    there is no interval (NaN, and `note` says why); otherwise the percentiles are taken over the
+    resamples with a loss, and `samples` says how many those were."""
+    full, resamples = _resampled_means(gt, {"reference": reference, "baseline": baseline, "remedy": remedy}, samples, seed)
+    result: dict[int, dict[str, dict[str, Any]]] = {}
+    for c in [int(c["id"]) for c in gt["categories"]]:
+        result[c] = {}
+        for metric in METRICS:
+            mean = {side: _mean([run[c][metric] for run in runs]) for side, runs in full.items()}
+            share = None
+            if None not in mean.values() and mean["reference"] - mean["baseline"] > 0:
+                share = (mean["remedy"] - mean["baseline"]) / (mean["reference"] - mean["baseline"])
+            shares, undefined = [], 0
+            for r in resamples:
+                ref, base, rem = (r[side][c][metric] for side in ("reference", "baseline", "remedy"))
+                if ref is None or base is None or rem is None:
+                    continue  # a resample without a box of this class says nothing
+                if ref - base > 0:
+                    shares.append((rem - base) / (ref - base))
+                else:
+                    undefined += 1
+            note = ""
+            if not shares or undefined > 0.025 * (len(shares) + undefined):
+                low = high = np.nan
+                note = f"no interval: the baseline lost no AP on {undefined} of {len(shares) + undefined} resamples"
+            else:
+                low, high = np.percentile(shares, [2.5, 97.5])
+            result[c][metric] = {
+                "share": share,
+                "ci95_low": float(low),
+                "ci95_high": float(high),
+                "samples": len(shares),
+                "note": note,
             }
     return result
 
@@ -143,7 +215,12 @@ def compare_runs(
 
     Two runs with the same training digest (`digests`) share one training: their pair is marked
     identical, with no difference and no interval (there is nothing to compare). With `images_seen`
-    (run -> training images seen), each row says both runs' figures (replicate rows: their means)."""
+    (run -> training images seen), each row says both runs' figures (replicate rows: their means).
+
+    Where the pairs chain (a reference, a baseline compared with it, a remedy compared with the
+    baseline), the remedy's rows also give the share of the baseline's lost AP it wins back, with its
+    interval (won_back_share): on the replicate rows where all three have replicates, else on the
+    per-run rows."""
     import pandas as pd
 
     names = {int(c["id"]): c["name"] for c in gt["categories"]}
@@ -176,10 +253,66 @@ def compare_runs(
     table["images seen"] = [seen.get(run) for run in table["run"]]
     table["reference images seen"] = [seen.get(run) for run in table["reference run"]]
     table["test images"] = len(gt["images"])
+    won = _won_back(gt, predictions, pairs, samples, seed, digests, groups or {}, names)
+    keys = list(zip(table["run"], table["reference run"], table["class"], table["metric"]))
+    for column, field in WON_BACK_COLUMNS.items():
+        table[column] = [won[k][field] if k in won else None for k in keys]
     # the interval excludes 0: the difference is not explained by what the interval covers (which test
     # images were drawn; with replicates, also which trainings)
     table["interval excludes 0"] = (table["ci95 low"] > 0) | (table["ci95 high"] < 0)
     return table
+
+
+# comparison_stats.csv columns of the won-back share, and the won_back_share fields they hold
+WON_BACK_COLUMNS = {
+    "won back": "share",
+    "won back ci95 low": "ci95_low",
+    "won back ci95 high": "ci95_high",
+    "won back samples": "samples",
+    "won back of": "of",
+    "won back note": "note",
+}
+
+
+def _chains(pairs: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(reference, baseline, remedy) wherever the baseline is compared with the reference and the
+    remedy with the baseline."""
+    return [(a, b, c) for b, c in pairs for a, b2 in pairs if b2 == b]
+
+
+def _won_back(
+    gt: dict[str, Any],
+    predictions: dict[str, list[dict[str, Any]]],
+    pairs: list[tuple[str, str]],
+    samples: int,
+    seed: int,
+    digests: dict[str, str | None],
+    groups: dict[str, str],
+    names: dict[int, str],
+) -> dict[tuple[str, str, str, str], dict[str, Any]]:
+    """The won-back share of each chain of pairs, keyed by the remedy's row (run, reference run,
+    class, metric): at the replicate level where all three runs have groups of 2 or more replicates,
+    else per run. A remedy that shares its baseline's training has no share (nothing differs)."""
+    members: dict[str, list[str]] = {}
+    for run, group in groups.items():
+        members.setdefault(group, []).append(run)
+    replicated = {run for run, group in groups.items() if len(members[group]) >= 2}
+    chains: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
+    for chain in _chains(pairs):
+        if all(run in replicated for run in chain):
+            chains.setdefault(tuple(groups[run] for run in chain), []).append(chain)
+        else:
+            chains[chain] = [chain]
+    won = {}
+    for (reference, baseline, remedy), runs in chains.items():
+        if all(digests.get(b) is not None and digests.get(b) == digests.get(r) for _, b, r in runs):
+            continue
+        sides = [[predictions[chain[i]] for chain in runs] for i in range(3)]
+        result = won_back_share(gt, *sides, samples, seed)
+        for cat, metrics in result.items():
+            for metric, r in metrics.items():
+                won[(remedy, baseline, names[cat], metric)] = {**r, "of": reference}
+    return won
 
 
 def _images_seen(

@@ -70,10 +70,18 @@ def _is_remedy(row: dict[str, Any], runs: dict[str, dict[str, Any]]) -> bool:
     return other.get("remedy", "none") != "none" and reference.get("remedy", "none") == "none"
 
 
+def _won_back(r: dict[str, Any]) -> str:
+    """The won-back share of a remedy's row, with its interval or why it has none."""
+    share = f"{r['won back']:.0%}"
+    if _missing(r.get("won back ci95 low")):
+        return f"{share} ({r.get('won back note') or 'no interval'})"
+    return f"{share} [{r['won back ci95 low']:.0%}, {r['won back ci95 high']:.0%}]"
+
+
 def remedy_ranking(claims: Any, runs: dict[str, dict[str, Any]], classes: list[str], varied: list[str]) -> list[str]:
     """Per varied class, the remedies ranked by the share of the AP their baseline lost (against the
-    study's reference) that they win back, each with its own interval and what it costs the other
-    classes. The share is a ratio of two estimates and has no interval of its own."""
+    study's reference) that they win back, each with the share's interval, the difference to the
+    baseline with its interval, and what it costs the other classes (comparison_stats.csv)."""
     lines = []
     by_pair = {(r["run"], r["reference run"], r["class"]): r for r in claims.to_dict("records")}
     for c in varied:
@@ -83,7 +91,7 @@ def remedy_ranking(claims: Any, runs: dict[str, dict[str, Any]], classes: list[s
                 continue
             lost_row = next((v for (o, _, k), v in by_pair.items() if o == baseline and k == c), None)
             lost = None if lost_row is None or _missing(lost_row["difference"]) else -lost_row["difference"]
-            share = r["difference"] / lost if lost and lost > 0 else None
+            share = None if _missing(r.get("won back")) else r["won back"]
             others = [
                 f"{k} {v['difference']:+.2f} [{v['ci95 low']:+.2f}, {v['ci95 high']:+.2f}]"
                 for k in classes
@@ -91,8 +99,8 @@ def remedy_ranking(claims: Any, runs: dict[str, dict[str, Any]], classes: list[s
             ]
             won = f"{r['difference']:+.2f} [{r['ci95 low']:+.2f}, {r['ci95 high']:+.2f}]"
             of_lost = (
-                f" of the {lost:.2f} that {baseline} lost against {lost_row['reference run']} ({share:.0%})"
-                if share is not None
+                f" of the {lost:.2f} that {baseline} lost against {r['won back of']}: {_won_back(r)}"
+                if share is not None and lost is not None
                 else ""
             )
             costs = f"; the other classes: {', '.join(others)}" if others else ""
@@ -101,7 +109,12 @@ def remedy_ranking(claims: Any, runs: dict[str, dict[str, Any]], classes: list[s
         if ranked:
             lines += ["", f"## Remedies for {c}, by the share of the lost AP50:95 each wins back", ""]
             lines += [f"{i}. {text}." for i, (_, _, text) in enumerate(sorted(ranked, reverse=True), start=1)]
-            lines += ["", "Each difference is the remedy against its baseline, with its 95% interval; the share has none."]
+            lines += [
+                "",
+                "Each difference is the remedy against its baseline; each share, of the AP the baseline lost, is",
+                "(remedy - baseline) / (reference - baseline). Both 95% intervals cover what the difference's",
+                "'interval covers' says (comparison_stats.csv), from the same resamples.",
+            ]
     return lines
 
 

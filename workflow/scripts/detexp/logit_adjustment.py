@@ -6,12 +6,16 @@ share of the training split's boxes (repeated frames counted once per copy) that
 rare class's scores rise, a frequent class's fall. It acts on the detections the model kept (rfdetr
 keeps its top-scoring query-class pairs before any adjustment), so a candidate rfdetr dropped stays
 dropped. COCO AP cannot move (see evaluate_adjusted): the adjustment shows in thresholded metrics.
+In video inference (LogitAdjustment) the model's kept detections are adjusted before the confidence
+threshold, so a rare class's detections below it can pass.
 """
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 # Scores are clipped this far from 0 and 1 before their logit is taken (a score of exactly 0 or 1
 # has none).
@@ -26,13 +30,38 @@ def class_priors(dataset_stats: dict[str, Any]) -> dict[str, float]:
     return {c: n / total for c, n in counts.items()}
 
 
-def adjusted_score(score: float, prior: float, tau: float) -> float:
-    """sigmoid(logit(score) - tau log prior); the score itself, bit for bit, at tau 0."""
+def adjusted_scores(scores: np.ndarray, priors: np.ndarray, tau: float) -> np.ndarray:
+    """sigmoid(logit(score) - tau log prior), element by element; the scores themselves, bit for bit,
+    at tau 0."""
     if tau == 0:
-        return score
-    s = min(max(score, SCORE_EPSILON), 1 - SCORE_EPSILON)
-    logit = math.log(s / (1 - s)) - tau * math.log(prior)
-    return 1 / (1 + math.exp(-logit))
+        return scores
+    s = np.clip(np.asarray(scores, dtype=np.float64), SCORE_EPSILON, 1 - SCORE_EPSILON)
+    logit = np.log(s / (1 - s)) - tau * np.log(np.asarray(priors, dtype=np.float64))
+    return 1 / (1 + np.exp(-logit))
+
+
+def adjusted_score(score: float, prior: float, tau: float) -> float:
+    """adjusted_scores for one score."""
+    return score if tau == 0 else float(adjusted_scores(np.array([score]), np.array([prior]), tau)[0])
+
+
+@dataclass(frozen=True)
+class LogitAdjustment:
+    """The adjustment applied in video inference: tau and the run's training priors per class."""
+
+    tau: float
+    priors: dict[str, float]
+
+    @classmethod
+    def of_run(cls, tau: float, dataset_stats: dict[str, Any]) -> "LogitAdjustment":
+        return cls(tau, class_priors(dataset_stats))
+
+    def scores(self, scores: np.ndarray, class_ids: np.ndarray, class_names: list[str]) -> np.ndarray:
+        """The scores of detections of these 0-based labels (indices into class_names), adjusted."""
+        missing = sorted({class_names[int(c)] for c in class_ids} - set(self.priors))
+        if missing:
+            raise ValueError(f"no training prior for class(es) {', '.join(missing)}")
+        return adjusted_scores(scores, np.array([self.priors[class_names[int(c)]] for c in class_ids]), self.tau)
 
 
 def adjust_predictions(
