@@ -151,7 +151,15 @@ def test_remedies_are_ranked_by_the_share_of_the_lost_ap_they_win_back():
         [
             row("quarter", "full", "person", -0.12, -0.18, -0.07),
             row("quarter", "full", "crane hook", 0.01, -0.02, 0.04),
-            row("quarter_os", "quarter", "person", 0.03, -0.01, 0.07, won=(0.25, float("nan"), float("nan"), "full", "no interval: x")),
+            row(
+                "quarter_os",
+                "quarter",
+                "person",
+                0.03,
+                -0.01,
+                0.07,
+                won=(0.25, float("nan"), float("nan"), "full", "no interval: x"),
+            ),
             row("quarter_rfs", "quarter", "person", 0.08, 0.03, 0.13, won=(0.67, 0.2, 1.1, "full", "")),
             row("quarter_rfs", "quarter", "crane hook", -0.02, -0.05, 0.01),
         ]
