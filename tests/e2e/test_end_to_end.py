@@ -245,7 +245,8 @@ def test_evaluation_and_inference_settings_rerun_their_own_jobs_only(demo_run, t
 
 def test_logit_adjustment_added_to_a_finished_study_trains_evaluates_and_infers_nothing(demo_run, tmp_path):
     """evaluation.logit_adjustment rescores the saved test predictions in a local job per run: no
-    training, evaluation or inference; the comparison and the findings report both scorings."""
+    training, evaluation or inference; the comparison and the findings report both scorings. Applied
+    in inference too, it reruns only the inference."""
     adjusted = (*RUN, "evaluation={logit_adjustment: {tau: 1.0}}")
     counts = job_counts(snakemake(demo_run, "-n", *adjusted).stdout)
     assert counts.get("adjust_logits") == 4 and counts.get("summarize") == 4, counts
@@ -263,6 +264,15 @@ def test_logit_adjustment_added_to_a_finished_study_trains_evaluates_and_infers_
     findings = (run / "results/findings.md").read_text()
     assert "## Post-hoc logit adjustment (tau 1)" in findings and "- exp_person_25: F1 " in findings
     assert not job_counts(snakemake(run, "-n", *adjusted, "--", "results/findings.md").stdout)  # then nothing is stale
+    # applied in inference too: only the test videos' inference reruns, and its detection JSON says so
+    in_inference = (*RUN, "evaluation={logit_adjustment: {tau: 1.0, apply_in_inference: true}}")
+    counts = job_counts(snakemake(run, "-n", *in_inference, "--", "results/findings.md").stdout)
+    assert counts.get("infer") == len(EXPERIMENTS) * len(VIDEOS), counts
+    assert not {"train", "evaluate", "adjust_logits", "prepare_dataset"} & set(counts), counts
+    detections = "results/exp_person_25/inference/crane_hook_1_short_detections.json"
+    snakemake(run, *in_inference, "--cores", "2", "--", detections)
+    applied = json.loads((run / detections).read_text())["logit_adjustment"]
+    assert applied == {"tau": 1.0, "priors": rescored["logit_adjustment"]["priors"]}
 
 
 def test_training_can_start_from_the_checkpoint_of_an_earlier_run(demo_run, tmp_path):

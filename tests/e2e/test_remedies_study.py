@@ -1,21 +1,29 @@
 """The remedies study on the demo: each remedy paired with its unremedied baseline, with replicates,
-and findings that rest on the replicate rows."""
+the share of the lost AP each wins back, and findings that rest on the replicate rows."""
 
 from __future__ import annotations
+
 import json
+import math
+
 import pytest
+
+EXPERIMENTS = ["person_100", "person_25", "person_25_irfs", "person_25_class_weighted"]
+REMEDIES = ["person_25_irfs", "person_25_class_weighted"]
 
 
 def test_the_remedies_study_pairs_each_remedy_with_its_baseline(workflow_copy):
-    """The documented command on the demo (two of its experiments, to keep the suite short): the
-    comparison tells the remedy apart and the paired bootstrap compares it with its baseline."""
+    """The documented command on the demo (its sampling and loss remedies, with replicates; the
+    oversampled and LVIS repeat-factor runs left out to keep the suite short): the comparison tells
+    the remedies apart, the paired bootstrap compares each with its baseline, and the findings rank
+    them by the share of the lost AP each wins back, with its interval."""
     import pandas as pd
 
     from conftest import snakemake
 
     # The demo's person frames are 6 of 14 after the 25% draw (most come with a hook): a linear factor
-    # at threshold 1 repeats each 1 / (6/14) = 2.33 times, so the remedy visibly acts.
-    path = workflow_copy / "config/remedies/person_25_rfs.yaml"
+    # at threshold 1 repeats them 1 / f_person times, so the remedy visibly acts.
+    path = workflow_copy / "config/remedies/person_25_irfs.yaml"
     path.write_text(path.read_text().replace("threshold: 0.5", "threshold: 1.0").replace("mode: sqrt", "mode: linear"))
     snakemake(
         workflow_copy,
@@ -25,7 +33,7 @@ def test_the_remedies_study_pairs_each_remedy_with_its_baseline(workflow_copy):
         "config/demo.yaml",
         "config/remedies.yaml",
         "--config",
-        "experiments=[person_25, person_25_rfs]",
+        f"experiments=[{', '.join(EXPERIMENTS)}]",
         "replicates=2",
         "test_videos=[]",
         "--",
@@ -34,33 +42,60 @@ def test_the_remedies_study_pairs_each_remedy_with_its_baseline(workflow_copy):
         "results/findings.md",
     )
     stats = pd.read_csv(workflow_copy / "results/comparison_stats.csv")
-    assert set(zip(stats["reference run"], stats["run"])) == {
-        ("person_25", "person_25_rfs"),  # replicate 0, and both replicates together (replicates 2)
-        ("person_25__rep1", "person_25_rfs__rep1"),
-    }, stats
-    # the findings state what the replicate rows say, and what they rest on
+    pairs = {("person_100", "person_25")} | {("person_25", r) for r in REMEDIES}
+    assert set(zip(stats["reference run"], stats["run"])) == pairs | {(a + "__rep1", b + "__rep1") for a, b in pairs}, stats
     findings = (workflow_copy / "results/findings.md").read_text()
     claims = stats[(stats["replicates"] == 2) & (stats["metric"] == "AP_50_95")]
-    assert len(claims) == 2 and set(claims["interval covers"]) == {"replicates and test images"}
-    for row in claims.to_dict("records"):
+    assert len(claims) == 2 * len(pairs) and set(claims["interval covers"]) == {"replicates and test images"}
+    # the findings state what the replicate rows say, and what they rest on
+    for row in claims[claims["run"].isin(REMEDIES)].to_dict("records"):
         numbers = f"{row['difference']:+.2f} [{row['ci95 low']:+.2f}, {row['ci95 high']:+.2f}]"
         rests_on = f"95% interval over 2 replicates x {row['test images']} test images"
-        line = next(line for line in findings.splitlines() if line.startswith(f"- {row['class']} AP50:95, person_25_rfs "))
+        line = next(line for line in findings.splitlines() if line.startswith(f"- {row['class']} AP50:95, {row['run']} "))
         assert "vs its baseline person_25" in line and f"{numbers}, {rests_on}" in line, line
         assert ("- not different: the interval includes 0" in line) != bool(row["interval excludes 0"]), line
-        # 2.33 copies per person frame: more compute than its baseline, and the findings say so
-        assert "; not at equal compute: it saw " in line and "more training images than its baseline" in line, line
+        # IRFS repeats the person frames: more compute than its baseline, and the findings say so; the
+        # class-weighted loss trains on the baseline's own images
+        gap = "; not at equal compute: it saw " in line and "more training images than its baseline" in line
+        assert gap == (row["run"] == "person_25_irfs"), line
     # claims rest on the replicate rows, not on single runs
     assert not any("__rep1" in line for line in findings.splitlines() if "AP50:95" in line)
+
+    # the won-back share: (remedy - baseline) / (reference - baseline) over the replicates' mean APs,
+    # on the remedies' replicate rows, defined where the baseline lost AP; the findings rank by it
+    lost = claims[claims["run"] == "person_25"].set_index("class")
+    ranking = findings.split("## Remedies for person, by the share of the lost AP50:95 each wins back\n\n", 1)[1]
+    for row in claims[claims["run"].isin(REMEDIES)].to_dict("records"):
+        loss = lost.loc[row["class"], "reference AP"] - lost.loc[row["class"], "AP"]
+        if loss > 0:
+            assert row["won back"] == pytest.approx((row["AP"] - row["reference AP"]) / loss), row
+            assert row["won back of"] == "person_100"
+        else:
+            assert math.isnan(row["won back"]), row
+        if row["class"] == "person":
+            (line,) = [line for line in ranking.splitlines() if line[:3].endswith(". ") and f" {row['run']} (" in line]
+            assert (f"that person_25 lost against person_100: {row['won back']:.0%}" in line) == (loss > 0), line
+    assert stats[stats["replicates"] == 1]["won back"].isna().all()  # with replicates, on their rows only
+
     table = pd.read_csv(workflow_copy / "results/comparison.csv").set_index("run")
     assert table.loc["person_25", "sampling"] == "fractions"
-    assert table.loc["person_25_rfs", "sampling"] == "repeat factor"
-    # the rare class's frames are repeated: more training images and more compute than its baseline
-    assert table.loc["person_25_rfs", "train images person"] > table.loc["person_25", "train images person"]
-    assert table.loc["person_25_rfs", "train frames person"] == table.loc["person_25", "train frames person"]
-    assert table.loc["person_25_rfs", "training images seen"] > table.loc["person_25", "training images seen"]
-    stats_rfs = json.loads((workflow_copy / "results/person_25_rfs/dataset_stats.json").read_text())
-    train = stats_rfs["splits"]["train"]
-    share = train["classes"]["person"]["frames"] / train["frames"]
-    assert stats_rfs["class_repeat_factors"]["person"] == pytest.approx(1.0 / share)
-    assert set(train["copies_per_frame"]) > {"1"}
+    assert table.loc["person_25_irfs", "sampling"] == "instance-aware repeat factor"
+    # IRFS: the rare class's frames are repeated 1 / sqrt(f_img x f_inst) times (threshold 1, linear)
+    assert table.loc["person_25_irfs", "train images person"] > table.loc["person_25", "train images person"]
+    assert table.loc["person_25_irfs", "train frames person"] == table.loc["person_25", "train frames person"]
+    assert table.loc["person_25_irfs", "training images seen"] > table.loc["person_25", "training images seen"]
+    stats_irfs = json.loads((workflow_copy / "results/person_25_irfs/dataset_stats.json").read_text())
+    train = stats_irfs["splits"]["train"]
+    image_share = train["classes"]["person"]["frames"] / train["frames"]
+    instance_share = train["classes"]["person"]["instances"] / sum(c["instances"] for c in train["classes"].values())
+    assert image_share != pytest.approx(instance_share, abs=0.01)  # the two frequencies differ here
+    assert stats_irfs["class_repeat_factors"]["person"] == pytest.approx(1.0 / math.sqrt(image_share * instance_share))
+    # the class-balanced loss: the rarer person weighs more, the weights sum to the number of classes,
+    # and the training saw its baseline's images
+    weights = table.loc["person_25_class_weighted", ["loss weight person", "loss weight crane hook"]]
+    assert weights["loss weight person"] > weights["loss weight crane hook"] and weights.sum() == pytest.approx(2.0)
+    assert table.loc["person_25_class_weighted", "training images seen"] == table.loc["person_25", "training images seen"]
+    assert table.loc["person_25", "loss weight person"] == table.loc["person_25", "loss weight crane hook"] == 1.0
+    # post-hoc logit adjustment of every run (config/remedies.yaml), beside its own scores
+    assert (table["logit adjustment tau"] == 1.0).all() and table["adjusted F1"].notna().all()
+    assert "## Post-hoc logit adjustment (tau 1)" in findings

@@ -211,45 +211,6 @@ def _last_job_log(path: Path) -> str:
     return text[text.rindex("running in SLURM job") :]
 
 
-def test_an_infer_failing_inside_the_allocation_keeps_the_training_finished_there(cluster, slurm_run):
-    """A changed training setting reruns the whole run in one allocation; one of its test videos is
-    corrupt. The run fails naming the rule, the run and the logs, and the next run trains nothing."""
-    wf, _ = slurm_run
-    exp = wf / "results" / EXPERIMENT
-    video = wf / "resources/demo_project/videos/crane_hook_1_short.mp4"
-    intact = video.read_bytes()
-    video.write_bytes(b"\x00not a video\x00" * 64)
-    overlay = [*OVERLAY[:-2], "training={batch_size: 2}", *OVERLAY[-2:]]  # another training of this run
-    target = f"results/{EXPERIMENT}/experiment_summary.json"
-    proc = snakemake(wf, *overlay, "--", target, env={"SLURM_CONF": str(cluster.conf)}, check=False, timeout=900)
-    assert proc.returncode != 0
-    assert "Error in rule infer" in proc.stdout or "Error in group" in proc.stdout, proc.stdout[-3000:]
-    log = f"logs/infer/{EXPERIMENT}/crane_hook_1_short.log"
-    assert log in proc.stdout and "crane_hook_1_short.mp4: cannot open the video" in (wf / log).read_text()
-    assert ".snakemake/slurm_logs/" in proc.stdout  # the allocation's own log
-    jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
-    # the profile's retry: the run's allocation was submitted twice, each asking for one GPU, and both failed
-    assert [r["State"] for r in jobs[GPU_GROUP]] == ["FAILED", "FAILED"], jobs
-    assert all("gres/gpu=1," in r["ReqTRES"] + "," for r in jobs[GPU_GROUP])
-    assert not (exp / "inference/crane_hook_1_short_detections.json").exists()
-    # Snakemake deleted the outputs of every job of the failed group; the training finished in the first
-    # allocation is kept beside them, and the retry linked it again instead of training a second time
-    state = exp / "training/state"
-    assert (state / "finished.json").is_file() and (state / "checkpoint_best_total.pth").stat().st_size > 0
-    retry = _last_job_log(wf / f"logs/train/{EXPERIMENT}.log")
-    assert "a finished training with the same settings, data and code is there" in retry, retry
-
-    video.write_bytes(intact)
-    proc = snakemake(wf, *overlay, "--", target, env={"SLURM_CONF": str(cluster.conf)}, timeout=900)
-    jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
-    assert len(jobs[GPU_GROUP]) == 1 and "train" not in jobs
-    last = _last_job_log(wf / f"logs/train/{EXPERIMENT}.log")
-    assert "nothing is trained" in last and "rfdetr train() arguments" not in last, last
-    summary = json.loads((exp / "training/training_summary.json").read_text())
-    assert summary["epochs_run"] == 1 and summary["resumed_after_epochs"] == 0
-    assert (exp / "inference/crane_hook_1_short_detections.json").stat().st_size > 0
-
-
 def _running_train_job(cluster: SlurmCluster, state: Path, proc: subprocess.Popen, timeout: float = 600) -> str:
     """The SLURM job id of the running training once its first epoch is checkpointed completely."""
     deadline, last_size = time.time() + timeout, -1
@@ -266,18 +227,26 @@ def _running_train_job(cluster: SlurmCluster, state: Path, proc: subprocess.Pope
     raise AssertionError("no checkpoint after the first epoch in time")
 
 
-def test_a_preempted_training_is_requeued_and_resumes_while_snakemake_waits(cluster, slurm_run):
-    """What a preemption does on a shared cluster, by `scontrol requeue` (the same path through
-    SLURM): the job goes back to the queue and restarts, Snakemake keeps waiting, and training goes
-    on from its last complete epoch; the run ends well with one submission."""
+def test_a_preempted_training_resumes_and_a_failing_infer_keeps_it_finished(cluster, slurm_run):
+    """Two things a shared cluster does to a run's allocation, in one training (to keep the suite short).
+
+    Preemption, by `scontrol requeue` (the same path through SLURM): the job goes back to the queue and
+    restarts, Snakemake keeps waiting, and training goes on from its last complete epoch, in the same
+    job. Then one of the run's test videos is corrupt: the run fails naming the rule, the run and the
+    logs; the profile's retry links the training finished in the first allocation instead of training
+    again, and once the video is fixed the next run trains nothing."""
     wf, _ = slurm_run
     exp = wf / "results" / EXPERIMENT
     for stale in (exp / "training/state").glob("*"):  # the earlier 1-epoch run's resume state
         stale.unlink()
+    video = wf / "resources/demo_project/videos/crane_hook_1_short.mp4"
+    intact = video.read_bytes()
+    video.write_bytes(b"\x00not a video\x00" * 64)
     overlay = [*OVERLAY[:-2], "training={epochs: 2}", *OVERLAY[-2:]]
+    target = f"results/{EXPERIMENT}/experiment_summary.json"
     since = time.strftime("%Y-%m-%dT%H:%M:%S")  # accounting outlives test clusters: job ids recur
     proc = subprocess.Popen(
-        [SNAKEMAKE, *overlay, "--", f"results/{EXPERIMENT}/training/training_summary.json"],
+        [SNAKEMAKE, *overlay, "--", target],
         cwd=wf,
         env=cluster.env,
         stdout=subprocess.PIPE,
@@ -291,15 +260,40 @@ def test_a_preempted_training_is_requeued_and_resumes_while_snakemake_waits(clus
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 0, out[-3000:]
-    assert submitted_jobs(out) == [job_id]  # not a resubmission: the same job, requeued by SLURM
+    # the preempted job was requeued, not resubmitted; it resumed from epoch 1 of 2
     history = cluster.command("sacct", "-D", "-X", "-P", "-n", "-o", "State", "-S", since, "-j", job_id).split()
-    assert history == ["REQUEUED", "COMPLETED"], history
+    assert history == ["REQUEUED", "FAILED"], history
     log = (wf / "logs/train" / f"{EXPERIMENT}.log").read_text()
     resumed = re.search(r"resuming from last.ckpt: epoch (\d) was complete, training continues with epoch (\d)", log)
-    assert resumed and (int(resumed[1]), int(resumed[2])) == (1, 2), log[-3000:]  # requeued after epoch 1 of 2
+    assert resumed and (int(resumed[1]), int(resumed[2])) == (1, 2), log[-3000:]
+    # then its inference failed: the run fails naming the rule, the run and the logs
+    assert proc.returncode != 0
+    assert "Error in rule infer" in out or "Error in group" in out, out[-3000:]
+    infer_log = f"logs/infer/{EXPERIMENT}/crane_hook_1_short.log"
+    assert infer_log in out and "crane_hook_1_short.mp4: cannot open the video" in (wf / infer_log).read_text()
+    assert ".snakemake/slurm_logs/" in out  # the allocation's own log
+    jobs = jobs_by_rule(cluster, submitted_jobs(out))
+    # the profile's retry: the run's allocation was submitted twice (the requeue is not a submission),
+    # each asking for one GPU, and both failed
+    assert submitted_jobs(out)[0] == job_id and [r["State"] for r in jobs[GPU_GROUP]] == ["FAILED", "FAILED"], jobs
+    assert all("gres/gpu=1," in r["ReqTRES"] + "," for r in jobs[GPU_GROUP])
+    assert not (exp / "inference/crane_hook_1_short_detections.json").exists()
+    # Snakemake deleted the outputs of every job of the failed group; the training finished in the first
+    # allocation is kept beside them, and the retry linked it again instead of training a second time
+    state = exp / "training/state"
+    assert (state / "finished.json").is_file() and (state / "checkpoint_best_total.pth").stat().st_size > 0
+    retry = _last_job_log(wf / f"logs/train/{EXPERIMENT}.log")
+    assert "a finished training with the same settings, data and code is there" in retry, retry
+
+    video.write_bytes(intact)
+    proc = snakemake(wf, *overlay, "--", target, env={"SLURM_CONF": str(cluster.conf)}, timeout=900)
+    jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
+    assert len(jobs[GPU_GROUP]) == 1 and "train" not in jobs
+    last = _last_job_log(wf / f"logs/train/{EXPERIMENT}.log")
+    assert "nothing is trained" in last and "rfdetr train() arguments" not in last, last
     summary = json.loads((exp / "training/training_summary.json").read_text())
     assert summary["epochs_run"] == 2 and summary["resumed_after_epochs"] == 1
+    assert (exp / "inference/crane_hook_1_short_detections.json").stat().st_size > 0
 
 
 def test_identical_runs_train_once_and_the_second_allocation_waits_in_the_queue_not_on_a_gpu(cluster, tmp_path):

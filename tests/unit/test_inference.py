@@ -301,3 +301,48 @@ def test_an_odd_frame_size_is_padded_by_one_pixel_in_the_h264_copy_only(demo_che
     assert (result["video"]["width"], result["video"]["height"]) == (161, 121)
     boxes = np.array([d["xyxy"] for f in result["frames"] for d in f["detections"]])
     assert len(boxes) and (boxes[:, 2] <= 161).all() and (boxes[:, 3] <= 121).all()
+
+
+def test_logit_adjustment_rescores_the_kept_detections_before_the_threshold(demo_checkpoint, tmp_path):
+    """Every detection the model keeps is adjusted, then thresholded: a rare class's detection below the
+    threshold can pass. Against the model's own scores at threshold 0, adjusted by hand."""
+    from detexp.logit_adjustment import LogitAdjustment
+    from detexp.video import read_frames
+
+    source = write_video(tmp_path / "adjusted.mp4", 6)
+    plain = Predictor(demo_checkpoint, "cpu", batch_size=1, log=lambda m: None)
+    raw = [plain([np.ascontiguousarray(f[:, :, ::-1])], threshold=0.0)[0] for f in read_frames(source)]
+    names = plain.class_names
+    priors = {"crane hook": 0.9, "person": 0.1}
+    # a threshold that only the best tenth of the raw scores pass
+    threshold = float(np.quantile(np.concatenate([d.confidence for d in raw]), 0.9))
+    adjustment = LogitAdjustment(1.0, priors)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_inference(
+        source, demo_checkpoint, out / "v.mp4", out / "d.json", InferenceSettings(threshold, 4), lambda m: None, adjustment
+    )
+    jsonschema.validate(result, load_schema("detections.schema.yaml"))
+    assert result["logit_adjustment"] == {"tau": 1.0, "priors": priors}
+    lifted = 0
+    for det, record in zip(raw, result["frames"], strict=True):
+        # by hand: sigmoid(logit(s) - log prior)
+        s = det.confidence.astype(float)
+        prior = np.array([priors[names[c]] for c in det.class_id])
+        by_hand = 1 / (1 + np.exp(-(np.log(s / (1 - s)) - np.log(prior))))
+        want = sorted(round(float(v), 5) for v in by_hand[by_hand > threshold])
+        assert sorted(d["confidence"] for d in record["detections"]) == pytest.approx(want, abs=2e-5)
+        lifted += int(((s <= threshold) & (by_hand > threshold)).sum())
+    assert lifted > 0  # detections the plain threshold drops pass once adjusted
+    # tau 0: the model's own scores, bit for bit, as without an adjustment
+    zero = run_inference(
+        source,
+        demo_checkpoint,
+        out / "z.mp4",
+        out / "z.json",
+        InferenceSettings(threshold, 4),
+        lambda m: None,
+        LogitAdjustment(0.0, priors),
+    )
+    none = run_inference(source, demo_checkpoint, out / "n.mp4", out / "n.json", InferenceSettings(threshold, 4), lambda m: None)
+    assert zero["frames"] == none["frames"] and none["logit_adjustment"] is None

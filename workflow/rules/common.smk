@@ -251,6 +251,21 @@ def run_adjusted_metrics(wildcards):
     )
 
 
+# The tau of the logit adjustment applied in video inference too, or None (the model's own scores).
+INFERENCE_LOGIT_TAU = (
+    LOGIT_ADJUSTMENT["tau"]
+    if LOGIT_ADJUSTMENT is not None and LOGIT_ADJUSTMENT["apply_in_inference"]
+    else None
+)
+
+
+def inference_priors(wildcards):
+    """The run's dataset stats (its training priors) where inference is logit-adjusted (else none)."""
+    return (
+        [] if INFERENCE_LOGIT_TAU is None else [DATASET_STATS.format(run=wildcards.run)]
+    )
+
+
 def project_dir(wildcards):
     return PROJECT_DIR
 

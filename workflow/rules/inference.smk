@@ -2,6 +2,7 @@ rule infer:
     input:
         checkpoint=CHECKPOINT,
         video=video_path,
+        dataset_stats=inference_priors,
     output:
         video=DETECTED_VIDEO,
         detections=DETECTIONS,
@@ -21,6 +22,7 @@ rule infer:
         frame_stride=run_inference_setting("frame_stride"),
         max_frames=run_inference_setting("max_frames"),
         precision=run_inference_setting("precision"),
+        logit_adjustment_tau=INFERENCE_LOGIT_TAU,
         code=code_version("infer.py"),
     script:
         "../scripts/infer.py"

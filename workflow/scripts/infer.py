@@ -1,10 +1,12 @@
 """Run a trained checkpoint over a video: annotated H.264 video and detection JSON."""
 
 import argparse
+import json
 from pathlib import Path
 
 from detexp.cli import entry, log
 from detexp.inference import PRECISIONS, InferenceSettings, run_inference, run_inference_or_reuse
+from detexp.logit_adjustment import LogitAdjustment
 from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -28,6 +30,12 @@ parser.add_argument(
     help="auto: float16 on a GPU, plain float32 on a CPU",
 )
 parser.add_argument(
+    "--logit-adjustment",
+    nargs=2,
+    metavar=("TAU", "DATASET_STATS"),
+    help="adjust the scores before the threshold by tau and the training priors of the run's dataset_stats.json",
+)
+parser.add_argument(
     "--reuse", action="store_true", help="link the outputs of an earlier inference of identical inputs (as the workflow does)"
 )
 
@@ -43,14 +51,21 @@ def from_snakemake(smk):
         frame_stride=smk.params.frame_stride,
         max_frames=smk.params.max_frames,
         precision=smk.params.precision,
+        logit_adjustment=None
+        if smk.params.logit_adjustment_tau is None
+        else (smk.params.logit_adjustment_tau, smk.input.dataset_stats[0]),
         reuse=True,
     )
 
 
 def run(args):
     settings = InferenceSettings(args.threshold, args.batch_size, args.frame_stride, args.max_frames, args.precision)
+    adjustment = None
+    if args.logit_adjustment is not None:
+        tau, stats = args.logit_adjustment
+        adjustment = LogitAdjustment.of_run(float(tau), json.loads(Path(stats).read_text()))
     infer = run_inference_or_reuse if args.reuse else run_inference
-    infer(args.video, args.checkpoint, args.out_video, args.out_json, settings, log=log)
+    infer(args.video, args.checkpoint, args.out_video, args.out_json, settings, log=log, adjustment=adjustment)
 
 
 entry(globals(), parser, from_snakemake, run)

@@ -17,10 +17,11 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from .files import written_whole
+from .logit_adjustment import LogitAdjustment
 from .schemas import checked_setting, load_schema, schema_default
 from .video import H264Writer, VideoError, VideoInfo, probe, read_frames
 
-DETECTIONS_SCHEMA_VERSION = 2  # 2: frame_stride, max_frames, header_frame_count, precision
+DETECTIONS_SCHEMA_VERSION = 3  # 2: frame_stride, max_frames, header_frame_count, precision; 3: logit_adjustment
 
 
 def batched(frames: Iterable[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
@@ -114,15 +115,24 @@ class Predictor:
                 break
         log(f"predicting on {device}, {self.precision}{', traced for batch size %d' % batch_size if self.traced else ''}")
 
-    def __call__(self, rgb_frames: list[np.ndarray], threshold: float) -> list[Any]:
-        """Detections per frame, the head's background slot dropped."""
+    def __call__(self, rgb_frames: list[np.ndarray], threshold: float, adjustment: LogitAdjustment | None = None) -> list[Any]:
+        """Detections per frame, the head's background slot dropped. With an `adjustment`, every
+        detection the model keeps is rescored first and the threshold applies to the adjusted score
+        (as rfdetr applies it: above, not at)."""
         n = len(rgb_frames)
         if self.traced and n < self.batch_size:
             rgb_frames = rgb_frames + [rgb_frames[-1]] * (self.batch_size - n)
-        results = self.model.predict(rgb_frames, threshold=threshold, include_source_image=False)
+        results = self.model.predict(rgb_frames, threshold=threshold if adjustment is None else 0.0, include_source_image=False)
         if not isinstance(results, list):
             results = [results]
-        return [det[det.class_id < len(self.class_names)] for det in results[:n]]
+        results = [det[det.class_id < len(self.class_names)] for det in results[:n]]
+        if adjustment is None:
+            return results
+        adjusted = []
+        for det in results:
+            det.confidence = adjustment.scores(det.confidence, det.class_id, self.class_names)
+            adjusted.append(det[det.confidence > threshold])
+        return adjusted
 
 
 _DONE = object()
@@ -273,6 +283,7 @@ def _detect_and_annotate(
     settings: InferenceSettings,
     writer: H264Writer,
     info: VideoInfo,
+    adjustment: LogitAdjustment | None,
 ) -> _Detected:
     """Decode (in the background), detect on every `frame_stride`-th frame in batches, and hand every
     frame with its boxes to the annotating encoder (in the background)."""
@@ -284,7 +295,7 @@ def _detect_and_annotate(
     try:
         for index, frame, detections, is_detected in detect_frames(
             prefetch(frames, depth=2 * settings.batch_size),
-            lambda batch: predictor(batch, settings.threshold),
+            lambda batch: predictor(batch, settings.threshold, adjustment),
             settings.batch_size,
             settings.frame_stride,
         ):
@@ -306,10 +317,12 @@ def run_inference(
     out_json: str | Path,
     settings: InferenceSettings,
     log: Callable[[str], None] = print,
+    adjustment: LogitAdjustment | None = None,
 ) -> dict[str, Any]:
     """Detect on every `frame_stride`-th frame of a video (all of them by default, the first
     `max_frames` at most); write the annotated video (every frame: those in between carry the boxes
-    of the last processed frame) and the detection JSON. Nothing is left behind on failure."""
+    of the last processed frame) and the detection JSON. With an `adjustment`, the scores are
+    logit-adjusted before the threshold and the JSON says so. Nothing is left behind on failure."""
     from .device import pick_device
 
     out_video, out_json = Path(out_video), Path(out_json)
@@ -321,7 +334,7 @@ def run_inference(
     start = time.perf_counter()
     with written_whole(out_video) as partial_video, written_whole(out_json) as partial_json:
         with H264Writer(partial_video, info.fps, info.width, info.height) as writer:
-            detected = _detect_and_annotate(video_path, predictor, settings, writer, info)
+            detected = _detect_and_annotate(video_path, predictor, settings, writer, info, adjustment)
         elapsed = time.perf_counter() - start
         if detected.decoded == 0:
             raise VideoError(f"{video_path}: no frames could be decoded")
@@ -342,6 +355,7 @@ def run_inference(
                 "precision": predictor.precision,
             },
             "threshold": settings.threshold,
+            "logit_adjustment": None if adjustment is None else dataclasses.asdict(adjustment),
             "frame_stride": settings.frame_stride,
             "max_frames": settings.max_frames,
             "class_names": class_names,
@@ -364,9 +378,10 @@ def run_inference_or_reuse(
     out_json: str | Path,
     settings: InferenceSettings,
     log: Callable[[str], None] = print,
+    adjustment: LogitAdjustment | None = None,
 ) -> None:
     """run_inference, or its outputs linked again from a result made from the same checkpoint, video,
-    settings, code and device."""
+    settings (the logit adjustment among them), code and device."""
     from .codeversion import script_behaviour
     from .reuse import environment, run_or_reuse
     from .device import pick_device
@@ -374,8 +389,12 @@ def run_inference_or_reuse(
     run_or_reuse(
         {"video": Path(out_video), "detections": Path(out_json)},
         [Path(checkpoint), Path(video_path)],
-        {**dataclasses.asdict(settings), **environment(pick_device())},
+        {
+            **dataclasses.asdict(settings),
+            "logit_adjustment": None if adjustment is None else dataclasses.asdict(adjustment),
+            **environment(pick_device()),
+        },
         script_behaviour("infer.py"),
-        lambda: run_inference(video_path, checkpoint, out_video, out_json, settings, log),
+        lambda: run_inference(video_path, checkpoint, out_video, out_json, settings, log, adjustment),
         log,
     )
