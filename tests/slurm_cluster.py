@@ -5,7 +5,7 @@ by the PIDs they were started with. The configuration goes to /etc/slurm/ (the S
 job steps drop SLURM_CONF from their environment, so only the default path works) and is removed
 again on stop; a machine whose /etc/slurm/slurm.conf was not written here is left alone. State, logs
 and PID files live in a private folder. One node, partitions `cpu` (default) and `gpu-long`, node feature `h100-96` and a
-count-only GPU `gpu:h100:1`: what profiles/slurm asks of the production cluster.
+count-only GPUs `gpu:h100:2`: what profiles/slurm asks of the production cluster (a run on 2 GPUs too).
 
     python tests/slurm_cluster.py start /tmp/slurm   # prints the export line for SLURM_CONF
     python tests/slurm_cluster.py stop /tmp/slurm
@@ -139,13 +139,15 @@ MailProg=/bin/true
 MinJobAge=300
 KillWait=5
 InactiveLimit=0
-NodeName={self.host} NodeAddr=127.0.0.1 CPUs={NODE_CPUS} RealMemory={NODE_MEMORY_MB} Gres=gpu:h100:1 Feature=h100-96 State=UNKNOWN
+NodeName={self.host} NodeAddr=127.0.0.1 CPUs={NODE_CPUS} RealMemory={NODE_MEMORY_MB} Gres=gpu:h100:2 Feature=h100-96 State=UNKNOWN
 PartitionName=cpu Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu-long Nodes=ALL MaxTime=INFINITE State=UP
 """
         )
-        # slurmd drops a GPU line without File= (the node then drains): a count-only GPU on /dev/null.
-        (self.etc / "gres.conf").write_text(f"{MARKER}\nNodeName={self.host} Name=gpu Type=h100 File=/dev/null\n")
+        # slurmd drops a GPU line without File= (the node then drains): count-only GPUs on /dev/null and /dev/zero.
+        (self.etc / "gres.conf").write_text(
+            f"{MARKER}\nNodeName={self.host} Name=gpu Type=h100 File=/dev/null\nNodeName={self.host} Name=gpu Type=h100 File=/dev/zero\n"
+        )
         dbd = self.etc / "slurmdbd.conf"
         dbd.write_text(
             f"""{MARKER}

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from conftest import SNAKEMAKE, copy_workflow, readme_local_rules, snakemake, unavailable
+from detexp.distributed import images_per_epoch
 from slurm_cluster import ClusterUnavailable, SlurmCluster
 
 EXPERIMENT = "exp_person_100"
@@ -329,3 +330,28 @@ def test_identical_runs_train_once_and_the_second_allocation_waits_in_the_queue_
     assert f"running in SLURM job {second['JobID']} on " in log_b
     assert "the same training inputs as run same_a" in log_b and "rfdetr train() arguments" not in log_b
     assert json.loads((wf / "results/same_b/training/training_summary.json").read_text())["linked_by_plan"] is True
+
+
+def test_a_run_on_two_gpus_is_one_allocation_of_two_gpus_and_trains_to_the_end(cluster, slurm_run):
+    """training.gpus 2: the run's allocation asks SLURM for 2 GPUs and twice the CPUs and memory of a
+    one-GPU training (the profile's 8 per GPU, 8 GB per CPU) in one task, and its training starts both
+    ranks itself (on the test node's CPU: its GPUs are count-only). Last in this file: it retrains the
+    run the earlier tests used."""
+    wf, _ = slurm_run
+    overlay = [*OVERLAY[:-2], "training={gpus: 2}", *OVERLAY[-2:]]
+    target = f"results/{EXPERIMENT}/training/training_summary.json"
+    proc = snakemake(wf, *overlay, "--", target, env={"SLURM_CONF": str(cluster.conf), "DETEXP_CPU_DDP": "1"}, timeout=900)
+    jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
+    (row,) = jobs[GPU_GROUP]
+    assert row["Rules"] == ["train"] and row["State"] == "COMPLETED", row
+    assert "gres/gpu=2," in row["ReqTRES"] + "," and "cpu=16," in row["ReqTRES"] + ",", row
+    line = row["SubmitLine"]
+    assert "--gpus=h100:2 " in line and " --mem 128000 " in line and "--ntasks" not in line, line
+    log = _last_job_log(wf / f"logs/train/{EXPERIMENT}.log")
+    # both GPUs of the allocation are the training's, and it ran two processes
+    assert f"running in SLURM job {row['JobID']} on " in log
+    assert "training RF-DETR nano on 2 x cpu (DDP, CUDA_VISIBLE_DEVICES 0,1)" in log, log[:3000]
+    assert "Repeating training samples because dataset is too small for DDP" in log
+    summary = json.loads((wf / target).read_text())
+    assert (summary["gpus"], summary["epochs_run"]) == (2, 1)
+    assert summary["training_images_seen"] == images_per_epoch(summary["train_images"], 4, 2)

@@ -93,7 +93,13 @@ def test_split_fractions_must_leave_training_frames():
 
 def test_a_gpu_allocation_fits_its_time_limit_training_gets_the_rest():
     allocation = validate_config(config())["gpu_allocation"]
-    assert allocation == {"time_limit_minutes": 1440, "evaluate_minutes": 20, "infer_minutes_per_video": 20}
+    assert allocation == {
+        "gpus_per_node": 8,
+        "cpus_per_gpu": 8,
+        "time_limit_minutes": 1440,
+        "evaluate_minutes": 20,
+        "infer_minutes_per_video": 20,
+    }
     assert gpu_job_minutes(allocation, 2) == {"train": 1380, "evaluate": 20, "infer": 20}  # 1380 + 20 + 2 x 20 = 24 h
     assert gpu_job_minutes({**allocation, "time_limit_minutes": 600}, 5) == {"train": 480, "evaluate": 20, "infer": 20}
     assert gpu_job_minutes(allocation, 0)["train"] == 1420
@@ -108,6 +114,23 @@ def test_a_gpu_allocation_that_leaves_no_hour_of_training_is_refused():
         r"after evaluate_minutes 30 and infer_minutes_per_video 30 x 4 test video\(s\) - at least 60",
     ):
         gpu_job_minutes(allocation, 4)
+
+
+def test_a_run_asks_for_at_most_the_gpus_of_one_node():
+    assert validate_config(config())["training"]["gpus"] == 1
+    assert validate_config(config(training={"gpus": 8}))["training"]["gpus"] == 8
+    with pytest.raises(
+        ConfigError,
+        match=r"training.gpus: 5 is more than a GPU node has \(gpu_allocation.gpus_per_node: 4\) - a run trains on one "
+        r"node; allowed: 1 to 4",
+    ):
+        validate_config(config(training={"gpus": 5}, gpu_allocation={"gpus_per_node": 4}))
+    with pytest.raises(ConfigError, match=r"training.gpus: 0 is not within \[1, inf\)"):
+        validate_config(config(training={"gpus": 0}))
+    # DDP's arguments are the workflow's: not in extra
+    for key in ("devices", "strategy"):
+        with pytest.raises(ConfigError, match=f"training.extra: {key} set by the workflow itself"):
+            validate_config(config(training={"extra": {key: 2}}))
 
 
 def test_training_extra_is_checked_against_rfdetr():

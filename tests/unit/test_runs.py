@@ -99,3 +99,10 @@ def test_run_ids_that_would_collide_are_rejected(tmp_path):
     clash = {**EXPERIMENTS, "exp_a__epochs-25": Experiment("exp_a__epochs-25", "", {}, "x.yaml")}
     with pytest.raises(ConfigError, match="two runs would share the id 'exp_a__epochs-25'"):
         expand_runs(config(sweep={"training.epochs": [25]}), clash)
+
+
+def test_a_swept_gpu_count_beyond_a_node_is_refused_naming_the_sweep_point():
+    with pytest.raises(ConfigError, match=r"training.gpus: 16 is more than a GPU node has"):
+        expand_runs(config(sweep={"training.gpus": [1, 16]}), EXPERIMENTS)
+    runs = expand_runs(config(sweep={"training.gpus": [1, 2]}), EXPERIMENTS)
+    assert sorted({r.config["training"]["gpus"] for r in runs.values()}) == [1, 2]

@@ -186,6 +186,9 @@ def test_the_digest_covers_settings_seed_both_splits_and_classes_but_not_the_pla
     assert digest_of(dataset, seed=2) != digest_of(dataset)
     assert digest_of(dataset, training=ONE_EPOCH | {"lr": 2e-4}) != digest_of(dataset)
     assert digest_of(dataset, classes=list(reversed(CLASSES))) != digest_of(dataset)
+    # the GPUs it trains on (the effective batch): one is what a training without the key always was
+    assert digest_of(dataset, training=ONE_EPOCH | {"gpus": 1}) == digest_of(dataset)
+    assert digest_of(dataset, training=ONE_EPOCH | {"gpus": 2}) != digest_of(dataset)
     edit_annotations(moved, "valid", lambda c: c["annotations"][0]["bbox"].__setitem__(0, 1.5))
     assert digest_of(moved) != digest_of(dataset)  # a fixed validation label
     test_changed = tmp_path / "test_changed"
@@ -307,22 +310,45 @@ def test_a_matched_remedy_trains_the_epochs_closest_to_its_baselines_images_seen
         (tmp_path / name / "train/_annotations.coco.json").write_text(json.dumps(coco))
         return tmp_path / name
 
-    baseline, remedy = training_set("base", 14), training_set("remedy", 56)
+    baseline, remedy = training_set("base", 22), training_set("remedy", 56)
     match = {"baseline": "base", "baseline_epochs": 10, "baseline_dataset_dir": str(baseline)}
     training = {"epochs": 10, "batch_size": 4, "extra": {}, "match_images_seen": match}
-    # baseline: 10 x ceil(14 / 4) x 4 = 160 images; the remedy's epoch: ceil(56 / 4) x 4 = 56 images;
-    # 3 epochs (168, 8 off) beat 2 (112, 48 off)
+    # baseline: 10 x ceil(22 / 4) x 4 = 240 images; the remedy's epoch: ceil(56 / 4) x 4 = 56 images;
+    # 4 epochs (224, 16 off) beat 5 (280, 40 off)
     assert matched_images_seen(remedy, training) == {
-        "epochs": 3,
+        "epochs": 4,
         "baseline": "base",
-        "baseline_images_seen": 160,
-        "images_seen": 168,
+        "baseline_images_seen": 240,
+        "images_seen": 224,
     }
-    # gradient accumulation enlarges the batch: 8 x 2 = 16; baseline 10 x 16 = 160, remedy 64 per epoch:
-    # 2 (128, 32 off) and 3 (192, 32 off) tie - the fewer epochs
-    accumulated = training | {"batch_size": 8, "extra": {"grad_accum_steps": 2}}
-    assert matched_images_seen(remedy, accumulated)["epochs"] == 2
+    # gradient accumulation enlarges the batch: 4 x 2 = 8, and rfdetr's minimum of 5 of them an epoch:
+    # the baseline's 22 entries show 40, 400 in 10; the remedy 56 an epoch: 7 (392, 8 off) beat 8 (448)
+    accumulated = training | {"batch_size": 4, "extra": {"grad_accum_steps": 2}}
+    assert matched_images_seen(remedy, accumulated)["epochs"] == 7
+    # rfdetr's minimum of 5 effective batches an epoch: a baseline of 14 entries shows 20 (not 16) an
+    # epoch, 200 in 10; the remedy's 56 an epoch: 4 epochs (224, 24 off) beat 3 (168, 32 off)
+    small = training_set("small", 14)
+    assert (
+        matched_images_seen(remedy, training | {"match_images_seen": match | {"baseline_dataset_dir": str(small)}})["epochs"] == 4
+    )
+    # the remedy on 2 GPUs: 56 entries over 2 processes of 4: 56 an epoch, as on one; a baseline
+    # trained on 2 GPUs: its 22 entries are repeated to 5 x 4 x 2 = 40 an epoch, 400 in 10: 7 epochs
+    # (392, 8 off) beat 8 (448, 48 off)
+    two = training | {"gpus": 2, "match_images_seen": match | {"baseline_gpus": 2}}
+    assert matched_images_seen(remedy, two) == {"epochs": 7, "baseline": "base", "baseline_images_seen": 400, "images_seen": 392}
     # a remedy whose epoch alone exceeds its baseline's images seen still trains one epoch
     assert matched_images_seen(remedy, training | {"match_images_seen": match | {"baseline_epochs": 1}})["epochs"] == 1
     assert matched_images_seen(remedy, {"epochs": 10, "batch_size": 4}) == {"epochs": 10}  # unmatched: as set
-    assert train_kwargs(str(remedy), "", CLASSES, ONE_EPOCH | {"match_images_seen": match}, 1, "")["epochs"] == 3
+    assert train_kwargs(str(remedy), "", CLASSES, ONE_EPOCH | {"match_images_seen": match}, 1, "")["epochs"] == 4
+
+
+def test_images_seen_count_every_process_and_rfdetrs_minimum():
+    from detexp.training import summarize_training
+
+    metrics = [{"epoch": e, "val/mAP_50_95": 0.1 * e} for e in range(3)]
+    # 30 entries, batch 4, 2 processes: repeated to 5 x 4 x 2 = 40 an epoch, 120 in 3; a step takes 8
+    two = summarize_training(metrics, 3, 10.0, "cpu", images=30, effective_batch=4, world_size=2)
+    assert (two["gpus"], two["effective_batch"], two["training_images_seen"], two["optimizer_steps"]) == (2, 8, 120, 15)
+    # one process: 30 entries padded to 32 an epoch
+    one = summarize_training(metrics, 3, 10.0, "cpu", images=30, effective_batch=4)
+    assert (one["gpus"], one["effective_batch"], one["training_images_seen"], one["optimizer_steps"]) == (1, 4, 96, 24)

@@ -395,7 +395,9 @@ def training_settings(run):
     keys are absent (not null or false): a new key would change every finished run's params.
     """
     training = {
-        k: v for k, v in run.config["training"].items() if k != "match_images_seen"
+        k: v
+        for k, v in run.config["training"].items()
+        if k != "match_images_seen" and not (k == "gpus" and v == 1)
     }
     if run.experiment.class_loss_weights is not None:
         training["class_loss_weights"] = run.experiment.class_loss_weights
@@ -406,7 +408,23 @@ def training_settings(run):
             "baseline_epochs": RUNS[baseline].config["training"]["epochs"],
             "baseline_dataset_dir": DATASET_DIR.format(run=baseline),
         }
+        if run_gpus(baseline) > 1:
+            training["match_images_seen"]["baseline_gpus"] = run_gpus(baseline)
     return sorted_dict(training)
+
+
+def run_gpus(run_id):
+    """The GPUs a run trains on (training.gpus)."""
+    return RUNS[run_id].config["training"]["gpus"]
+
+
+def train_gpus(wildcards):
+    return run_gpus(wildcards.run)
+
+
+def train_threads(wildcards):
+    """The CPU cores a training asks for: gpu_allocation.cpus_per_gpu per GPU."""
+    return config["gpu_allocation"]["cpus_per_gpu"] * run_gpus(wildcards.run)
 
 
 def matched_baseline_training_set(wildcards):

@@ -51,9 +51,9 @@ rule train:
         BENCHMARKS["train"]
     conda:
         ENV
-    threads: 8
+    threads: train_threads
     resources:
-        gpu=1,
+        gpu=train_gpus,
         runtime=GPU_MINUTES["train"],
     params:
         dataset_dir=dataset_dir,

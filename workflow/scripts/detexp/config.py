@@ -25,7 +25,7 @@ def managed_train_keys() -> frozenset[str]:
     training.extra cannot override them."""
     from .training import train_kwargs
 
-    settings = {"patience": None, "epochs": 1, "batch_size": 1, "lr": 1.0, "image_size": 32, "multi_scale": False}
+    settings = {"patience": None, "epochs": 1, "batch_size": 1, "lr": 1.0, "image_size": 32, "multi_scale": False, "gpus": 2}
     return frozenset(train_kwargs("", "", [], {**settings, "num_workers": 0}, 0, "")) | {"resume", "pretrain_weights"}
 
 
@@ -93,6 +93,16 @@ def check_train_extra(extra: dict[str, Any], source: str = CONFIG_SOURCE) -> Non
         )
 
 
+def check_gpus(training: dict[str, Any], gpu_allocation: dict[str, Any], source: str = CONFIG_SOURCE) -> None:
+    """One run's GPUs are on one node: training.gpus may not exceed gpu_allocation.gpus_per_node."""
+    if training["gpus"] > gpu_allocation["gpus_per_node"]:
+        raise ConfigError(
+            f"{source}: training.gpus: {training['gpus']} is more than a GPU node has "
+            f"(gpu_allocation.gpus_per_node: {gpu_allocation['gpus_per_node']}) - a run trains on one node; "
+            f"allowed: 1 to {gpu_allocation['gpus_per_node']}"
+        )
+
+
 def check_pretrain_weights(training: dict[str, Any], source: str = CONFIG_SOURCE) -> None:
     """A checkpoint path must exist when the DAG is built, not when a GPU job starts."""
     value = pretrain_source(training["pretrain_weights"])
@@ -109,6 +119,7 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     config["training"]["pretrain_weights"] = pretrain_source(config["training"]["pretrain_weights"])
     check_training(config["training"])
     check_pretrain_weights(config["training"])
+    check_gpus(config["training"], config["gpu_allocation"])
     splits = config["splits"]
     if splits["valid_fraction"] + splits["test_fraction"] >= 1:
         raise ConfigError(

@@ -14,6 +14,14 @@ from typing import Any, Callable, Iterable
 
 from . import layout
 from .device import pick_device
+from .distributed import (
+    check_devices,
+    ddp_arguments,
+    handed_to_launched_ranks,
+    images_per_epoch,
+    launched_rank,
+    worker_training,
+)
 from .files import write_text_whole
 from .metrics import read_metrics
 from .models import MODEL_VARIANTS, pretrain_source
@@ -121,6 +129,7 @@ def train_kwargs(
         "log_per_class_metrics": True,
         "progress_bar": None,
         "device": device,
+        **ddp_arguments(training.get("gpus", 1)),
     }
     kwargs.update(training.get("extra", {}))
     loss_weights = loss_weights_of(dataset_dir, classes, training)
@@ -136,15 +145,16 @@ def _training_entries(dataset_dir: str | Path) -> int:
 
 def matched_images_seen(dataset_dir: str | Path, training: dict[str, Any]) -> dict[str, Any]:
     """The epochs a run trains: training.epochs, or for a remedy matched to its baseline
-    (`training.match_images_seen`: the baseline's run, epochs and dataset) the epochs whose images seen
-    (epochs x ceil(entries / batch) x batch, batch counting gradient accumulation) come closest to the
-    baseline's at its epochs (the fewer epochs on a tie, at least 1), with the baseline's figure."""
+    (`training.match_images_seen`: the baseline's run, epochs, dataset and GPUs) the epochs whose images
+    seen (epochs x images_per_epoch) come closest to the baseline's at its epochs (the fewer epochs on
+    a tie, at least 1), with the baseline's figure."""
     match = training.get("match_images_seen")
     if not match:
         return {"epochs": training["epochs"]}
     batch = training["batch_size"] * int(training.get("extra", {}).get("grad_accum_steps", 1))
-    per_epoch = math.ceil(_training_entries(dataset_dir) / batch) * batch
-    target = match["baseline_epochs"] * math.ceil(_training_entries(match["baseline_dataset_dir"]) / batch) * batch
+    per_epoch = images_per_epoch(_training_entries(dataset_dir), batch, training.get("gpus", 1))
+    baseline_epoch = images_per_epoch(_training_entries(match["baseline_dataset_dir"]), batch, match.get("baseline_gpus", 1))
+    target = match["baseline_epochs"] * baseline_epoch
     fewer = max(1, target // per_epoch)
     epochs = min((fewer, fewer + 1), key=lambda e: (abs(e * per_epoch - target), e))
     return {"epochs": epochs, "baseline": match["baseline"], "baseline_images_seen": target, "images_seen": epochs * per_epoch}
@@ -173,18 +183,26 @@ def loss_weights_of(dataset_dir: str | Path, classes: list[str], training: dict[
 
 
 def summarize_training(
-    metrics: list[dict[str, float]], epochs_asked: int, wall_s: float, device: str, images: int, effective_batch: int = 1
+    metrics: list[dict[str, float]],
+    epochs_asked: int,
+    wall_s: float,
+    device: str,
+    images: int,
+    effective_batch: int = 1,
+    world_size: int = 1,
 ) -> dict[str, Any]:
     """Epochs run, the best epoch by validation mAP@50:95, and the run's cost.
 
-    `images` counts the training COCO file's entries (repeated frames included). rfdetr pads each epoch
-    to a multiple of the effective batch (batch size x gradient accumulation), so an epoch is
-    ceil(images / effective_batch) optimizer steps and the run has seen steps x effective_batch images:
-    the compute a run got, which grows with oversampling."""
+    `images` counts the training COCO file's entries (repeated frames included). An epoch shows
+    images_per_epoch of them over all `world_size` processes (rfdetr's minimum and padding to whole
+    effective batches, batch size x gradient accumulation, on every process); each optimizer step
+    takes one effective batch per process. The images seen are the compute a run got, which grows
+    with oversampling."""
     validated = [m for m in metrics if not math.isnan(m.get("val/mAP_50_95", math.nan))]
     best = max(validated, key=lambda m: m["val/mAP_50_95"], default=None)
     epochs_run = len(metrics)
-    steps = epochs_run * math.ceil(images / effective_batch)
+    seen = epochs_run * images_per_epoch(images, effective_batch, world_size)
+    steps = seen // (effective_batch * world_size)
     return {
         "epochs_requested": epochs_asked,
         "epochs_run": epochs_run,
@@ -195,8 +213,10 @@ def summarize_training(
         "wall_time_s": round(wall_s, 2),
         "device": device,
         "train_images": images,
+        "gpus": world_size,
+        "effective_batch": effective_batch * world_size,
         "optimizer_steps": steps,
-        "training_images_seen": steps * effective_batch,
+        "training_images_seen": seen,
     }
 
 
@@ -268,6 +288,8 @@ EQUIVALENT_CODE = (
     "f688359141d7503f",
     "06f0fb9558d82c58",
     "252d67936b0a55ea",
+    # the version before multi-GPU training (which changes nothing for a training on one)
+    "601b7519513c83a3",
 )
 
 
@@ -465,7 +487,13 @@ def train(
     `pretrain_path` is the local file behind `training.pretrain_weights` (required for `auto`).
     Refuses to start while another training of the same run is live (anywhere); a finished training
     of the same digest is reused, this run's own (reuse_finished) or another run's (link_identical:
-    `same_as` names the run the workflow planned this one to share a training with)."""
+    `same_as` names the run the workflow planned this one to share a training with).
+
+    A rank that rank 0 launched for a multi-GPU training (distributed.py) only trains, with rank 0's
+    arguments, and returns None: rank 0 holds the lock and writes everything."""
+    if launched_rank():
+        _fit(**worker_training(), log=log)
+        return None
     with TrainingLock(paths.lock, str(paths.state_dir), log):
         return _train(Path(dataset_dir), paths, classes, training, seed, pretrain_path, log, same_as)
 
@@ -483,8 +511,16 @@ def _train(
     """Reuse a finished training, else resume or start one, then record it and write the outputs."""
     state_dir = paths.state_dir
     device = pick_device()
+    gpus = training.get("gpus", 1)
+    check_devices(gpus, device, _visible_gpus())
     device_name = _device_name(device)
-    log(f"training RF-DETR {training['model']} on {device_name} at resolution {training['image_size']}")
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    on = (
+        f"{gpus} x {device_name} (DDP{'' if visible is None else ', CUDA_VISIBLE_DEVICES ' + visible})"
+        if gpus > 1
+        else device_name
+    )
+    log(f"training RF-DETR {training['model']} on {on} at resolution {training['image_size']}")
     if training["model"] == "base":
         log("note: RF-DETR base is deprecated by rfdetr (since 1.7); nano, small, medium and large are its successors")
     kwargs = train_kwargs(str(dataset_dir), str(state_dir), classes, training, seed, device)
@@ -513,14 +549,15 @@ def _train(
     log("rfdetr train() arguments: " + json.dumps(kwargs, sort_keys=True, default=str))
     wall, peak_memory_mb = _fit(training, weights, kwargs, device, loss_weights, log)
     images = len(json.loads(_split_annotations(dataset_dir, "train"))["images"])
-    summary = _training_record(state_dir, kwargs, kwargs["epochs"], images, wall, device_name)
+    summary = _training_record(state_dir, kwargs, kwargs["epochs"], images, wall, device_name, gpus)
     summary.update(training_digest=digest, same_training_as=None, linked_by_plan=False)
     summary["class_loss_weights"] = loss_weights["weights"] if loss_weights else None
     summary["images_seen_matched_to"] = matched if "baseline" in matched else None
     summary["resumed_after_epochs"] = epochs_before
     summary["peak_gpu_memory_mb"] = peak_memory_mb
     epochs_this_run = summary["epochs_run"] - epochs_before
-    summary["train_images_per_s"] = round(summary["train_images"] * epochs_this_run / wall, 3) if wall > 0 else None
+    seen_this_run = summary["training_images_seen"] * epochs_this_run / max(summary["epochs_run"], 1)
+    summary["train_images_per_s"] = round(seen_this_run / wall, 3) if wall > 0 else None
     for pattern in RESUME_ONLY:
         for path in state_dir.glob(pattern):
             path.unlink()
@@ -540,6 +577,12 @@ def _device_name(device: str) -> str:
     return torch.cuda.get_device_name(0) if device == "cuda" else "cpu"
 
 
+def _visible_gpus() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 def _fit(
     training: dict[str, Any],
     weights: str | None,
@@ -549,32 +592,35 @@ def _fit(
     log: Callable[[str], None] = print,
 ) -> tuple[float, float | None]:
     """rfdetr's training itself (with `loss_weights`, class-weighted): its wall time (s) and peak GPU
-    memory (MiB, None on a CPU)."""
+    memory (MiB, rank 0's, None on a CPU). With several GPUs the ranks Lightning launches get the
+    same arguments (handed_to_launched_ranks) and call this too."""
     import torch
 
     model = build_model(training, weights)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    if loss_weights is None:
-        model.train(**kwargs)
-    else:
-        from .weighted_loss import class_weighted_training
-
-        with class_weighted_training(list(loss_weights["weights"].values()), log):
+    handed = {"training": training, "weights": weights, "kwargs": kwargs, "device": device, "loss_weights": loss_weights}
+    with handed_to_launched_ranks(handed, training.get("gpus", 1)):
+        if loss_weights is None:
             model.train(**kwargs)
+        else:
+            from .weighted_loss import class_weighted_training
+
+            with class_weighted_training(list(loss_weights["weights"].values()), log):
+                model.train(**kwargs)
     wall = time.perf_counter() - start
     peak = round(torch.cuda.max_memory_allocated() / 2**20, 1) if device == "cuda" else None
     return wall, peak
 
 
 def _training_record(
-    state_dir: Path, kwargs: dict[str, Any], epochs_asked: int, images: int, wall: float, device_name: str
+    state_dir: Path, kwargs: dict[str, Any], epochs_asked: int, images: int, wall: float, device_name: str, gpus: int = 1
 ) -> dict[str, Any]:
     """The training summary from the metrics rfdetr logged (all epochs, across resumes)."""
     metrics = read_metrics(state_dir / STATE_METRICS)
     effective_batch = kwargs["batch_size"] * int(kwargs.get("grad_accum_steps", 1))
-    return summarize_training(metrics, epochs_asked, wall, device_name, images, effective_batch)
+    return summarize_training(metrics, epochs_asked, wall, device_name, images, effective_batch, gpus)
 
 
 def class_info(classes: list[str], training: dict[str, Any]) -> dict[str, Any]:
