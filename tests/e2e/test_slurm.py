@@ -337,13 +337,15 @@ def test_a_run_on_two_gpus_is_one_allocation_that_trains_two_ranks_and_resumes_a
     """training.gpus 2: the run's allocation asks SLURM for 2 GPUs and twice the CPUs and memory of a
     one-GPU training (the profile's 8 per GPU, 8 GB per CPU) in one task, and its training starts both
     ranks itself (here 2 CPU processes, the test node's GPUs being count-only). Requeued after its
-    first epoch, it resumes on both ranks; rank 0 alone writes the workflow's files, and the images
-    seen count both ranks. Last in this file: it retrains the run the earlier tests used."""
+    first epoch, it resumes on both ranks and stops early where rfdetr's rule says; rank 0 alone
+    writes the workflow's files, and the images seen count both ranks. Last in this file: it
+    retrains the run the earlier tests used."""
     wf, _ = slurm_run
     exp = wf / "results" / EXPERIMENT
     for stale in (exp / "training/state").glob("*"):  # the earlier trainings' state
         stale.unlink()
-    overlay = [*OVERLAY[:-2], "training={gpus: 2, epochs: 2}", *OVERLAY[-2:]]
+    settings = "training={gpus: 2, epochs: 3, patience: 1}"
+    overlay = [*OVERLAY[:-2], settings, *OVERLAY[-2:]]
     target = f"results/{EXPERIMENT}/training/training_summary.json"
     # the tests' CPU ranks, one thread each on a small machine
     env = dict(cluster.env, DETEXP_CPU_DDP="1", OMP_NUM_THREADS="1")
@@ -372,22 +374,34 @@ def test_a_run_on_two_gpus_is_one_allocation_that_trains_two_ranks_and_resumes_a
     # both GPUs of the allocation are the training's; it resumed on both ranks from epoch 1 of 2
     assert "training RF-DETR nano on 2 x cpu (DDP, CUDA_VISIBLE_DEVICES 0,1)" in log, log[-3000:]
     assert "resuming from last.ckpt: epoch 1 was complete, training continues with epoch 2" in log, log[-3000:]
+    summary = json.loads((wf / target).read_text())
+    epochs = summary["epochs_run"]
     # rank 0 alone starts, records and writes: one record of the finished training, one start per
     # rank-0 start (the launched rank runs the rule's script again, and says nothing of its own)
-    assert log.count("trained 2 epoch(s), 1 in this run") == 1
+    assert log.count(f"trained {epochs} epoch(s), {epochs - 1} in this run") == 1, log[-3000:]
     assert log.count("rfdetr train() arguments") == log.count("training RF-DETR nano on 2 x cpu")
-    metrics = pd.read_csv(exp / "training/metrics.csv")
-    assert sorted(metrics.dropna(subset=["val/mAP_50_95"])["epoch"]) == [0, 1]  # one row an epoch, not one a rank
+    metrics = pd.read_csv(exp / "training/metrics.csv").dropna(subset=["val/mAP_50_95"])
+    assert sorted(metrics["epoch"]) == list(range(epochs))  # one row an epoch, not one a rank
+    # early stopping across the requeue, by rfdetr's rule: patience 1 on max(mAP, EMA mAP), which must
+    # beat the best by 0.001 (its state restored on both ranks from the resume checkpoint)
+    effective = metrics[["val/mAP_50_95", "val/ema_mAP_50_95"]].max(axis=1).tolist()
+    best, expected = effective[0], 3
+    for epoch, value in enumerate(effective[1:], start=1):
+        if value - 0.001 > best:
+            best = value
+        else:
+            expected = epoch + 1
+            break
+    assert epochs == expected and summary["early_stopped"] == (expected < 3), (effective, summary)
     assert not (exp / "training/training.lock").exists()
     # every rank's images, with the repeats rfdetr adds to a set too small for 2 processes of 4
-    summary = json.loads((wf / target).read_text())
     entries = summary["train_images"]
     repeated = re.search(r"Repeating training samples because dataset is too small for DDP: (\d+) < (\d+)", log)
     assert repeated and (int(repeated[1]), int(repeated[2])) == (entries, 5 * 4 * 2), log[-3000:]
-    assert (summary["gpus"], summary["effective_batch"], summary["epochs_run"], summary["resumed_after_epochs"]) == (2, 8, 2, 1)
-    assert summary["training_images_seen"] == 2 * images_per_epoch(entries, 4, 2)
+    assert (summary["gpus"], summary["effective_batch"], summary["resumed_after_epochs"]) == (2, 8, 1)
+    assert summary["training_images_seen"] == epochs * images_per_epoch(entries, 4, 2)
     # the 2-GPU training is kept for 2 GPUs and is not the 1-GPU one (N is part of its digest)
-    dry = [*OVERLAY[:-2], "training={gpus: 2, epochs: 2}", "--", target]
+    dry = [*OVERLAY[:-2], settings, "--", target]
     assert not job_counts(snakemake(wf, "-n", *dry, env=env).stdout)
     one = [a.replace("gpus: 2", "gpus: 1") for a in dry]
     assert "train" in job_counts(snakemake(wf, "-n", *one, env=env).stdout)
