@@ -262,12 +262,10 @@ def test_a_preempted_training_resumes_and_a_failing_infer_keeps_it_finished(clus
     finally:
         if proc.poll() is None:
             proc.kill()
-    # the preempted job was requeued, not resubmitted; it resumed from epoch 1 of 2
+    # the preempted job was requeued, not resubmitted (that it resumed from epoch 1 of 2, the training
+    # record says at the end: the retry started the rule's log afresh)
     history = cluster.command("sacct", "-D", "-X", "-P", "-n", "-o", "State", "-S", since, "-j", job_id).split()
     assert history == ["REQUEUED", "FAILED"], history
-    log = (wf / "logs/train" / f"{EXPERIMENT}.log").read_text()
-    resumed = re.search(r"resuming from last.ckpt: epoch (\d) was complete, training continues with epoch (\d)", log)
-    assert resumed and (int(resumed[1]), int(resumed[2])) == (1, 2), log[-3000:]
     # then its inference failed: the run fails naming the rule, the run and the logs
     assert proc.returncode != 0
     assert "Error in rule infer" in out or "Error in group" in out, out[-3000:]
