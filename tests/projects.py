@@ -31,6 +31,8 @@ TINY_TRAINING = {
     "pretrain_weights": None,
     "multi_scale": False,
     "num_workers": 0,
+    "num_queries": 30,  # as the demo: 30 queries in one group, not 300 in 13 (about 6x faster on a CPU)
+    "group_detr": 1,
     "extra": {},
 }
 

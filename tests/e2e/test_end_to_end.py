@@ -76,6 +76,9 @@ def test_checkpoint_loads_and_predicts(demo_run):
 
     model = rfdetr.from_checkpoint(str(demo_run / "results/exp_person_100/training/checkpoint_best_total.pth"), device="cpu")
     assert list(model.class_names) == ["crane hook", "person"]
+    # the demo's architecture settings (training.num_queries, group_detr) were the model's, and travel with it
+    config = model.model_config
+    assert (config.num_queries, config.num_select, config.group_detr) == (30, 30, 1)
     # the checkpoint is the one the evaluate job scored: its best confidence on a test image is the same
     run = demo_run / "results/exp_person_100"
     test_image = json.loads((run / "dataset/test/_annotations.coco.json").read_text())["images"][0]

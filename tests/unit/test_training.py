@@ -21,6 +21,8 @@ from detexp.training import (
     EQUIVALENT_CODE,
     find_resume_checkpoint,
     FINISHED,
+    link_identical,
+    model_identity,
     plan_trainings,
     PREVIOUS_SCHEME_CODE,
     reuse_finished,
@@ -64,6 +66,8 @@ def test_rfdetr_trains_on_a_repeated_dataset_and_sees_every_copy(tmp_path):
         "pretrain_weights": None,
         "multi_scale": False,
         "num_workers": 0,
+        "num_queries": 30,
+        "group_detr": 1,
         "extra": {},
     }
     summary = train(
@@ -189,6 +193,10 @@ def test_the_digest_covers_settings_seed_both_splits_and_classes_but_not_the_pla
     # the GPUs it trains on (the effective batch): one is what a training without the key always was
     assert digest_of(dataset, training=ONE_EPOCH | {"gpus": 1}) == digest_of(dataset)
     assert digest_of(dataset, training=ONE_EPOCH | {"gpus": 2}) != digest_of(dataset)
+    # the model: its variant and architecture settings (the same rfdetr arguments build another model)
+    assert digest_of(dataset, training=ONE_EPOCH | {"model": "small"}) != digest_of(dataset)
+    assert digest_of(dataset, training=ONE_EPOCH | {"num_queries": 60}) != digest_of(dataset)
+    assert digest_of(dataset, training=ONE_EPOCH | {"group_detr": 3}) != digest_of(dataset)
     edit_annotations(moved, "valid", lambda c: c["annotations"][0]["bbox"].__setitem__(0, 1.5))
     assert digest_of(moved) != digest_of(dataset)  # a fixed validation label
     test_changed = tmp_path / "test_changed"
@@ -240,27 +248,43 @@ def test_a_changed_validation_label_retrains(study):
 
 
 @pytest.mark.parametrize("earlier", ["the previous digest scheme", "an equivalent earlier training.py"])
-def test_a_training_finished_under_an_earlier_digest_of_it_is_kept(study, tmp_path, earlier):
+def test_a_training_finished_under_an_earlier_digest_of_it_is_kept_for_its_own_model_only(study, tmp_path, earlier):
+    """Earlier digests did not cover the model: one is accepted when the finished record names the
+    variant this training builds, and never with an architecture setting (which no earlier version had)."""
     run = tmp_path / "results/old"
     shutil.copytree(study / "results/a", run)
     paths = TrainingPaths.of_run(run)
     dataset = run / "dataset"
-    kwargs = train_kwargs(str(dataset), str(paths.state_dir), CLASSES, ONE_EPOCH, 1, "")
-    equivalent = {training_digest(kwargs, None, dataset, code) for code in EQUIVALENT_CODE}
-    previous = accepted_digests(kwargs, None, dataset) - equivalent
+    default_architecture = {k: v for k, v in ONE_EPOCH.items() if k not in ("num_queries", "group_detr")}
+    kwargs = train_kwargs(str(dataset), str(paths.state_dir), CLASSES, default_architecture, 1, "")
+    equivalent = {training_digest(kwargs, None, None, dataset, code) for code in EQUIVALENT_CODE}
+    accepted = accepted_digests(kwargs, default_architecture, None, dataset)
+    previous = set(accepted) - equivalent
     assert len(equivalent) == len(EQUIVALENT_CODE) and len(previous) == len(PREVIOUS_SCHEME_CODE)
+    assert set(accepted.values()) == {"nano"}
+    assert accepted_digests(kwargs, ONE_EPOCH, None, dataset) == {}  # 30 queries: no earlier digest is it
     record = json.loads((paths.state_dir / FINISHED).read_text())
     record["digest"] = sorted(previous if earlier == "the previous digest scheme" else equivalent)[0]
     record["summary"].pop("training_digest")
-    (paths.state_dir / FINISHED).write_text(json.dumps(record))
-    paths.summary.unlink()
+
+    def finish_under_earlier_digest(model: str) -> None:
+        (paths.state_dir / FINISHED).write_text(json.dumps(record | {"class_info": record["class_info"] | {"model": model}}))
+        paths.summary.unlink(missing_ok=True)
+
+    current = training_digest(kwargs, model_identity(default_architecture), None, dataset)
+    assert current not in accepted
+    # recorded as another variant's training: not this one's (neither kept here nor linked by another run)
+    finish_under_earlier_digest("small")
+    assert reuse_finished(paths, current, accepted=accepted) is None
+    assert link_identical(TrainingPaths.of_run(tmp_path / "results/new"), current, "old", accepted=accepted) is None
+
+    # recorded as this variant's: kept, and recorded under the current digest
+    finish_under_earlier_digest("nano")
     messages: list[str] = []
-    summary = train(dataset, paths, CLASSES, ONE_EPOCH, seed=1, log=messages.append)
+    summary = train(dataset, paths, CLASSES, default_architecture, seed=1, log=messages.append)
     assert any("finished under an earlier digest of the same training" in m for m in messages), messages
     assert not any(m.startswith("rfdetr train() arguments") for m in messages)
-    current = training_digest(kwargs, None, dataset)
     assert json.loads((paths.state_dir / FINISHED).read_text())["digest"] == current == summary["training_digest"]
-    assert current not in equivalent | previous
 
 
 def test_the_plan_trains_each_digest_once_and_keeps_a_finished_training_where_it_is():

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from detexp.cli import log, snakemake_only
-from detexp.training import finished_training, plan_trainings, accepted_digests, run_digest, train_kwargs
+from detexp.training import accepted_digests, finished_training, is_same_training, plan_trainings, run_digest, train_kwargs
 
 
 def run(smk):
@@ -25,8 +25,8 @@ def run(smk):
             return None
         kwargs = train_kwargs(r["dataset_dir"], r["state_dir"], classes, r["training"], r["seed"], "")
         weights = None if r["weights"] is None else str(Path(r["weights"]))
-        previous = accepted_digests(kwargs, weights, r["dataset_dir"])
-        return digests[rid] if record.get("digest") in {digests[rid], *previous} else record.get("digest")
+        previous = accepted_digests(kwargs, r["training"], weights, r["dataset_dir"])
+        return digests[rid] if is_same_training(record, digests[rid], previous) else record.get("digest")
 
     plan = plan_trainings(digests, finished_digest)
     Path(smk.output[0]).write_text(json.dumps(plan, indent=1, sort_keys=True) + "\n")

@@ -99,11 +99,29 @@ def pretrain_weights_path(training: dict[str, Any], pretrain_path: str | Path | 
     return str(path)
 
 
+def architecture(training: dict[str, Any]) -> dict[str, int]:
+    """rfdetr model-config arguments beyond the variant's own: `training.num_queries` (with num_select,
+    the detections an image keeps at most, equal to it: rfdetr's top-k must not ask for more query-class
+    pairs than there are) and `training.group_detr`. Empty when neither is set."""
+    arguments: dict[str, int] = {}
+    if training.get("num_queries") is not None:
+        arguments["num_queries"] = arguments["num_select"] = training["num_queries"]
+    if training.get("group_detr") is not None:
+        arguments["group_detr"] = training["group_detr"]
+    return arguments
+
+
+def model_identity(training: dict[str, Any]) -> dict[str, Any]:
+    """What the model a training builds is: its variant and any architecture setting (part of the digest)."""
+    return {"variant": training["model"], **architecture(training)}
+
+
 def build_model(training: dict[str, Any], weights: str | None) -> Any:
-    """The rfdetr model of `training.model`, from `weights` (a local file) or from scratch."""
+    """The rfdetr model of `training.model` (with its architecture settings), from `weights` (a local
+    file) or from scratch."""
     import rfdetr
 
-    return getattr(rfdetr, MODEL_VARIANTS[training["model"]].rfdetr_class)(pretrain_weights=weights)
+    return getattr(rfdetr, MODEL_VARIANTS[training["model"]].rfdetr_class)(pretrain_weights=weights, **architecture(training))
 
 
 def train_kwargs(
@@ -276,10 +294,11 @@ PLACE_ARGUMENTS = ("dataset_dir", "output_dir", "device", "resume")
 # finished under it is still recognised (see accepted_digests), so the upgrade trains nothing again.
 PREVIOUS_SCHEME_CODE = ("3f06e3d209a34389", "dec13ff5562ef6d3", "5c9f1e16f36ca390")
 # Earlier versions of this module that train exactly as this one does (behaviour digests, by Python
-# version: 3.9-3.11, 3.12, 3.13): their finished trainings are this one's. A change that moves code
-# without changing what a training does adds the digest of the version before it here (and says so in
-# its commit); a change of behaviour must not. Listed: the version before the shared helpers (device,
-# metrics reader, model catalogue, whole-file writes) moved to modules of their own.
+# version: 3.9-3.11, 3.12, 3.13). Every one is from before the model variant was part of the digest:
+# a training finished under one is this one's when its record names the same variant and no
+# architecture setting is given (see accepted_digests). A change that moves code without changing
+# what a training does adds the digests of the version before it here, in the current scheme (and says
+# so in its commit); a change of behaviour must not.
 EQUIVALENT_CODE = (
     "6ad598ea2807fb6e",
     "2e49f069a33121b3",
@@ -290,6 +309,10 @@ EQUIVALENT_CODE = (
     "252d67936b0a55ea",
     # the version before multi-GPU training (which changes nothing for a training on one)
     "601b7519513c83a3",
+    # the version before the model variant and architecture settings entered the digest
+    "ef0fc4136fb2cd33",
+    "f07997d65d1f2360",
+    "a8b537244f4c305a",
 )
 
 
@@ -301,8 +324,11 @@ def _split_annotations(dataset_dir: Path, split: str) -> bytes:
     return (Path(dataset_dir) / split / layout.SPLIT_ANNOTATIONS_NAME).read_bytes()
 
 
-def training_digest(kwargs: dict[str, Any], weights: str | None, dataset_dir: str | Path, code: str | None = None) -> str:
-    """What decides a training's outcome: rfdetr's arguments (not where it runs), the starting weights,
+def training_digest(
+    kwargs: dict[str, Any], model: dict[str, Any] | None, weights: str | None, dataset_dir: str | Path, code: str | None = None
+) -> str:
+    """What decides a training's outcome: the model (model_identity; None only for the digests of
+    versions before it was included), rfdetr's arguments (not where it runs), the starting weights,
     the training and validation splits' annotations (the class list is among the arguments), rfdetr's
     version and this module's code (its syntax tree without docstrings; `code` another version's). A
     state folder is resumed from, or reused as finished, only by a training with the same digest (or
@@ -312,6 +338,8 @@ def training_digest(kwargs: dict[str, Any], weights: str | None, dataset_dir: st
     from .codeversion import behaviour_digest
 
     settings = {k: v for k, v in kwargs.items() if k not in PLACE_ARGUMENTS} | {"pretrain_weights": weights}
+    if model is not None:
+        settings["model"] = model
     parts = {
         "settings": _sha(json.dumps(settings, sort_keys=True, default=str).encode()),
         "train": _sha(_split_annotations(dataset_dir, "train")),
@@ -321,26 +349,42 @@ def training_digest(kwargs: dict[str, Any], weights: str | None, dataset_dir: st
     return _sha(json.dumps(parts, sort_keys=True).encode())
 
 
-def accepted_digests(kwargs: dict[str, Any], weights: str | None, dataset_dir: str | Path) -> set[str]:
-    """Further digests of this training a finished one may carry: the current scheme's under each of
+def accepted_digests(
+    kwargs: dict[str, Any], training: dict[str, Any], weights: str | None, dataset_dir: str | Path
+) -> dict[str, str]:
+    """Further digests of this training a finished one may carry, each with the model variant its
+    record must name (those digests do not cover the model): the current scheme's under each of
     EQUIVALENT_CODE, and those the previous scheme gave it (all arguments, the training split only,
-    training.py's syntax tree with docstrings). A training finished under one of them is kept."""
+    training.py's syntax tree with docstrings). None with an architecture setting, which no earlier
+    version had."""
     from importlib.metadata import version
 
+    if architecture(training):
+        return {}
     settings = json.dumps({**kwargs, "device": None, "pretrain_weights": weights}, sort_keys=True, default=str)
     train = hashlib.sha256(_split_annotations(dataset_dir, "train")).digest()
-    equivalent = {training_digest(kwargs, weights, dataset_dir, code) for code in EQUIVALENT_CODE}
-    return equivalent | {
+    equivalent = {training_digest(kwargs, None, weights, dataset_dir, code) for code in EQUIVALENT_CODE}
+    previous = {
         hashlib.sha256(settings.encode() + train + f"rfdetr {version('rfdetr')} {code}".encode()).hexdigest()
         for code in PREVIOUS_SCHEME_CODE
     }
+    return dict.fromkeys(equivalent | previous, training["model"])
+
+
+def is_same_training(finished: dict[str, Any], digest: str, accepted: dict[str, str]) -> bool:
+    """Whether a finished training's record is of `digest`, or of an accepted earlier digest of it
+    with the model variant that digest needs (accepted_digests)."""
+    recorded = finished.get("digest")
+    if recorded == digest:
+        return True
+    return recorded in accepted and finished.get("class_info", {}).get("model") == accepted[recorded]
 
 
 def run_digest(dataset_dir: str | Path, classes: list[str], training: dict[str, Any], seed: int, weights: str | None) -> str:
     """The training digest of a run from its prepared dataset and settings, before any training
     (`weights`: the local checkpoint training starts from, None from scratch)."""
     kwargs = train_kwargs(str(dataset_dir), "", classes, training, seed, "")
-    return training_digest(kwargs, None if weights is None else str(Path(weights)), dataset_dir)
+    return training_digest(kwargs, model_identity(training), None if weights is None else str(Path(weights)), dataset_dir)
 
 
 def plan_trainings(digests: dict[str, str], finished_digest: Callable[[str], str | None]) -> dict[str, dict[str, str | None]]:
@@ -397,17 +441,17 @@ def finished_training(state_dir: Path) -> dict[str, Any] | None:
 
 
 def reuse_finished(
-    paths: TrainingPaths, digest: str, log: Callable[[str], None] = print, accepted: Iterable[str] = ()
+    paths: TrainingPaths, digest: str, log: Callable[[str], None] = print, accepted: dict[str, str] | None = None
 ) -> dict[str, Any] | None:
     """The summary of a finished training of the same digest in the state folder, its outputs written
     again; None when there is none (then the training runs, resuming where it can).
 
     A job that reruns only because its outputs were deleted (a failed job group on SLURM, a deleted
     checkpoint) or because code outside the training changed then costs seconds, not a training.
-    `accepted` are further digests of the same training (the previous digest scheme's): a training
-    finished under one is recorded anew under `digest`."""
+    `accepted` are further digests of the same training (accepted_digests): a training finished under
+    one is recorded anew under `digest`."""
     finished = finished_training(paths.state_dir)
-    if finished is None or finished.get("digest") not in {digest, *accepted}:
+    if finished is None or not is_same_training(finished, digest, accepted or {}):
         return None
     summary = finished["summary"]  # one from before the digest covered the validation split lacks the last keys
     summary["training_digest"] = digest
@@ -444,14 +488,18 @@ def finished_trainings_of_other_runs(paths: TrainingPaths, planned: str | None) 
 
 
 def link_identical(
-    paths: TrainingPaths, digest: str, planned: str | None, log: Callable[[str], None] = print, accepted: Iterable[str] = ()
+    paths: TrainingPaths,
+    digest: str,
+    planned: str | None,
+    log: Callable[[str], None] = print,
+    accepted: dict[str, str] | None = None,
 ) -> dict[str, Any] | None:
     """Link another run's finished training of the same digest (the same settings, seed, training and
     validation data and code) into this run's state folder and outputs, so that two runs that train
     on the same data train once; None when no run has one."""
     for run, state_dir in finished_trainings_of_other_runs(paths, planned):
         finished = finished_training(state_dir)
-        if finished is None or finished.get("digest") not in {digest, *accepted}:
+        if finished is None or not is_same_training(finished, digest, accepted or {}):
             continue
         shutil.rmtree(paths.state_dir, ignore_errors=True)  # this run's own, superseded state
         paths.state_dir.mkdir(parents=True)
@@ -520,7 +568,11 @@ def _train(
         if gpus > 1
         else device_name
     )
-    log(f"training RF-DETR {training['model']} on {on} at resolution {training['image_size']}")
+    settings = ", ".join(f"{key} {value}" for key, value in architecture(training).items() if key != "num_select")
+    log(
+        f"training RF-DETR {training['model']} on {on} at resolution {training['image_size']}"
+        + (f" ({settings})" if settings else "")
+    )
     if training["model"] == "base":
         log("note: RF-DETR base is deprecated by rfdetr (since 1.7); nano, small, medium and large are its successors")
     kwargs = train_kwargs(str(dataset_dir), str(state_dir), classes, training, seed, device)
@@ -532,8 +584,8 @@ def _train(
         )
     weights = pretrain_weights_path(training, pretrain_path)
     log(f"starting from {weights}" if weights else "starting from scratch (pretrain_weights: none)")
-    digest = training_digest(kwargs, weights, dataset_dir)
-    previous = accepted_digests(kwargs, weights, dataset_dir)
+    digest = training_digest(kwargs, model_identity(training), weights, dataset_dir)
+    previous = accepted_digests(kwargs, training, weights, dataset_dir)
     reused = reuse_finished(paths, digest, log, previous) or link_identical(paths, digest, same_as, log, previous)
     if reused is not None:
         return reused
