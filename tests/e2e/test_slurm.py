@@ -244,7 +244,8 @@ def test_a_preempted_training_resumes_and_a_failing_infer_keeps_it_finished(clus
     video = wf / "resources/demo_project/videos/crane_hook_1_short.mp4"
     intact = video.read_bytes()
     video.write_bytes(b"\x00not a video\x00" * 64)
-    overlay = [*OVERLAY[:-2], "training={epochs: 2}", *OVERLAY[-2:]]
+    # the variant's own 300 queries in 13 groups: an epoch of about a minute, room to requeue between checkpoints
+    overlay = [*OVERLAY[:-2], "training={epochs: 2, num_queries: 300, group_detr: 13}", *OVERLAY[-2:]]
     target = f"results/{EXPERIMENT}/experiment_summary.json"
     since = time.strftime("%Y-%m-%dT%H:%M:%S")  # accounting outlives test clusters: job ids recur
     proc = subprocess.Popen(
