@@ -45,6 +45,9 @@ GPU_RULE_LOGS = [
     *[f"logs/infer/{EXPERIMENT}/{v}.log" for v in VIDEOS],
 ]
 LOCAL_RULES = readme_local_rules()
+# More queries than the demo's 30 in 1 group for the trainings a test requeues: epochs long enough on
+# 2 cores to requeue between two checkpoints.
+SLOW_EPOCHS = "num_queries: 300, group_detr: 13"
 
 
 @pytest.fixture(scope="module")
@@ -244,8 +247,7 @@ def test_a_preempted_training_resumes_and_a_failing_infer_keeps_it_finished(clus
     video = wf / "resources/demo_project/videos/crane_hook_1_short.mp4"
     intact = video.read_bytes()
     video.write_bytes(b"\x00not a video\x00" * 64)
-    # the variant's own 300 queries in 13 groups: an epoch of about a minute, room to requeue between checkpoints
-    overlay = [*OVERLAY[:-2], "training={epochs: 2, num_queries: 300, group_detr: 13}", *OVERLAY[-2:]]
+    overlay = [*OVERLAY[:-2], f"training={{epochs: 2, {SLOW_EPOCHS}}}", *OVERLAY[-2:]]
     target = f"results/{EXPERIMENT}/experiment_summary.json"
     since = time.strftime("%Y-%m-%dT%H:%M:%S")  # accounting outlives test clusters: job ids recur
     proc = subprocess.Popen(
@@ -332,46 +334,73 @@ def test_identical_runs_train_once_and_the_second_allocation_waits_in_the_queue_
     assert json.loads((wf / "results/same_b/training/training_summary.json").read_text())["linked_by_plan"] is True
 
 
-def test_a_run_on_two_gpus_is_one_allocation_that_trains_on_two_ranks(cluster, slurm_run):
+def test_a_run_on_two_gpus_is_one_allocation_that_trains_two_ranks_and_resumes_after_preemption(cluster, slurm_run):
     """training.gpus 2: the run's allocation asks SLURM for 2 GPUs and twice the CPUs and memory of a
     one-GPU training (the profile's 8 per GPU, 8 GB per CPU) in one task, and its training starts both
-    ranks itself (here 2 CPU processes, the test node's GPUs being count-only) and trains to the end;
-    rank 0 alone writes the workflow's files, and the images seen count both ranks. Last in this file:
-    it retrains the run the earlier tests used."""
+    ranks itself (here 2 CPU processes, the test node's GPUs being count-only). Requeued after its
+    first epoch, it resumes on both ranks and stops early where rfdetr's rule says; rank 0 alone
+    writes the workflow's files, and the images seen count both ranks. Last in this file: it
+    retrains the run the earlier tests used."""
     wf, _ = slurm_run
     exp = wf / "results" / EXPERIMENT
     for stale in (exp / "training/state").glob("*"):  # the earlier trainings' state
         stale.unlink()
-    settings = "training={gpus: 2}"
+    settings = f"training={{gpus: 2, epochs: 3, patience: 1, {SLOW_EPOCHS}}}"
     overlay = [*OVERLAY[:-2], settings, *OVERLAY[-2:]]
     target = f"results/{EXPERIMENT}/training/training_summary.json"
     # the tests' CPU ranks, one thread each on a small machine
-    env = {"SLURM_CONF": str(cluster.conf), "DETEXP_CPU_DDP": "1", "OMP_NUM_THREADS": "1"}
-    proc = snakemake(wf, *overlay, "--", target, env=env, timeout=900)
-    jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
-    (row,) = jobs[GPU_GROUP]
-    assert row["Rules"] == ["train"] and row["State"] == "COMPLETED", row
+    env = dict(cluster.env, DETEXP_CPU_DDP="1", OMP_NUM_THREADS="1")
+    since = time.strftime("%Y-%m-%dT%H:%M:%S")
+    proc = subprocess.Popen(
+        [SNAKEMAKE, *overlay, "--", target], cwd=wf, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        job_id = _running_train_job(cluster, exp / "training/state", proc)
+        cluster.command("scontrol", "requeue", job_id)
+        out, _ = proc.communicate(timeout=900)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out[-3000:]
+    assert submitted_jobs(out) == [job_id]  # requeued, not resubmitted
+    history = cluster.command("sacct", "-D", "-X", "-P", "-n", "-o", "State", "-S", since, "-j", job_id).split()
+    assert history == ["REQUEUED", "COMPLETED"], history
+    (row,) = jobs_by_rule(cluster, [job_id])[GPU_GROUP]
+    assert row["Rules"] == ["train"], row
     assert "gres/gpu=2," in row["ReqTRES"] + "," and "cpu=16," in row["ReqTRES"] + ",", row
     line = row["SubmitLine"]
     assert "--gpus=h100:2 " in line and " --mem 128000 " in line and "--ntasks" not in line, line
 
     log = (wf / f"logs/train/{EXPERIMENT}.log").read_text()
-    log = log[log.index(f"running in SLURM job {row['JobID']} on ") :]  # this allocation's part
-    # both GPUs of the allocation are the training's
+    # both GPUs of the allocation are the training's; it resumed on both ranks from epoch 1
     assert "training RF-DETR nano on 2 x cpu (DDP, CUDA_VISIBLE_DEVICES 0,1)" in log, log[-3000:]
-    # rank 0 alone starts, records and writes (the launched rank runs the rule's script again, and
-    # says nothing of its own but that it runs in the job)
-    assert log.count("trained 1 epoch(s), 1 in this run") == 1 and log.count("rfdetr train() arguments") == 1, log[-3000:]
+    assert "resuming from last.ckpt: epoch 1 was complete, training continues with epoch 2" in log, log[-3000:]
+    summary = json.loads((wf / target).read_text())
+    epochs = summary["epochs_run"]
+    # rank 0 alone starts, records and writes: one record of the finished training, one start per
+    # rank-0 start (the launched rank runs the rule's script again, and says nothing of its own)
+    assert log.count(f"trained {epochs} epoch(s), {epochs - 1} in this run") == 1, log[-3000:]
+    assert log.count("rfdetr train() arguments") == log.count("training RF-DETR nano on 2 x cpu")
     metrics = pd.read_csv(exp / "training/metrics.csv").dropna(subset=["val/mAP_50_95"])
-    assert sorted(metrics["epoch"]) == [0]  # one row an epoch, not one a rank
+    assert sorted(metrics["epoch"]) == list(range(epochs))  # one row an epoch, not one a rank
+    # early stopping across the requeue, by rfdetr's rule: patience 1 on max(mAP, EMA mAP), which must
+    # beat the best by 0.001 (its state restored on both ranks from the resume checkpoint)
+    effective = metrics[["val/mAP_50_95", "val/ema_mAP_50_95"]].max(axis=1).tolist()
+    best, expected = effective[0], 3
+    for epoch, value in enumerate(effective[1:], start=1):
+        if value - 0.001 > best:
+            best = value
+        else:
+            expected = epoch + 1
+            break
+    assert epochs == expected and summary["early_stopped"] == (expected < 3), (effective, summary)
     assert not (exp / "training/training.lock").exists()
     # every rank's images, with the repeats rfdetr adds to a set too small for 2 processes of 4
-    summary = json.loads((wf / target).read_text())
     entries = summary["train_images"]
     repeated = re.search(r"Repeating training samples because dataset is too small for DDP: (\d+) < (\d+)", log)
     assert repeated and (int(repeated[1]), int(repeated[2])) == (entries, 5 * 4 * 2), log[-3000:]
-    assert (summary["gpus"], summary["effective_batch"], summary["epochs_run"]) == (2, 8, 1)
-    assert summary["training_images_seen"] == images_per_epoch(entries, 4, 2)
+    assert (summary["gpus"], summary["effective_batch"], summary["resumed_after_epochs"]) == (2, 8, 1)
+    assert summary["training_images_seen"] == epochs * images_per_epoch(entries, 4, 2)
     # the 2-GPU training is kept for 2 GPUs and is not the 1-GPU one (N is part of its digest)
     dry = [*OVERLAY[:-2], settings, "--", target]
     assert not job_counts(snakemake(wf, "-n", *dry, env=env).stdout)
