@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -49,7 +50,7 @@ def imported_modules(script: str | Path, root: str | Path) -> list[Path]:
             continue
         found.add(path)
         package = ".".join(path.relative_to(root).parts[:-1])  # what a relative import starts from
-        for name in _imported_names(ast.parse(path.read_text(), filename=str(path)), package):
+        for name in _imports(path.read_text(), str(path), package):
             parts = name.split(".")
             # a package's __init__ runs before any of its modules
             for depth in range(1, len(parts) + 1):
@@ -57,6 +58,20 @@ def imported_modules(script: str | Path, root: str | Path) -> list[Path]:
                 if module is not None:
                     todo.append(module)
     return sorted(found)
+
+
+# The rules of a workflow share most modules, and a DAG build digests every rule's: each file's text is
+# parsed once per process (keyed by the text itself, so an edited file is parsed again).
+@lru_cache(maxsize=None)
+def _imports(text: str, filename: str, package: str) -> tuple[str, ...]:
+    return tuple(_imported_names(ast.parse(text, filename=filename), package))
+
+
+@lru_cache(maxsize=None)
+def _tree_dumps(text: str, filename: str) -> tuple[str, str]:
+    """A file's syntax tree dumped as it is, and without docstrings."""
+    tree = ast.parse(text, filename=filename)
+    return ast.dump(tree), ast.dump(_without_docstrings(tree))
 
 
 def code_digest(paths: Iterable[str | Path]) -> str:
@@ -68,7 +83,7 @@ def code_digest(paths: Iterable[str | Path]) -> str:
     digest = hashlib.sha256()
     for path in sorted(map(Path, paths)):
         digest.update(path.name.encode())
-        digest.update(ast.dump(ast.parse(path.read_text(), filename=str(path))).encode())
+        digest.update(_tree_dumps(path.read_text(), str(path))[0].encode())
     return digest.hexdigest()[:16]
 
 
@@ -92,7 +107,7 @@ def behaviour_digest(paths: Iterable[str | Path]) -> str:
     digest = hashlib.sha256()
     for path in sorted(map(Path, paths)):
         digest.update(path.name.encode())
-        digest.update(ast.dump(_without_docstrings(ast.parse(path.read_text(), filename=str(path)))).encode())
+        digest.update(_tree_dumps(path.read_text(), str(path))[1].encode())
     return digest.hexdigest()[:16]
 
 
