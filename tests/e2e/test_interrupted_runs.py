@@ -20,9 +20,9 @@ from conftest import SNAKEMAKE, snakemake
 EXP = "results/exp_person_100"
 
 
-# The variant's own 300 queries in 13 groups, not the demo's 30 in 1: an epoch of about a minute on
-# 2 cores leaves room to kill a training between two checkpoints, and to find it still running.
-ARGS = ("--configfile", "config/demo.yaml", "--config", "training={epochs: 3, num_queries: 300, group_detr: 13}", "--cores", "2")
+# 100 queries in 13 groups, not the demo's 30 in 1: an epoch of about 20 s on 2 cores (not 6) leaves
+# room to kill a training between two checkpoints, and to find it still running.
+ARGS = ("--configfile", "config/demo.yaml", "--config", "training={epochs: 3, num_queries: 100, group_detr: 13}", "--cores", "2")
 
 
 def _kill_training_after_first_epoch(proc: subprocess.Popen, state: Path, timeout: float = 600) -> None:

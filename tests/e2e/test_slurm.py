@@ -45,9 +45,9 @@ GPU_RULE_LOGS = [
     *[f"logs/infer/{EXPERIMENT}/{v}.log" for v in VIDEOS],
 ]
 LOCAL_RULES = readme_local_rules()
-# More queries than the demo's 30 in 1 group for the trainings a test requeues: epochs long enough on
-# 2 cores to requeue between two checkpoints.
-SLOW_EPOCHS = "num_queries: 300, group_detr: 13"
+# More queries than the demo's 30 in 1 group for the trainings a test requeues: epochs of about 20 s
+# on 2 cores (30 queries: about 6 s), long enough to requeue between two checkpoints.
+SLOW_EPOCHS = "num_queries: 100, group_detr: 13"
 
 
 @pytest.fixture(scope="module")
@@ -232,6 +232,19 @@ def _running_train_job(cluster: SlurmCluster, state: Path, proc: subprocess.Pope
     raise AssertionError("no checkpoint after the first epoch in time")
 
 
+def _requeue(cluster: SlurmCluster, job_id: str) -> None:
+    """Preempt a running job the way SLURM does (`scontrol requeue`), then make it eligible at once:
+    SLURM holds a requeued job back from starting for a while, which a test need not wait for."""
+    cluster.command("scontrol", "requeue", job_id)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if cluster.command("squeue", "-h", "-j", job_id, "-o", "%T").strip() == "PENDING":
+            cluster._run("scontrol", "update", f"JobId={job_id}", "StartTime=now", check=False)
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} did not return to the queue after its requeue")
+
+
 def test_a_preempted_training_resumes_and_a_failing_infer_keeps_it_finished(cluster, slurm_run):
     """Two things a shared cluster does to a run's allocation, in one training (to keep the suite short).
 
@@ -260,7 +273,7 @@ def test_a_preempted_training_resumes_and_a_failing_infer_keeps_it_finished(clus
     )
     try:
         job_id = _running_train_job(cluster, exp / "training/state", proc)
-        cluster.command("scontrol", "requeue", job_id)
+        _requeue(cluster, job_id)
         out, _ = proc.communicate(timeout=900)
     finally:
         if proc.poll() is None:
@@ -356,7 +369,7 @@ def test_a_run_on_two_gpus_is_one_allocation_that_trains_two_ranks_and_resumes_a
     )
     try:
         job_id = _running_train_job(cluster, exp / "training/state", proc)
-        cluster.command("scontrol", "requeue", job_id)
+        _requeue(cluster, job_id)
         out, _ = proc.communicate(timeout=900)
     finally:
         if proc.poll() is None:
