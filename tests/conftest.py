@@ -63,7 +63,7 @@ def snakemake(
     workdir: Path, *args: str, check: bool = True, timeout: int = 1800, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """Run Snakemake in `workdir` (with `env` added to the environment); output in .stdout (stderr merged)."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.run(
         [SNAKEMAKE, *args], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, timeout=timeout
     )
