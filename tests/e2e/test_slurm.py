@@ -245,6 +245,25 @@ def _requeue(cluster: SlurmCluster, job_id: str) -> None:
     raise AssertionError(f"job {job_id} did not return to the queue after its requeue")
 
 
+def _run_requeued_after_first_epoch(
+    cluster: SlurmCluster, wf: Path, args: list[str], env: dict[str, str]
+) -> tuple[int, str, str, list[str]]:
+    """Run Snakemake with `args` and requeue the run's GPU allocation once its training has checkpointed
+    its first epoch: Snakemake's exit code and output, the requeued job's id and its states since the
+    run began (sacct, one per start)."""
+    since = time.strftime("%Y-%m-%dT%H:%M:%S")  # accounting outlives test clusters: job ids recur
+    proc = subprocess.Popen([SNAKEMAKE, *args], cwd=wf, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        job_id = _running_train_job(cluster, wf / "results" / EXPERIMENT / "training/state", proc)
+        _requeue(cluster, job_id)
+        out, _ = proc.communicate(timeout=900)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    history = cluster.command("sacct", "-D", "-X", "-P", "-n", "-o", "State", "-S", since, "-j", job_id).split()
+    return proc.returncode, out, job_id, history
+
+
 def test_a_preempted_training_resumes_and_a_failing_infer_keeps_it_finished(cluster, slurm_run):
     """Two things a shared cluster does to a run's allocation, in one training (to keep the suite short).
 
@@ -262,28 +281,12 @@ def test_a_preempted_training_resumes_and_a_failing_infer_keeps_it_finished(clus
     video.write_bytes(b"\x00not a video\x00" * 64)
     overlay = [*OVERLAY[:-2], f"training={{epochs: 2, {SLOW_EPOCHS}}}", *OVERLAY[-2:]]
     target = f"results/{EXPERIMENT}/experiment_summary.json"
-    since = time.strftime("%Y-%m-%dT%H:%M:%S")  # accounting outlives test clusters: job ids recur
-    proc = subprocess.Popen(
-        [SNAKEMAKE, *overlay, "--", target],
-        cwd=wf,
-        env=cluster.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        job_id = _running_train_job(cluster, exp / "training/state", proc)
-        _requeue(cluster, job_id)
-        out, _ = proc.communicate(timeout=900)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    returncode, out, job_id, history = _run_requeued_after_first_epoch(cluster, wf, [*overlay, "--", target], cluster.env)
     # the preempted job was requeued, not resubmitted (that it resumed from epoch 1 of 2, the training
     # record says at the end: the retry started the rule's log afresh)
-    history = cluster.command("sacct", "-D", "-X", "-P", "-n", "-o", "State", "-S", since, "-j", job_id).split()
     assert history == ["REQUEUED", "FAILED"], history
     # then its inference failed: the run fails naming the rule, the run and the logs
-    assert proc.returncode != 0
+    assert returncode != 0
     assert "Error in rule infer" in out or "Error in group" in out, out[-3000:]
     infer_log = f"logs/infer/{EXPERIMENT}/crane_hook_1_short.log"
     assert infer_log in out and "crane_hook_1_short.mp4: cannot open the video" in (wf / infer_log).read_text()
@@ -363,20 +366,9 @@ def test_a_run_on_two_gpus_is_one_allocation_that_trains_two_ranks_and_resumes_a
     target = f"results/{EXPERIMENT}/training/training_summary.json"
     # the tests' CPU ranks, one thread each on a small machine
     env = dict(cluster.env, DETEXP_CPU_DDP="1", OMP_NUM_THREADS="1")
-    since = time.strftime("%Y-%m-%dT%H:%M:%S")
-    proc = subprocess.Popen(
-        [SNAKEMAKE, *overlay, "--", target], cwd=wf, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        job_id = _running_train_job(cluster, exp / "training/state", proc)
-        _requeue(cluster, job_id)
-        out, _ = proc.communicate(timeout=900)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, out[-3000:]
+    returncode, out, job_id, history = _run_requeued_after_first_epoch(cluster, wf, [*overlay, "--", target], env)
+    assert returncode == 0, out[-3000:]
     assert submitted_jobs(out) == [job_id]  # requeued, not resubmitted
-    history = cluster.command("sacct", "-D", "-X", "-P", "-n", "-o", "State", "-S", since, "-j", job_id).split()
     assert history == ["REQUEUED", "COMPLETED"], history
     (row,) = jobs_by_rule(cluster, [job_id])[GPU_GROUP]
     assert row["Rules"] == ["train"], row

@@ -246,7 +246,7 @@ def code_digests(workdir: Path) -> dict[str, str]:
     return from_workflow(workdir, DIGESTS)
 
 
-# One parse of the workflow for every probed change (a parse a change took minutes in all): each file
+# One parse of the workflow for every probed change (a parse per change took minutes in all): each file
 # in turn gets a real statement, and every rule's code param is computed again by the function its
 # params call, from the script the rule runs; the file is restored before the next.
 CHANGE_PROBE = """import json
