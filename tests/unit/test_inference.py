@@ -114,15 +114,18 @@ def _top(detections, k: int = 10) -> np.ndarray:
 
 def assert_close(got: list, want: list, confidence: float = 0.02, pixels: float = 0.5, count: int = 3) -> None:
     """Detections per frame that agree to rounding: about as many, the 20 best confidences within
-    `confidence` (median relative difference), each of the 5 best boxes within `pixels` of one of
-    `want`. (A barely trained model scores every query about alike, so rounding may flip a query
-    between a class and background: an element-wise comparison would be too strict.)"""
+    `confidence` (median relative difference), and at least 4 of the 5 best boxes and 80% of all
+    boxes each within `pixels` of one of `want`. (A barely trained model scores many queries alike,
+    to the third decimal: rounding reorders those ties and may move one across the cut of the
+    selected queries, so a box-by-box comparison would be too strict. Misplaced or rescaled boxes
+    still match none.)"""
     assert len(got) == len(want) > 0
     for a, b in zip(got, want):
         assert abs(len(a) - len(b)) <= count and a.xyxy.dtype == b.xyxy.dtype == np.float32
         assert np.median(np.abs(_top(a, 20) / _top(b, 20) - 1)) < confidence
-        for box in a.xyxy[np.argsort(a.confidence)[-5:]]:
-            assert np.abs(b.xyxy - box).max(axis=1).min() < pixels
+        by_confidence = a.xyxy[np.argsort(a.confidence)[::-1]]
+        matched = np.array([np.abs(b.xyxy - box).max(axis=1).min() < pixels for box in by_confidence])
+        assert matched[:5].sum() >= 4 and matched.mean() >= 0.8, matched
 
 
 def test_the_traced_path_pads_a_short_last_batch_and_predicts_the_same(demo_checkpoint):
