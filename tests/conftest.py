@@ -60,12 +60,18 @@ def readme_local_rules() -> set[str]:
 
 
 def snakemake(
-    workdir: Path, *args: str, check: bool = True, timeout: int = 1800, env: dict[str, str] | None = None
+    workdir: Path,
+    *args: str,
+    check: bool = True,
+    timeout: int = 1800,
+    env: dict[str, str] | None = None,
+    command: tuple[str, ...] = (SNAKEMAKE,),
 ) -> subprocess.CompletedProcess:
-    """Run Snakemake in `workdir` (with `env` added to the environment); output in .stdout (stderr merged)."""
+    """Run Snakemake (`command`) in `workdir` with `env` added to the environment; output in .stdout
+    (stderr merged)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.run(
-        [SNAKEMAKE, *args], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, timeout=timeout
+        [*command, *args], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, timeout=timeout
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-6000:]}")

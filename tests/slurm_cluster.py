@@ -80,6 +80,21 @@ def _running(pidfile: Path) -> bool:
         return False
 
 
+def _ended(pid: int) -> bool:
+    """Whether process `pid` has exited. A daemon this process started itself (mariadbd) stays a
+    zombie that signal 0 still reaches until it is reaped: reap it here."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    except ChildProcessError:  # not a child of this process
+        pass
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return True
+    return False
+
+
 class SlurmCluster:
     """The cluster's files live in `base`; `env` is what a client (sbatch, Snakemake) needs."""
 
@@ -244,11 +259,7 @@ StorageLoc=slurm_acct_db
             pid = int(pidfile.read_text().split()[0])
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    os.kill(pid, 0)
-                except OSError:
-                    break
+            while time.monotonic() < deadline and not _ended(pid):
                 time.sleep(0.2)
             pidfile.unlink(missing_ok=True)
         for name in ("slurm.conf", "gres.conf", "slurmdbd.conf"):

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,24 +19,27 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import SNAKEMAKE, copy_workflow, job_counts, readme_local_rules, snakemake, unavailable
+from conftest import copy_workflow, job_counts, readme_local_rules, snakemake, unavailable
 from detexp.distributed import images_per_epoch
 from slurm_cluster import ClusterUnavailable, SlurmCluster
 
 EXPERIMENT = "exp_person_100"
 EXPERIMENTS = [EXPERIMENT, "exp_person_25"]
 VIDEOS = ["crane_hook+human_short", "crane_hook_1_short"]
-OVERLAY = (
+PROFILE = (
     "--profile",
     "profiles/slurm",
-    "--configfile",
-    "config/demo.yaml",
-    "--config",
-    f"experiments=[{','.join(EXPERIMENTS)}]",
-    # The plugin waits 40 s before its first status check; a test's jobs take seconds.
+    # The plugin waits 40 s before its first status check, then 10 s longer after each check that
+    # finds no job ended, up to 3 minutes; a test's jobs take seconds. SNAKEMAKE_STEADY keeps the 2 s.
     "--slurm-init-seconds-before-status-checks",
     "2",
+    "--seconds-between-status-checks",
+    "2",
 )
+SNAKEMAKE_STEADY = (sys.executable, str(Path(__file__).resolve().parents[1] / "snakemake_steady_polling.py"))
+DEMO = ("--configfile", "config/demo.yaml")
+# Further --config items go after it.
+OVERLAY = (*PROFILE, *DEMO, "--config", f"experiments=[{','.join(EXPERIMENTS)}]")
 FIELDS = ("JobID", "Partition", "State", "ExitCode", "ReqTRES", "Constraints", "Comment", "SubmitLine")
 # The job group of one run (profiles/slurm): its train, evaluate and infer jobs in one GPU allocation.
 GPU_GROUP = f"gpu_{EXPERIMENT}"
@@ -58,6 +62,11 @@ def cluster(tmp_path_factory):
         unavailable(f"no SLURM test cluster: {why}")
     yield cluster
     cluster.stop()
+
+
+def on_cluster(cluster: SlurmCluster, wf: Path, *args: str) -> subprocess.CompletedProcess:
+    """Snakemake in `wf` submitting to the test cluster, with steady status checks; it must succeed."""
+    return snakemake(wf, *args, env={"SLURM_CONF": str(cluster.conf)}, timeout=900, command=SNAKEMAKE_STEADY)
 
 
 def submitted_jobs(output: str) -> list[str]:
@@ -88,7 +97,7 @@ def jobs_by_rule(cluster: SlurmCluster, job_ids: list[str]) -> dict[str, list[di
 @pytest.fixture(scope="module")
 def slurm_run(cluster, tmp_path_factory):
     wf = copy_workflow(tmp_path_factory.mktemp("slurm_wf"))
-    proc = snakemake(wf, *OVERLAY, env={"SLURM_CONF": str(cluster.conf)}, timeout=900)
+    proc = on_cluster(cluster, wf, *OVERLAY)
     return wf, proc.stdout
 
 
@@ -175,8 +184,8 @@ def test_a_changed_inference_setting_reruns_only_inference_in_one_allocation_per
     # The profile's cap on GPU allocations at once (gpu: 4), lowered to 1 here to see it act on two runs.
     assert yaml.safe_load((wf / "profiles/slurm/config.yaml").read_text())["resources"] == {"gpu": 4, "gpu_in_allocation": 1}
     cap = ["--resources", "gpu=1", "gpu_in_allocation=1"]
-    overlay = [*OVERLAY[:-2], "inference={threshold: 0.05}", *OVERLAY[-2:], *cap]
-    proc = snakemake(wf, *overlay, env={"SLURM_CONF": str(cluster.conf)}, timeout=900)
+    overlay = [*OVERLAY, "inference={threshold: 0.05}", *cap]
+    proc = on_cluster(cluster, wf, *overlay)
     jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
     assert {rule: len(rows) for rule, rows in jobs.items()} == {f"gpu_{e}": 1 for e in EXPERIMENTS}
     times = sorted((r["Submit"], r["End"]) for r in cluster.sacct("Submit", "End", job_ids=submitted_jobs(proc.stdout)))
@@ -198,8 +207,8 @@ def test_a_new_test_video_reruns_only_its_inference_in_one_allocation_per_run(cl
     videos = wf / "resources/demo_project/videos"
     shutil.copy2(videos / "crane_hook_1_short.mp4", videos / "third_video.mp4")
     names = ",".join(f"{v}.mp4" for v in [*VIDEOS, "third_video"])
-    overlay = [*OVERLAY[:-2], "inference={threshold: 0.05}", f"test_videos=[{names}]", *OVERLAY[-2:]]
-    proc = snakemake(wf, *overlay, env={"SLURM_CONF": str(cluster.conf)}, timeout=900)
+    overlay = [*OVERLAY, "inference={threshold: 0.05}", f"test_videos=[{names}]"]
+    proc = on_cluster(cluster, wf, *overlay)
     jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
     assert {rule: len(rows) for rule, rows in jobs.items()} == {f"gpu_{e}": 1 for e in EXPERIMENTS}
     for e in EXPERIMENTS:
@@ -252,7 +261,9 @@ def _run_requeued_after_first_epoch(
     its first epoch: Snakemake's exit code and output, the requeued job's id and its states since the
     run began (sacct, one per start)."""
     since = time.strftime("%Y-%m-%dT%H:%M:%S")  # accounting outlives test clusters: job ids recur
-    proc = subprocess.Popen([SNAKEMAKE, *args], cwd=wf, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*SNAKEMAKE_STEADY, *args], cwd=wf, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         job_id = _running_train_job(cluster, wf / "results" / EXPERIMENT / "training/state", proc)
         _requeue(cluster, job_id)
@@ -279,7 +290,7 @@ def test_a_preempted_training_resumes_and_a_failing_infer_keeps_it_finished(clus
     video = wf / "resources/demo_project/videos/crane_hook_1_short.mp4"
     intact = video.read_bytes()
     video.write_bytes(b"\x00not a video\x00" * 64)
-    overlay = [*OVERLAY[:-2], f"training={{epochs: 2, {SLOW_EPOCHS}}}", *OVERLAY[-2:]]
+    overlay = [*OVERLAY, f"training={{epochs: 2, {SLOW_EPOCHS}}}"]
     target = f"results/{EXPERIMENT}/experiment_summary.json"
     returncode, out, job_id, history = _run_requeued_after_first_epoch(cluster, wf, [*overlay, "--", target], cluster.env)
     # the preempted job was requeued, not resubmitted (that it resumed from epoch 1 of 2, the training
@@ -305,7 +316,7 @@ def test_a_preempted_training_resumes_and_a_failing_infer_keeps_it_finished(clus
     assert "a finished training with the same settings, data and code is there" in retry, retry
 
     video.write_bytes(intact)
-    proc = snakemake(wf, *overlay, "--", target, env={"SLURM_CONF": str(cluster.conf)}, timeout=900)
+    proc = on_cluster(cluster, wf, *overlay, "--", target)
     jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
     assert len(jobs[GPU_GROUP]) == 1 and "train" not in jobs
     last = _last_job_log(wf / f"logs/train/{EXPERIMENT}.log")
@@ -325,14 +336,14 @@ def test_identical_runs_train_once_and_the_second_allocation_waits_in_the_queue_
     for name in ("same_a", "same_b"):
         (experiments / f"{name}.yaml").write_text(f"name: {name}\nframe_sample_fractions: {{person: 1.0}}\n")
     overlay = [
-        *OVERLAY[:4],
+        *PROFILE,
+        *DEMO,
         "--config",
         "experiments_dir=config/identical",
         "test_videos=[]",
         "statistics={pairs: [[same_a, same_b]], bootstrap_samples: 20}",
-        *OVERLAY[-2:],
     ]
-    proc = snakemake(wf, *overlay, env={"SLURM_CONF": str(cluster.conf)}, timeout=900)
+    proc = on_cluster(cluster, wf, *overlay)
     jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
     assert {rule: len(rows) for rule, rows in jobs.items()} == {
         "prepare_dataset": 2,
@@ -362,7 +373,7 @@ def test_a_run_on_two_gpus_is_one_allocation_that_trains_two_ranks_and_resumes_a
     for stale in (exp / "training/state").glob("*"):  # the earlier trainings' state
         stale.unlink()
     settings = f"training={{gpus: 2, epochs: 3, patience: 1, {SLOW_EPOCHS}}}"
-    overlay = [*OVERLAY[:-2], settings, *OVERLAY[-2:]]
+    overlay = [*OVERLAY, settings]
     target = f"results/{EXPERIMENT}/training/training_summary.json"
     # the tests' CPU ranks, one thread each on a small machine
     env = dict(cluster.env, DETEXP_CPU_DDP="1", OMP_NUM_THREADS="1")
@@ -407,7 +418,7 @@ def test_a_run_on_two_gpus_is_one_allocation_that_trains_two_ranks_and_resumes_a
     assert (summary["gpus"], summary["effective_batch"], summary["resumed_after_epochs"]) == (2, 8, 1)
     assert summary["training_images_seen"] == epochs * images_per_epoch(entries, 4, 2)
     # the 2-GPU training is kept for 2 GPUs and is not the 1-GPU one (N is part of its digest)
-    dry = [*OVERLAY[:-2], settings, "--", target]
+    dry = [*OVERLAY, settings, "--", target]
     assert not job_counts(snakemake(wf, "-n", *dry, env=env).stdout)
     one = [a.replace("gpus: 2", "gpus: 1") for a in dry]
     assert "train" in job_counts(snakemake(wf, "-n", *one, env=env).stdout)
