@@ -267,9 +267,10 @@ StorageLoc=slurm_acct_db
             if path.exists() and MARKER in path.read_text():
                 path.unlink()
 
-    def command(self, *cmd: str) -> str:
-        """A SLURM client command against this cluster (squeue, scontrol, ...); its standard output."""
-        return self._run(*cmd).stdout
+    def command(self, *cmd: str, check: bool = True) -> str:
+        """A SLURM client command against this cluster (squeue, scontrol, ...); its standard output.
+        With `check`, a failing command raises, naming its error."""
+        return self._run(*cmd, check=check).stdout
 
     def sacct(self, *fields: str, job_ids: list[str] | None = None) -> list[dict[str, str]]:
         """Accounting rows (allocations only, no job steps) of all jobs or of `job_ids`."""

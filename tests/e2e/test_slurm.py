@@ -248,7 +248,8 @@ def _requeue(cluster: SlurmCluster, job_id: str) -> None:
     deadline = time.time() + 60
     while time.time() < deadline:
         if cluster.command("squeue", "-h", "-j", job_id, "-o", "%T").strip() == "PENDING":
-            cluster._run("scontrol", "update", f"JobId={job_id}", "StartTime=now", check=False)
+            # unchecked: the job may have started in the meantime, and no longer be pending
+            cluster.command("scontrol", "update", f"JobId={job_id}", "StartTime=now", check=False)
             return
         time.sleep(0.5)
     raise AssertionError(f"job {job_id} did not return to the queue after its requeue")
