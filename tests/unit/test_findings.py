@@ -171,3 +171,17 @@ def test_remedies_are_ranked_by_the_share_of_the_lost_ap_they_win_back():
         "67% [20%, 110%]; the other classes: crane hook -0.02 [-0.05, +0.01].\n"
         "2. quarter_os (oversampling): +0.03 [-0.01, +0.07] of the 0.12 that quarter lost against full: 25% (no interval: x).\n"
     ), ranking
+
+
+def test_a_comparison_where_neither_run_detects_the_class_says_it_gives_no_signal():
+    """Both APs exactly 0: 'not different' alone would read as 'the data made no difference'."""
+    blind = row("quarter", "full", "crane hook", 0.0, 0.0, 0.0) | {"AP": 0.0, "reference AP": 0.0}
+    seen = row("quarter", "full", "person", -0.12, -0.18, -0.07) | {"AP": 0.0, "reference AP": 0.12}
+    text = findings(pd.DataFrame([blind, seen]), TABLE)
+    (crane_hook,) = [line for line in text.splitlines() if line.startswith("- crane hook AP50:95")]
+    assert crane_hook.endswith(
+        "- not different: the interval includes 0; no signal: neither run detects any crane hook on the test split "
+        "(AP 0 in both), so this comparison cannot tell them apart."
+    ), crane_hook
+    (person,) = [line for line in text.splitlines() if line.startswith("- person AP50:95")]
+    assert person.endswith(" - lower.") and "no signal" not in text.replace(crane_hook, "")

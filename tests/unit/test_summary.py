@@ -297,3 +297,27 @@ def test_every_remedy_gets_its_name_and_marker_and_the_plots_draw_them(tmp_path)
     assert [remedy_marker(n) for n in names] == ["d", "*", "P", ""]
     plot_ap_against(runs + [summary("full", 1.0, 0.6)], "fraction", tmp_path / "ap.png")
     assert Image.open(tmp_path / "ap.png").size[0] > 0
+
+
+def test_a_class_neither_run_detects_is_said_to_give_no_signal_in_the_compact_view():
+    """AP 0 in a run and in its reference: a difference of +0.00 [+0.00, +0.00] would read as 'no
+    effect'; the cell says that neither model detects the class. One AP above 0 keeps the interval."""
+    from detexp.summary import COMPACT_LEGEND, compact_view
+
+    table = pd.DataFrame(
+        {
+            "run": ["full", "quarter", "half"],
+            "fraction person": [1.0, 0.25, 0.5],
+            "test AP50:95 person": [0.0, 0.0, 0.02],
+        }
+    )
+    stats = pd.DataFrame(
+        [
+            {"run": run, "reference run": "full", "class": "person", "metric": "AP_50_95", "replicates": 1, "note": ""}
+            | {"AP": ap, "reference AP": 0.0, "difference": ap, "ci95 low": 0.0, "ci95 high": ap}
+            for run, ap in (("quarter", 0.0), ("half", 0.02))
+        ]
+    )
+    cells = compact_view(table, stats)["AP person"].tolist()
+    assert cells == ["0.00 (reference)", "0.00 (both 0: no signal)", "0.02 (+0.02 [+0.00, +0.02])"]
+    assert "both 0: this run and its reference score AP 0 on the class" in COMPACT_LEGEND

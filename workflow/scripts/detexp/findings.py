@@ -36,6 +36,16 @@ def _rests_on(row: dict[str, Any]) -> str:
     return f"{images} test images, one training per run (the interval does not cover training noise)"
 
 
+def neither_detects(comparison: dict[str, Any]) -> bool:
+    """Whether both runs of a comparison score an AP of exactly 0 on its class: neither model detects
+    it on the test split, so a difference of 0 and its interval [0, 0] say nothing about the data."""
+    ap, reference_ap = comparison.get("AP"), comparison.get("reference AP")
+    return ap is not None and reference_ap is not None and ap == 0 and reference_ap == 0
+
+
+NO_SIGNAL = "no signal: neither run detects any {cls} on the test split (AP 0 in both), so this comparison cannot tell them apart"
+
+
 def sentence(row: dict[str, Any], runs: dict[str, dict[str, Any]], varied: list[str]) -> str:
     """One comparison of one class: the difference, its interval, what it rests on, and the verdict."""
     other, reference = runs.get(row["run"], {}), runs.get(row["reference run"], {})
@@ -54,6 +64,8 @@ def sentence(row: dict[str, Any], runs: dict[str, dict[str, Any]], varied: list[
         verdict = f"{other['remedy']} wins back {d:.2f}" if d > 0 else f"{other['remedy']} costs {-d:.2f}"
     else:
         verdict = "higher" if d > 0 else "lower"
+    if neither_detects(row):
+        verdict += "; " + NO_SIGNAL.format(cls=row["class"])
     # a remedy is credited against its baseline at equal compute (fewer images at fewer data is the
     # question itself for a fraction experiment, not a caveat)
     gap = compute_gap(row.get("images seen"), row.get("reference images seen")) if remedy else None

@@ -12,6 +12,7 @@ import jsonschema
 import yaml
 
 from .compute import compute_gap
+from .findings import neither_detects
 from .remedies import remedy_of
 from .schemas import load_schema
 from .tables import html_page
@@ -275,6 +276,7 @@ COMPACT_LEGEND = """\
 AP <class>: test AP50:95, and (its difference to the reference run [95% interval]); the interval covers
   which test images were drawn, not training noise (one training per run; with replicates,
   comparison_stats.csv has intervals over replicates and test images). identical: the same training.
+  both 0: this run and its reference score AP 0 on the class - neither detects it, no difference can be read.
 images seen: training images seen (steps x batch), the compute a run got; for a remedy, (+25% vs reference):
   more than 10% above or below its baseline's, so the comparison is not at equal compute.
 Every column: comparison.csv, comparison.html, or collect_results.py --all."""
@@ -290,6 +292,8 @@ def _ap_cell(ap: Any, comparison: dict[str, Any] | None) -> str:
     d = comparison["difference"]
     if d is None or d != d:
         return text
+    if neither_detects(comparison):
+        return f"{text} (both 0: no signal)"
     return f"{text} ({d:+.2f} [{comparison['ci95 low']:+.2f}, {comparison['ci95 high']:+.2f}])"
 
 
