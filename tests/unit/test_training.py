@@ -3,11 +3,13 @@ and the finished-training reuse by digest (settings, seed, both splits, classes,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,22 +18,10 @@ import torch
 from detexp.dataset import prepare_dataset
 from detexp.formats import read_project
 from detexp.sampling import split_by_clip
-from detexp.training import (
-    accepted_digests,
-    EQUIVALENT_CODE,
-    find_resume_checkpoint,
-    FINISHED,
-    link_identical,
-    model_identity,
-    plan_trainings,
-    PREVIOUS_SCHEME_CODE,
-    reuse_finished,
-    run_digest,
-    train,
-    train_kwargs,
-    training_digest,
-    TrainingPaths,
-)
+from detexp.shared_training import FINISHED, TrainingPaths, link_identical, plan_trainings, reuse_finished
+from detexp.content import file_sha256
+from detexp.training import find_resume_checkpoint, identify, model_identity, train, train_kwargs
+from detexp.training_digest import EQUIVALENT_CODE, LAST_TRAINING_CODE, _scheme1_digest
 from projects import CLASSES, TINY_TRAINING, write_clip_project
 
 
@@ -39,8 +29,6 @@ def test_rfdetr_trains_on_a_repeated_dataset_and_sees_every_copy(tmp_path):
     """rfdetr's own COCO loader yields every entry (copies included); a real one-epoch training on it
     counts them in its images and its images seen."""
     from rfdetr.datasets.coco import CocoDetection
-
-    from detexp.training import TrainingPaths, train
 
     write_clip_project(tmp_path / "proj", clips=6, per_clip=3)
     project = read_project(tmp_path / "proj", ["crane hook", "person"], r"^(?P<clip>.*?)[_-]?\d+$")
@@ -143,7 +131,8 @@ def test_a_finished_training_whose_outputs_were_deleted_is_linked_again_not_reru
     for big in (paths.checkpoint, paths.metrics):  # links to the state folder's files, not second copies
         assert big.stat().st_ino == (paths.state_dir / big.name).stat().st_ino
     # other settings (or data, or code) never reuse it: their digest differs
-    assert reuse_finished(paths, "another digest", messages.append) is None
+    identity = identify(tmp_path / "data", CLASSES, TINY_TRAINING, 1, None)
+    assert reuse_finished(paths, dataclasses.replace(identity, digest="another"), messages.append) is None
 
 
 ONE_EPOCH = TINY_TRAINING | {"epochs": 1, "patience": None}
@@ -178,8 +167,8 @@ def edit_annotations(dataset: Path, split: str, change) -> None:
     path.write_text(json.dumps(coco))
 
 
-def digest_of(dataset: Path, classes=CLASSES, training=ONE_EPOCH, seed=1) -> str:
-    return run_digest(dataset, classes, training, seed, None)
+def digest_of(dataset: Path, classes=CLASSES, training=ONE_EPOCH, seed=1, weights=None) -> str:
+    return identify(dataset, classes, training, seed, weights).digest
 
 
 def test_the_digest_covers_settings_seed_both_splits_and_classes_but_not_the_place(study, tmp_path):
@@ -205,6 +194,89 @@ def test_the_digest_covers_settings_seed_both_splits_and_classes_but_not_the_pla
     assert digest_of(test_changed) == digest_of(dataset)  # the test split is not what a training reads
 
 
+def _repixel(image: Path) -> None:
+    """New pixels in place: the same name, size on disk may differ, the same labels."""
+    pixels = cv2.imread(str(image))
+    image.unlink()  # the dataset's file is a hard link to the project's: never write through it
+    cv2.imwrite(str(image), 255 - pixels)
+
+
+@pytest.mark.parametrize("split", ["train", "valid"])
+def test_the_digest_covers_every_image_of_the_training_and_validation_splits_by_content(study, tmp_path, split):
+    dataset = shutil.copytree(study / "results/a/dataset", tmp_path / "dataset")
+    before = identify(dataset, CLASSES, ONE_EPOCH, 1, None)
+    _repixel(sorted((dataset / split).glob("**/*.jpg"))[0])
+    after = identify(dataset, CLASSES, ONE_EPOCH, 1, None)
+    assert after.digest != before.digest
+    assert [k for k in after.inputs if after.inputs[k] != before.inputs[k]] == [f"{split}_images"]
+    test_image = sorted((dataset / "test").glob("**/*.jpg"))[0]
+    _repixel(test_image)
+    assert identify(dataset, CLASSES, ONE_EPOCH, 1, None).digest == after.digest  # the test split: never read
+
+
+def test_the_digest_covers_the_starting_weights_by_content_not_by_path(study, tmp_path):
+    dataset = study / "results/a/dataset"
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(b"weights one")
+    first = digest_of(dataset, weights=weights)
+    elsewhere = tmp_path / "other/w.pth"
+    elsewhere.parent.mkdir()
+    shutil.copy(weights, elsewhere)
+    assert digest_of(dataset, weights=elsewhere) == first  # the same bytes under another path
+    weights.write_bytes(b"weights two")  # the same path, new content
+    assert digest_of(dataset, weights=weights) not in (first, digest_of(dataset))
+
+
+def test_the_digest_covers_the_libraries_that_train(study, monkeypatch):
+    import detexp.training_digest as training_digest
+
+    dataset = study / "results/a/dataset"
+    before = digest_of(dataset)
+    real = training_digest.version
+    for library in training_digest.SOFTWARE:
+        monkeypatch.setattr(training_digest, "version", lambda name, lib=library: "0.0" if name == lib else real(name))
+        assert digest_of(dataset) != before, library
+    monkeypatch.setattr(training_digest, "version", lambda name: "0.0" if name == "pandas" else real(name))
+    assert digest_of(dataset) == before  # a library the training does not run
+
+
+def test_the_digest_covers_the_code_of_every_module_the_training_imports_but_not_its_layout(study, tmp_path, monkeypatch):
+    """A behaviour change in any module train.py reaches (models.py, the class-weighted loss, a lazy
+    import) retrains; a docstring, a comment or a function moved to another module does not."""
+    import detexp.codeversion as codeversion
+    from conftest import SCRIPTS
+
+    dataset = study / "results/a/dataset"
+    before = digest_of(dataset)
+
+    def edited(module: str, change) -> str:
+        scripts = tmp_path / f"scripts_{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(SCRIPTS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+        for name, edit in [(module, change)] if isinstance(module, str) else zip(module, change):
+            path = scripts / "detexp" / name
+            path.write_text(edit(path.read_text()))
+        monkeypatch.setattr(codeversion, "SCRIPTS_DIR", scripts)
+        return digest_of(dataset)
+
+    assert edited("models.py", lambda t: t + "\nNEW_CONSTANT = 1\n") != before
+    assert edited("weighted_loss.py", lambda t: t.replace("def ", "def _unused():\n    return 1\n\n\ndef ", 1)) != before
+    assert edited("distributed.py", lambda t: t + "\n# a comment\n") == before
+    assert edited("training.py", lambda t: t.replace('"""', '"""Edited. ', 1)) == before
+    # architecture() moved from training.py to models.py: the same definitions, so the same training
+    source = (SCRIPTS / "detexp/training.py").read_text()
+    start = source.index("def architecture(")
+    end = source.index("\n\n\n", start)
+    function = source[start:end]
+    moved = edited(
+        ("training.py", "models.py"),
+        (
+            lambda t: t.replace(function, "").replace("from .models import", "from .models import architecture,"),
+            lambda t: t + "\n\n" + function + "\n",
+        ),
+    )
+    assert moved == before
+
+
 def test_a_run_with_identical_inputs_links_the_finished_training_instead_of_training(study):
     dataset = copy_dataset(study, "b")
     paths = TrainingPaths.of_run(study / "results/b")
@@ -222,7 +294,7 @@ def test_a_run_with_identical_inputs_links_the_finished_training_instead_of_trai
     # the link is this run's own finished training from now on: deleted outputs are linked again
     paths.summary.unlink()
     messages.clear()
-    assert train(dataset, paths, CLASSES, ONE_EPOCH, seed=1, log=messages.append) == summary
+    assert train(dataset, paths, CLASSES, ONE_EPOCH, seed=1, log=messages.append, same_as="a") == summary
     assert any("a finished training with the same settings, data and code is there" in m for m in messages)
 
 
@@ -242,49 +314,94 @@ def test_a_changed_validation_label_retrains(study):
     messages: list[str] = []
     summary = train(dataset, TrainingPaths.of_run(run), CLASSES, ONE_EPOCH, seed=1, log=messages.append, same_as="a")
     assert any(m.startswith("rfdetr train() arguments") for m in messages), messages  # trained anew
-    assert any("was expected to hold this training finished, but holds none of digest" in m for m in messages)
+    assert any("expected run a to hold this training finished, but it holds none of digest" in m for m in messages)
     assert summary["same_training_as"] is None and summary["training_digest"] == digest_of(dataset)
     assert summary["training_digest"] != digest_of(study / "results/a/dataset")
 
 
-@pytest.mark.parametrize("earlier", ["the previous digest scheme", "an equivalent earlier training.py"])
-def test_a_training_finished_under_an_earlier_digest_of_it_is_kept_for_its_own_model_only(study, tmp_path, earlier):
-    """Earlier digests did not cover the model: one is accepted when the finished record names the
-    variant this training builds, and never with an architecture setting (which no earlier version had)."""
+DEFAULT_ARCHITECTURE = {k: v for k, v in ONE_EPOCH.items() if k not in ("num_queries", "group_detr")}
+
+
+def _earlier_digests(dataset: Path, state_dir: Path, training: dict) -> dict[str, set[str]]:
+    kwargs = train_kwargs(str(dataset), str(state_dir), CLASSES, training, 1, "")
+    model = model_identity(training)
+    last = {_scheme1_digest(kwargs, model, None, dataset, code) for code in LAST_TRAINING_CODE}
+    equivalent = {_scheme1_digest(kwargs, None, None, dataset, code) for code in EQUIVALENT_CODE}
+    legacy = set(identify(dataset, CLASSES, training, 1, None, state_dir).legacy)
+    return {
+        "the last earlier scheme": last,
+        "an equivalent earlier training.py": equivalent,
+        "the first scheme": legacy - last - equivalent,
+    }
+
+
+def _finish_under(paths: TrainingPaths, digest: str, model: str) -> None:
+    """The state folder as an earlier version left it: its digest, no inputs, no checkpoint sha256."""
+    record = json.loads((paths.state_dir / FINISHED).read_text())
+    record.pop("inputs", None)
+    record["summary"].pop("checkpoint_sha256", None)
+    record |= {"digest": digest, "class_info": record["class_info"] | {"model": model}}
+    (paths.state_dir / FINISHED).write_text(json.dumps(record))
+    paths.summary.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("earlier", ["the last earlier scheme", "an equivalent earlier training.py", "the first scheme"])
+def test_a_training_finished_under_an_earlier_digest_is_migrated_once_for_its_own_model_only(study, tmp_path, earlier):
+    """Earlier schemes did not cover images, weights' bytes or the imported code: a training finished
+    under one is recognised (for the variant its record names), recorded under the current digest with
+    its checkpoint's sha256, and is then this scheme's like any other."""
     run = tmp_path / "results/old"
     shutil.copytree(study / "results/a", run)
     paths = TrainingPaths.of_run(run)
     dataset = run / "dataset"
-    default_architecture = {k: v for k, v in ONE_EPOCH.items() if k not in ("num_queries", "group_detr")}
-    kwargs = train_kwargs(str(dataset), str(paths.state_dir), CLASSES, default_architecture, 1, "")
-    equivalent = {training_digest(kwargs, None, None, dataset, code) for code in EQUIVALENT_CODE}
-    accepted = accepted_digests(kwargs, default_architecture, None, dataset)
-    previous = set(accepted) - equivalent
-    assert len(equivalent) == len(EQUIVALENT_CODE) and len(previous) == len(PREVIOUS_SCHEME_CODE)
-    assert set(accepted.values()) == {"nano"}
-    assert accepted_digests(kwargs, ONE_EPOCH, None, dataset) == {}  # 30 queries: no earlier digest is it
-    record = json.loads((paths.state_dir / FINISHED).read_text())
-    record["digest"] = sorted(previous if earlier == "the previous digest scheme" else equivalent)[0]
-    record["summary"].pop("training_digest")
+    digests = _earlier_digests(dataset, paths.state_dir, DEFAULT_ARCHITECTURE)
+    assert all(len(d) == n for d, n in zip(digests.values(), (len(LAST_TRAINING_CODE), len(EQUIVALENT_CODE), 3)))
+    # with an architecture setting, only the last scheme (which covered it) can be this training
+    assert (
+        set(identify(dataset, CLASSES, ONE_EPOCH, 1, None, paths.state_dir).legacy)
+        == _earlier_digests(dataset, paths.state_dir, ONE_EPOCH)["the last earlier scheme"]
+    )
+    identity = identify(dataset, CLASSES, DEFAULT_ARCHITECTURE, 1, None, paths.state_dir)
+    earlier_digest = sorted(digests[earlier])[0]
 
-    def finish_under_earlier_digest(model: str) -> None:
-        (paths.state_dir / FINISHED).write_text(json.dumps(record | {"class_info": record["class_info"] | {"model": model}}))
-        paths.summary.unlink(missing_ok=True)
+    _finish_under(paths, earlier_digest, "small")  # recorded as another variant's: not this training
+    assert reuse_finished(paths, identity) is None
+    assert link_identical(TrainingPaths.of_run(tmp_path / "results/new"), identity, "old") is None
 
-    current = training_digest(kwargs, model_identity(default_architecture), None, dataset)
-    assert current not in accepted
-    # recorded as another variant's training: not this one's (neither kept here nor linked by another run)
-    finish_under_earlier_digest("small")
-    assert reuse_finished(paths, current, accepted=accepted) is None
-    assert link_identical(TrainingPaths.of_run(tmp_path / "results/new"), current, "old", accepted=accepted) is None
-
-    # recorded as this variant's: kept, and recorded under the current digest
-    finish_under_earlier_digest("nano")
+    _finish_under(paths, earlier_digest, "nano")
     messages: list[str] = []
-    summary = train(dataset, paths, CLASSES, default_architecture, seed=1, log=messages.append)
-    assert any("finished under an earlier digest of the same training" in m for m in messages), messages
+    summary = train(dataset, paths, CLASSES, DEFAULT_ARCHITECTURE, seed=1, log=messages.append)
+    assert any("finished under an earlier digest scheme of the same training" in m for m in messages), messages
     assert not any(m.startswith("rfdetr train() arguments") for m in messages)
-    assert json.loads((paths.state_dir / FINISHED).read_text())["digest"] == current == summary["training_digest"]
+    record = json.loads((paths.state_dir / FINISHED).read_text())
+    assert record["digest"] == identity.digest == summary["training_digest"] and record["inputs"] == identity.inputs
+    assert summary["checkpoint_sha256"] == file_sha256(paths.state_dir / "checkpoint_best_total.pth")
+    # migrated once: another run links it under the current digest now
+    assert link_identical(TrainingPaths.of_run(tmp_path / "results/new"), identity, "old")["same_training_as"] == "old"
+
+
+def test_a_changed_or_truncated_checkpoint_is_never_reused_and_the_run_trains_anew(study, tmp_path):
+    run = tmp_path / "results/r"
+    shutil.copytree(study / "results/a", run)
+    paths = TrainingPaths.of_run(run)
+    identity = identify(run / "dataset", CLASSES, ONE_EPOCH, 1, None, paths.state_dir)
+    state_checkpoint = paths.state_dir / "checkpoint_best_total.pth"
+    other = TrainingPaths.of_run(tmp_path / "results/other")
+    # changed since it finished (another run's copied over it): not linked by another run, not reused
+    state_checkpoint.write_bytes(state_checkpoint.read_bytes() + b"\0")
+    messages: list[str] = []
+    assert link_identical(other, identity, "r", messages.append) is None
+    assert any("is not the checkpoint this training finished with" in m for m in messages), messages
+    # an earlier scheme's record (no sha256 to compare) with a truncated checkpoint: loading it fails
+    _finish_under(
+        paths, sorted(_earlier_digests(run / "dataset", paths.state_dir, ONE_EPOCH)["the last earlier scheme"])[0], "nano"
+    )
+    state_checkpoint.write_bytes(state_checkpoint.read_bytes()[:1000])
+    messages.clear()
+    summary = train(run / "dataset", paths, CLASSES, ONE_EPOCH, seed=1, log=messages.append)
+    assert any("is truncated or unreadable: it is never used again; this run trains anew" in m for m in messages), messages
+    assert any(m.startswith("rfdetr train() arguments") for m in messages)
+    assert summary["checkpoint_sha256"] == file_sha256(paths.checkpoint) and torch.load(paths.checkpoint, weights_only=False)
 
 
 def test_the_plan_trains_each_digest_once_and_keeps_a_finished_training_where_it_is():

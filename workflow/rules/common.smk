@@ -4,6 +4,7 @@ import json
 import os
 import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 # workflow/scripts, found from this file (workflow.basedir is the deployment folder when used as a module)
@@ -16,6 +17,7 @@ from detexp.resources import gpu_job_minutes
 from detexp.validation import ConfigError, path_problem
 from detexp import layout
 from detexp.codeversion import behaviour_digest, code_digest, imported_modules
+from detexp.content import stat_fingerprint, tree_fingerprint
 from detexp.models import MODEL_VARIANTS
 from detexp.formats import detect_format, project_sources
 from detexp.sources import DatasetError
@@ -270,6 +272,24 @@ def project_dir(wildcards):
     return PROJECT_DIR
 
 
+@lru_cache(maxsize=None)
+def _project_files():
+    return tree_fingerprint(PROJECT_DIR, skip=(PROJECT_VIDEOS_DIR,))
+
+
+def project_files(wildcards):
+    """The project's files (images, labels) by name, size and modification time, not content: an image
+    replaced or restored with an older time reruns the dataset jobs, which Snakemake's own triggers miss
+    (the images are not inputs). The demo project is made by a rule (its time says when).
+    """
+    return None if PROJECT_DIR == DEMO_PROJECT_DIR else _project_files()
+
+
+def video_file(wildcards):
+    """The test video by name, size and modification time (a file restored with an older time too)."""
+    return stat_fingerprint([VIDEOS[wildcards.video]])
+
+
 def pretrain_weights_file(run):
     """The local checkpoint a run's training starts from (the fetched published one for `auto`), or None."""
     training = RUNS[run].config["training"]
@@ -311,21 +331,67 @@ def planned_annotations(wildcards):
     return expand(DATASET_SPLIT_ANNOTATIONS, run=RUNS, split=["train", "valid"])
 
 
+def _training_summary(run):
+    """A run's training summary as recorded, or None (none yet, or not readable)."""
+    try:
+        return json.loads(Path(TRAINING_SUMMARY.format(run=run)).read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _planned_after(record):
+    """The run whose training a finished run's job waited for (a summary from before this was
+    recorded: the run it linked as planned)."""
+    if "planned_after" in record:
+        return record["planned_after"]
+    return record.get("same_training_as") if record.get("linked_by_plan") else None
+
+
+def _waits_for(source, run):
+    """Whether `source`'s finished training job waited for `run`'s (a link never goes both ways)."""
+    record = _training_summary(source)
+    return record is not None and _planned_after(record) == run
+
+
+def _training_plan():
+    """The training_plan checkpoint's plan; a torn one (killed mid-write by an older version) is
+    removed, so that the checkpoint makes it again."""
+    path = checkpoints.training_plan.get().output[0]
+    try:
+        return json.loads(Path(path).read_text())
+    except ValueError:
+        print(
+            f"note: {path} is not valid JSON (a write cut short): it is made again",
+            file=sys.stderr,
+        )
+        Path(path).unlink()
+        return json.loads(Path(checkpoints.training_plan.get().output[0]).read_text())
+
+
 def shared_training_source(run):
     """The run whose finished training this run links instead of training (None: it trains).
 
-    A run with a finished training keeps what it was planned with (its summary says), so that its
-    inputs stay the same and nothing reruns; a run without one waits for the training_plan
-    checkpoint, which is decided once every run's dataset is prepared."""
-    summary = Path(TRAINING_SUMMARY.format(run=run))
-    if summary.is_file():
-        try:
-            record = json.loads(summary.read_text())
-        except ValueError:
+    A run with a finished training keeps the run its job waited for (its summary says), so that its
+    inputs stay the same and nothing reruns - while that run is still in the study with a finished
+    training and does not wait for this one. Any other run waits for the training_plan checkpoint,
+    decided once every run's dataset is prepared, and never for a run gone from the study.
+    """
+    record = _training_summary(run)
+    if record is not None:
+        source = _planned_after(record)
+        if source is None:
             return None
-        return record.get("same_training_as") if record.get("linked_by_plan") else None
-    with open(checkpoints.training_plan.get().output[0]) as f:
-        return json.load(f).get(run, {}).get("shares_training_of")
+        if (
+            source in RUNS
+            and source != run
+            and _training_summary(source) is not None
+            and not _waits_for(source, run)
+        ):
+            return source
+    source = _training_plan().get(run, {}).get("shares_training_of")
+    if source not in RUNS or source == run or _waits_for(source, run):
+        return None
+    return source
 
 
 def study_dir(wildcards):

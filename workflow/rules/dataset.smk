@@ -15,6 +15,7 @@ rule split_dataset:
         ENV
     params:
         project_dir=project_dir,
+        project_files=project_files,
         project_format=PROJECT_FORMAT,
         annotations_file=config["annotations_file"],
         images_dir=config["images_dir"],
@@ -46,6 +47,7 @@ rule prepare_dataset:
         ENV
     params:
         project_dir=project_dir,
+        project_files=project_files,
         project_format=PROJECT_FORMAT,
         annotations_file=config["annotations_file"],
         images_dir=config["images_dir"],

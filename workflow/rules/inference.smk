@@ -23,6 +23,7 @@ rule infer:
         max_frames=run_inference_setting("max_frames"),
         precision=run_inference_setting("precision"),
         logit_adjustment_tau=INFERENCE_LOGIT_TAU,
+        video_file=video_file,
         code=code_version("infer.py"),
     script:
         "../scripts/infer.py"

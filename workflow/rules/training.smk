@@ -25,6 +25,7 @@ checkpoint training_plan:
     params:
         runs=training_plan_runs,
         classes=CLASSES,
+        study_dir=study_dir,
         code=code_version("training_plan.py"),
     script:
         "../scripts/training_plan.py"

@@ -111,6 +111,43 @@ def behaviour_digest(paths: Iterable[str | Path]) -> str:
     return digest.hexdigest()[:16]
 
 
+def _definitions(text: str, filename: str) -> list[str]:
+    """A module's top-level statements other than imports, each as 'name sha' of its syntax tree
+    without docstrings: a function or class by its name, an assignment by its targets, anything
+    else (code run at import) by its own dump."""
+    tree = _without_docstrings(ast.parse(text, filename=filename))
+    found = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or isinstance(node, ast.Pass):
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            name = node.name
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            name = ",".join(ast.unparse(t) for t in targets)
+        else:
+            name = "<statement>"
+        found.append(f"{name} {hashlib.sha256(ast.dump(node).encode()).hexdigest()[:16]}")
+    return found
+
+
+@lru_cache(maxsize=None)
+def _definitions_of(text: str, filename: str) -> tuple[str, ...]:
+    return tuple(_definitions(text, filename))
+
+
+def definitions_digest(script: str) -> str:
+    """What an entry script (a file name in workflow/scripts) and every project module it imports
+    (transitively, function-level imports included) define: the sorted set of their top-level
+    definitions, each by its name and its syntax tree without docstrings. A comment, a docstring, a
+    reformat, a reordering or a move of a definition to another module leaves it unchanged; imports do
+    not count (they only say where a name comes from); any change of what a definition does changes it."""
+    entries: list[str] = []
+    for path in imported_modules(SCRIPTS_DIR / script, SCRIPTS_DIR):
+        entries.extend(_definitions_of(path.read_text(), str(path)))
+    return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()[:16]
+
+
 def script_behaviour(script: str) -> str:
     """The behaviour digest of an entry script (a file name in workflow/scripts) and its imports."""
     return behaviour_digest(imported_modules(SCRIPTS_DIR / script, SCRIPTS_DIR))

@@ -328,10 +328,11 @@ def run_evaluation_or_reuse(
     """run_evaluation, or its outputs (`metrics`, `predictions`, `confusion_matrix`) linked again from
     a result made from the same checkpoint, test split, settings, code and device."""
     from .codeversion import script_behaviour
-    from .reuse import environment, run_or_reuse
+    from .reuse import environment, run_or_reuse, verified_checkpoint
     from .device import pick_device
 
     settings = {"batch_size": batch_size, "iou_threshold": iou_threshold, **environment(pick_device())}
+    verified_checkpoint(checkpoint)
     run_or_reuse(
         outputs,
         evaluation_inputs(checkpoint, annotations),

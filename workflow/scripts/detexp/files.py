@@ -37,3 +37,14 @@ def write_text_whole(path: str | Path, text: str) -> None:
     """Write a text file whole or not at all."""
     with written_whole(path) as partial:
         partial.write_text(text)
+
+
+def link_or_copy(source: str | Path, target: str | Path) -> None:
+    """A hard link of `source` at `target` (replacing it), so no large file is stored twice; a copy
+    where the filesystem has no hard links."""
+    target = Path(target)
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

@@ -383,9 +383,10 @@ def run_inference_or_reuse(
     """run_inference, or its outputs linked again from a result made from the same checkpoint, video,
     settings (the logit adjustment among them), code and device."""
     from .codeversion import script_behaviour
-    from .reuse import environment, run_or_reuse
+    from .reuse import environment, run_or_reuse, verified_checkpoint
     from .device import pick_device
 
+    verified_checkpoint(checkpoint)
     run_or_reuse(
         {"video": Path(out_video), "detections": Path(out_json)},
         [Path(checkpoint), Path(video_path)],

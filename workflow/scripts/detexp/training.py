@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import layout
+from .content import CACHE_FILE, ContentHashes, file_sha256
 from .device import pick_device
 from .distributed import (
     check_devices,
@@ -26,14 +24,21 @@ from .files import write_text_whole
 from .metrics import read_metrics
 from .models import MODEL_VARIANTS, pretrain_source
 from .runlock import TrainingLock
+from .shared_training import (
+    FINISHED,
+    SETTINGS_DIGEST,
+    STATE_CHECKPOINT,
+    STATE_METRICS,
+    TrainingIdentity,
+    TrainingPaths,
+    link_identical,
+    reuse_finished,
+    write_outputs,
+)
+from .training_digest import digest_of, legacy_digests, split_annotations, training_inputs
 from .weights import published_weights, verify
 
-# Files of the state folder, rfdetr's working folder. Snakemake deletes a failed job's declared
-# outputs, never this folder, so the resume state (last.ckpt, metrics history) survives a killed job.
-# rfdetr's and Lightning's own names:
-STATE_CHECKPOINT = "checkpoint_best_total.pth"
-STATE_METRICS = "metrics.csv"
-# Large files that are only needed to resume, removed once training has finished.
+# Large files of the state folder that are only needed to resume, removed once training has finished.
 RESUME_ONLY = (
     "last.ckpt",
     "resume.ckpt",
@@ -42,39 +47,6 @@ RESUME_ONLY = (
     "checkpoint_best_ema.pth",
     "checkpoint_best_regular.pth",
 )
-# A finished training: its class map and summary, written last with the training's digest. Snakemake
-# deletes every output of a failed job group (one SLURM allocation: training, evaluation, inference),
-# a finished training's included; this and the two files above let the next attempt restore them.
-FINISHED = "finished.json"
-
-
-@dataclass(frozen=True)
-class TrainingPaths:
-    """Where a training writes: the rule's declared outputs, its state folder, and its lock (held
-    while it runs, detexp.runlock: one training per run at a time). All passed in by the rule."""
-
-    state_dir: Path
-    lock: Path
-    checkpoint: Path
-    class_info: Path
-    metrics: Path
-    summary: Path
-    # The study's results folder: its other runs' finished trainings are linked when identical.
-    study_dir: Path | None = None
-
-    @classmethod
-    def of_run(cls, run_dir: str | Path) -> "TrainingPaths":
-        """The paths the workflow uses in a run's folder results/<run> (detexp.layout)."""
-        run_dir = Path(run_dir)
-        return cls(
-            state_dir=run_dir / layout.TRAINING_STATE_DIR,
-            lock=run_dir / layout.TRAINING_LOCK,
-            checkpoint=run_dir / layout.CHECKPOINT,
-            class_info=run_dir / layout.CLASS_INFO,
-            metrics=run_dir / layout.TRAINING_METRICS,
-            summary=run_dir / layout.TRAINING_SUMMARY,
-            study_dir=run_dir.parent,
-        )
 
 
 def pretrain_weights_path(training: dict[str, Any], pretrain_path: str | Path | None = None) -> str | None:
@@ -158,7 +130,7 @@ def train_kwargs(
 
 def _training_entries(dataset_dir: str | Path) -> int:
     """Entries of a training COCO file: its frames, repeated ones once per copy."""
-    return len(json.loads(_split_annotations(Path(dataset_dir), "train"))["images"])
+    return len(json.loads(split_annotations(Path(dataset_dir), "train"))["images"])
 
 
 def matched_images_seen(dataset_dir: str | Path, training: dict[str, Any]) -> dict[str, Any]:
@@ -192,7 +164,7 @@ def loss_weights_of(dataset_dir: str | Path, classes: list[str], training: dict[
     spec = training.get("class_loss_weights")
     if spec is None:
         return None
-    instances = training_instances(json.loads(_split_annotations(Path(dataset_dir), "train")), classes)
+    instances = training_instances(json.loads(split_annotations(Path(dataset_dir), "train")), classes)
     here = Path(__file__).parent
     return {
         "weights": class_loss_weights(spec, instances, classes),
@@ -258,9 +230,9 @@ def find_resume_checkpoint(
     Candidates, newest first: last.ckpt (rewritten, not atomically, after every epoch), resume.ckpt
     (what the previous attempt resumed from), then rfdetr's interval archives checkpoint_<N>.ckpt.
     A run with other settings, or one with no usable checkpoint, is cleared for a fresh start;
-    `accepted` are further digests of the same settings (the previous digest scheme's).
+    `accepted` are further digests of the same training (earlier digest schemes').
     """
-    marker = state_dir / "settings.digest"
+    marker = state_dir / SETTINGS_DIGEST
     if not state_dir.is_dir():
         return None
     if not marker.is_file() or marker.read_text().strip() not in {settings_digest, *accepted}:
@@ -286,238 +258,29 @@ def find_resume_checkpoint(
     return None
 
 
-# rfdetr arguments that say where a training runs, not what it learns: left out of its digest, so that
-# two runs with the same settings and data (and one run moved elsewhere) share one.
-PLACE_ARGUMENTS = ("dataset_dir", "output_dir", "device", "resume")
-# The digest's code part under the previous scheme: the syntax tree of training.py as it was before the
-# digest covered the validation split (by Python version: ast.dump differs between them). A training
-# finished under it is still recognised (see accepted_digests), so the upgrade trains nothing again.
-PREVIOUS_SCHEME_CODE = ("3f06e3d209a34389", "dec13ff5562ef6d3", "5c9f1e16f36ca390")
-# Earlier versions of this module that train exactly as this one does (behaviour digests, by Python
-# version: 3.9-3.11, 3.12, 3.13). Every one is from before the model variant was part of the digest:
-# a training finished under one is this one's when its record names the same variant and no
-# architecture setting is given (see accepted_digests). A change that moves code without changing
-# what a training does adds the digests of the version before it here, in the current scheme (and says
-# so in its commit); a change of behaviour must not.
-EQUIVALENT_CODE = (
-    "6ad598ea2807fb6e",
-    "2e49f069a33121b3",
-    "3ba4318c512da44f",
-    # the version before the class-weighted loss (which changes nothing for a training without it)
-    "f688359141d7503f",
-    "06f0fb9558d82c58",
-    "252d67936b0a55ea",
-    # the version before multi-GPU training (which changes nothing for a training on one)
-    "601b7519513c83a3",
-    # the version before the model variant and architecture settings entered the digest
-    "ef0fc4136fb2cd33",
-    "f07997d65d1f2360",
-    "a8b537244f4c305a",
-)
+def identify(
+    dataset_dir: str | Path,
+    classes: list[str],
+    training: dict[str, Any],
+    seed: int,
+    weights: str | None,
+    state_dir: str | Path = "",
+    hashes: ContentHashes | None = None,
+) -> TrainingIdentity:
+    """A run's training identity (digest, inputs, earlier schemes' digests) from its prepared dataset and
+    settings, before any training (`weights`: the local checkpoint training starts from, None from
+    scratch; `state_dir`: where it trains, which only the earliest scheme's digests covered)."""
+    kwargs = train_kwargs(str(dataset_dir), str(state_dir), classes, training, seed, "")
+    model = model_identity(training)
+    weights = None if weights is None else str(Path(weights))
+    inputs = training_inputs(kwargs, model, training.get("gpus", 1), weights, dataset_dir, hashes)
+    legacy = legacy_digests(kwargs, model, bool(architecture(training)), weights, dataset_dir)
+    return TrainingIdentity(digest_of(inputs), inputs, legacy, training["model"])
 
 
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _split_annotations(dataset_dir: Path, split: str) -> bytes:
-    return (Path(dataset_dir) / split / layout.SPLIT_ANNOTATIONS_NAME).read_bytes()
-
-
-def training_digest(
-    kwargs: dict[str, Any], model: dict[str, Any] | None, weights: str | None, dataset_dir: str | Path, code: str | None = None
-) -> str:
-    """What decides a training's outcome: the model (model_identity; None only for the digests of
-    versions before it was included), rfdetr's arguments (not where it runs), the starting weights,
-    the training and validation splits' annotations (the class list is among the arguments), rfdetr's
-    version and this module's code (its syntax tree without docstrings; `code` another version's). A
-    state folder is resumed from, or reused as finished, only by a training with the same digest (or
-    an accepted one); two runs with the same digest train once."""
-    from importlib.metadata import version
-
-    from .codeversion import behaviour_digest
-
-    settings = {k: v for k, v in kwargs.items() if k not in PLACE_ARGUMENTS} | {"pretrain_weights": weights}
-    if model is not None:
-        settings["model"] = model
-    parts = {
-        "settings": _sha(json.dumps(settings, sort_keys=True, default=str).encode()),
-        "train": _sha(_split_annotations(dataset_dir, "train")),
-        "valid": _sha(_split_annotations(dataset_dir, "valid")),
-        "code": f"rfdetr {version('rfdetr')} " + (code or behaviour_digest([Path(__file__)])),
-    }
-    return _sha(json.dumps(parts, sort_keys=True).encode())
-
-
-def accepted_digests(
-    kwargs: dict[str, Any], training: dict[str, Any], weights: str | None, dataset_dir: str | Path
-) -> dict[str, str]:
-    """Further digests of this training a finished one may carry, each with the model variant its
-    record must name (those digests do not cover the model): the current scheme's under each of
-    EQUIVALENT_CODE, and those the previous scheme gave it (all arguments, the training split only,
-    training.py's syntax tree with docstrings). None with an architecture setting, which no earlier
-    version had."""
-    from importlib.metadata import version
-
-    if architecture(training):
-        return {}
-    settings = json.dumps({**kwargs, "device": None, "pretrain_weights": weights}, sort_keys=True, default=str)
-    train = hashlib.sha256(_split_annotations(dataset_dir, "train")).digest()
-    equivalent = {training_digest(kwargs, None, weights, dataset_dir, code) for code in EQUIVALENT_CODE}
-    previous = {
-        hashlib.sha256(settings.encode() + train + f"rfdetr {version('rfdetr')} {code}".encode()).hexdigest()
-        for code in PREVIOUS_SCHEME_CODE
-    }
-    return dict.fromkeys(equivalent | previous, training["model"])
-
-
-def is_same_training(finished: dict[str, Any], digest: str, accepted: dict[str, str]) -> bool:
-    """Whether a finished training's record is of `digest`, or of an accepted earlier digest of it
-    with the model variant that digest needs (accepted_digests)."""
-    recorded = finished.get("digest")
-    if recorded == digest:
-        return True
-    return recorded in accepted and finished.get("class_info", {}).get("model") == accepted[recorded]
-
-
-def run_digest(dataset_dir: str | Path, classes: list[str], training: dict[str, Any], seed: int, weights: str | None) -> str:
-    """The training digest of a run from its prepared dataset and settings, before any training
-    (`weights`: the local checkpoint training starts from, None from scratch)."""
-    kwargs = train_kwargs(str(dataset_dir), "", classes, training, seed, "")
-    return training_digest(kwargs, model_identity(training), None if weights is None else str(Path(weights)), dataset_dir)
-
-
-def plan_trainings(digests: dict[str, str], finished_digest: Callable[[str], str | None]) -> dict[str, dict[str, str | None]]:
-    """Which runs share a training: per run its digest and the run whose training it links
-    (`shares_training_of`), None for the run of each digest that trains. That run is the first (in
-    the order given) that holds the training finished already (`finished_digest(run)`), else the
-    first: adding a run never moves a finished training."""
-    members: dict[str, list[str]] = {}
-    for run, digest in digests.items():
-        members.setdefault(digest, []).append(run)
-    plan: dict[str, dict[str, str | None]] = {}
-    for digest, runs in members.items():
-        trains = next((r for r in runs if finished_digest(r) == digest), runs[0])
-        for run in runs:
-            plan[run] = {"digest": digest, "shares_training_of": None if run == trains else trains}
-    return {run: plan[run] for run in digests}
-
-
-def _link(source: Path, target: Path) -> None:
-    """A hard link, so no checkpoint is stored twice (a copy where the filesystem has none)."""
-    target.unlink(missing_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-
-
-def _symlink(source: Path, target: Path) -> None:
-    """A relative symbolic link (to a file of the run's own state folder)."""
-    target.unlink(missing_ok=True)
-    target.symlink_to(os.path.relpath(source, target.parent))
-
-
-def write_outputs(paths: TrainingPaths, finished: dict[str, Any]) -> None:
-    """The declared outputs of a finished training, from its state folder.
-
-    A training shared with another run has its files hard-linked from that run's, which are that
-    run's outputs too; Snakemake touches every output after its job, so here they are symbolic
-    links (a touch changes the link, not the other run's file, which would make its jobs stale)."""
-    paths.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    link = _symlink if finished["summary"].get("same_training_as") else _link
-    link(paths.state_dir / STATE_CHECKPOINT, paths.checkpoint)
-    link(paths.state_dir / STATE_METRICS, paths.metrics)
-    paths.class_info.write_text(json.dumps(finished["class_info"], indent=2) + "\n")
-    paths.summary.write_text(json.dumps(finished["summary"], indent=2) + "\n")
-
-
-def finished_training(state_dir: Path) -> dict[str, Any] | None:
-    """The record of a finished training in a state folder (digest, class map, summary), or None."""
-    marker = state_dir / FINISHED
-    if not marker.is_file() or not all((state_dir / name).is_file() for name in (STATE_CHECKPOINT, STATE_METRICS)):
-        return None
-    return json.loads(marker.read_text())
-
-
-def reuse_finished(
-    paths: TrainingPaths, digest: str, log: Callable[[str], None] = print, accepted: dict[str, str] | None = None
-) -> dict[str, Any] | None:
-    """The summary of a finished training of the same digest in the state folder, its outputs written
-    again; None when there is none (then the training runs, resuming where it can).
-
-    A job that reruns only because its outputs were deleted (a failed job group on SLURM, a deleted
-    checkpoint) or because code outside the training changed then costs seconds, not a training.
-    `accepted` are further digests of the same training (accepted_digests): a training finished under
-    one is recorded anew under `digest`."""
-    finished = finished_training(paths.state_dir)
-    if finished is None or not is_same_training(finished, digest, accepted or {}):
-        return None
-    summary = finished["summary"]  # one from before the digest covered the validation split lacks the last keys
-    summary["training_digest"] = digest
-    summary.setdefault("same_training_as", None)
-    summary.setdefault("linked_by_plan", False)
-    if finished["digest"] != digest:
-        finished["digest"] = digest
-        write_text_whole(paths.state_dir / FINISHED, json.dumps(finished, indent=2) + "\n")
-        (paths.state_dir / "settings.digest").write_text(digest + "\n")
-        log(
-            f"{paths.state_dir}: finished under an earlier digest of the same training (see accepted_digests): recorded under the current one"
-        )
-    write_outputs(paths, finished)
-    log(
-        f"{paths.state_dir}: a finished training with the same settings, data and code is there "
-        f"({summary['epochs_run']} epoch(s), best epoch {summary['best_epoch']}): its outputs are linked again, "
-        f"nothing is trained (delete {paths.state_dir} to train again)"
-    )
-    return summary
-
-
-def finished_trainings_of_other_runs(paths: TrainingPaths, planned: str | None) -> list[tuple[str, Path]]:
-    """(run, state folder) of the study's other runs that may hold this training finished: the run the
-    workflow planned this one to share a training with first, then every other run, by name."""
-    if paths.study_dir is None:
-        return []
-    states = {
-        marker.parents[2].name: marker.parent
-        for marker in sorted(paths.study_dir.glob(f"*/{layout.TRAINING_STATE_DIR}/{FINISHED}"))
-        if marker.parent.resolve() != paths.state_dir.resolve()
-    }
-    first = [(planned, states.pop(planned))] if planned in states else []
-    return first + sorted(states.items())
-
-
-def link_identical(
-    paths: TrainingPaths,
-    digest: str,
-    planned: str | None,
-    log: Callable[[str], None] = print,
-    accepted: dict[str, str] | None = None,
-) -> dict[str, Any] | None:
-    """Link another run's finished training of the same digest (the same settings, seed, training and
-    validation data and code) into this run's state folder and outputs, so that two runs that train
-    on the same data train once; None when no run has one."""
-    for run, state_dir in finished_trainings_of_other_runs(paths, planned):
-        finished = finished_training(state_dir)
-        if finished is None or not is_same_training(finished, digest, accepted or {}):
-            continue
-        shutil.rmtree(paths.state_dir, ignore_errors=True)  # this run's own, superseded state
-        paths.state_dir.mkdir(parents=True)
-        for name in (STATE_CHECKPOINT, STATE_METRICS):
-            _link(state_dir / name, paths.state_dir / name)
-        summary = {**finished["summary"], "training_digest": digest, "same_training_as": run, "linked_by_plan": run == planned}
-        record = {"digest": digest, "class_info": finished["class_info"], "summary": summary}
-        (paths.state_dir / "settings.digest").write_text(digest + "\n")
-        write_text_whole(paths.state_dir / FINISHED, json.dumps(record, indent=2) + "\n")
-        write_outputs(paths, record)
-        log(
-            f"the same training inputs as run {run} (settings, seed, training and validation data, code; digest "
-            f"{digest[:12]}): its finished training is linked from {state_dir}, nothing is trained"
-        )
-        return summary
-    if planned is not None:
-        log(f"warning: run {planned} was expected to hold this training finished, but holds none of digest {digest[:12]}")
-    return None
+def content_cache(paths: TrainingPaths) -> ContentHashes:
+    """The study's cache of file digests (in memory only for a run outside a study folder)."""
+    return ContentHashes(None if paths.study_dir is None else paths.study_dir / CACHE_FILE)
 
 
 def train(
@@ -584,25 +347,25 @@ def _train(
         )
     weights = pretrain_weights_path(training, pretrain_path)
     log(f"starting from {weights}" if weights else "starting from scratch (pretrain_weights: none)")
-    digest = training_digest(kwargs, model_identity(training), weights, dataset_dir)
-    previous = accepted_digests(kwargs, training, weights, dataset_dir)
-    reused = reuse_finished(paths, digest, log, previous) or link_identical(paths, digest, same_as, log, previous)
+    hashes = content_cache(paths)
+    identity = identify(dataset_dir, classes, training, seed, weights, state_dir, hashes)
+    reused = reuse_finished(paths, identity, log, same_as) or link_identical(paths, identity, same_as, log)
     if reused is not None:
         return reused
     loss_weights = kwargs.pop(CLASS_LOSS_WEIGHTS, None)
     if loss_weights is not None:
         log("class-weighted classification loss, weights: " + json.dumps(loss_weights["weights"]))
-    found = find_resume_checkpoint(state_dir, digest, log, previous)
+    found = find_resume_checkpoint(state_dir, identity.digest, log, identity.legacy)
     resume, epochs_before = found if found else (None, 0)
     state_dir.mkdir(parents=True, exist_ok=True)
-    (state_dir / "settings.digest").write_text(digest + "\n")
+    write_text_whole(state_dir / SETTINGS_DIGEST, identity.digest + "\n")
     if resume is not None:
         kwargs["resume"] = str(resume)
     log("rfdetr train() arguments: " + json.dumps(kwargs, sort_keys=True, default=str))
     wall, peak_memory_mb = _fit(training, weights, kwargs, device, loss_weights, log)
-    images = len(json.loads(_split_annotations(dataset_dir, "train"))["images"])
+    images = len(json.loads(split_annotations(dataset_dir, "train"))["images"])
     summary = _training_record(state_dir, kwargs, kwargs["epochs"], images, wall, device_name, gpus)
-    summary.update(training_digest=digest, same_training_as=None, linked_by_plan=False)
+    summary.update(training_digest=identity.digest, same_training_as=None, linked_by_plan=False, planned_after=same_as)
     summary["class_loss_weights"] = loss_weights["weights"] if loss_weights else None
     summary["images_seen_matched_to"] = matched if "baseline" in matched else None
     summary["resumed_after_epochs"] = epochs_before
@@ -613,7 +376,13 @@ def _train(
     for pattern in RESUME_ONLY:
         for path in state_dir.glob(pattern):
             path.unlink()
-    finished = {"digest": digest, "class_info": class_info(classes, training), "summary": summary}
+    summary["checkpoint_sha256"] = file_sha256(state_dir / STATE_CHECKPOINT)
+    finished = {
+        "digest": identity.digest,
+        "inputs": identity.inputs,
+        "class_info": class_info(classes, training),
+        "summary": summary,
+    }
     write_text_whole(state_dir / FINISHED, json.dumps(finished, indent=2) + "\n")
     write_outputs(paths, finished)
     log(
