@@ -119,6 +119,13 @@ def test_after_snakemake_is_killed_its_training_is_not_started_twice(workflow_co
         ) in second.stdout
         assert time.time() - started < 120  # stopped at once, not after training
         assert orphan.is_running()  # the live training was not disturbed
+        # the refusal went to the second job's log; the live training's log stays whole beside its lock
+        kept = workflow_copy / EXP / "training/training.log"
+        assert f"its log {EXP}/training/training.log" in second.stdout
+        refused = (workflow_copy / f"logs/train/{Path(EXP).name}.log").read_text()
+        assert "TrainingLockedError" in refused and "rfdetr train() arguments" not in refused
+        live = kept.read_text()
+        assert "rfdetr train() arguments" in live and "TrainingLockedError" not in live
     finally:
         orphan.send_signal(signal.SIGKILL)
         orphan.wait(30)

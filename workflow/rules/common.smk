@@ -82,6 +82,7 @@ TRAINING_METRICS = layout.run_pattern(layout.TRAINING_METRICS)
 TRAINING_SUMMARY = layout.run_pattern(layout.TRAINING_SUMMARY)
 TRAINING_STATE_DIR = layout.run_pattern(layout.TRAINING_STATE_DIR)
 TRAINING_LOCK = layout.run_pattern(layout.TRAINING_LOCK)
+TRAINING_LOG = layout.run_pattern(layout.TRAINING_LOG)
 EVAL_METRICS = layout.run_pattern(layout.EVAL_METRICS)
 EVAL_PREDICTIONS = layout.run_pattern(layout.EVAL_PREDICTIONS)
 EVAL_ADJUSTED_METRICS = layout.run_pattern(layout.EVAL_ADJUSTED_METRICS)
@@ -237,6 +238,10 @@ def all_outputs():
         PLOT_AP_VS_RATIO,
         PLOT_TRAINING_CURVES,
         *expand(PLOT_VIDEO_STRIP, video=VIDEOS),
+        # Every run's own results too: Snakemake leaves a deleted file alone while what was made from it
+        # is up to date, so a run's deleted training/ (the recovery the refusals name) would stay gone.
+        *expand([TRAINING_SUMMARY, CHECKPOINT, EVAL_METRICS, SUMMARY], run=RUNS),
+        *expand(DETECTIONS, run=RUNS, video=VIDEOS),
     ]
 
 
@@ -354,18 +359,22 @@ def _waits_for(source, run):
 
 
 def _training_plan():
-    """The training_plan checkpoint's plan; a torn one (killed mid-write by an older version) is
-    removed, so that the checkpoint makes it again."""
-    path = checkpoints.training_plan.get().output[0]
-    try:
-        return json.loads(Path(path).read_text())
-    except ValueError:
-        print(
-            f"note: {path} is not valid JSON (a write cut short): it is made again",
-            file=sys.stderr,
-        )
-        Path(path).unlink()
-        return json.loads(Path(checkpoints.training_plan.get().output[0]).read_text())
+    """The training_plan checkpoint's plan."""
+    return json.loads(Path(checkpoints.training_plan.get().output[0]).read_text())
+
+
+# A plan torn by a kill mid-write (versions before it was written whole) is never read half: removed
+# before the DAG is built, it is made again by its job when a run needs it.
+try:
+    json.loads(Path(TRAINING_PLAN).read_text())
+except FileNotFoundError:
+    pass
+except ValueError:
+    print(
+        f"note: {TRAINING_PLAN} is not valid JSON (a write cut short): it is made again",
+        file=sys.stderr,
+    )
+    Path(TRAINING_PLAN).unlink()
 
 
 def shared_training_source(run):

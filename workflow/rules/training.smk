@@ -60,6 +60,7 @@ rule train:
         dataset_dir=dataset_dir,
         state_dir=TRAINING_STATE_DIR,
         lock=TRAINING_LOCK,
+        kept_log=TRAINING_LOG,
         study_dir=study_dir,
         classes=CLASSES,
         training=run_training,

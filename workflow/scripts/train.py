@@ -18,6 +18,8 @@ def run(smk):
         metrics=Path(out.metrics),
         summary=Path(out.summary),
         study_dir=Path(p.study_dir),
+        job_log=Path(smk.log[0]),
+        kept_log=Path(p.kept_log),
     )
     shared = smk.input.get("shared_training")
     same_as = layout.run_of(shared, layout.TRAINING_SUMMARY) if shared else None

@@ -33,6 +33,9 @@ TRAINING_SUMMARY = "training/training_summary.json"
 # the lock a training holds while it runs: not outputs, kept when Snakemake deletes a failed job's.
 TRAINING_STATE_DIR = "training/state"
 TRAINING_LOCK = "training/training.lock"
+# The log of the training that holds the lock, kept whole beside it: the job's log file hard-linked
+# (Snakemake deletes a job's log before a second start of the job, e.g. from a --nolock run).
+TRAINING_LOG = "training/training.log"
 TRAINING_STATE_METRICS = TRAINING_STATE_DIR + "/metrics.csv"  # grows during training, before the outputs exist
 EVAL_METRICS = "evaluation/metrics.json"
 EVAL_PREDICTIONS = "evaluation/predictions.json"

@@ -87,9 +87,13 @@ def holder_state(holder: dict[str, Any], heartbeat_age_s: float) -> tuple[bool, 
 class TrainingLock:
     """Context manager: hold `path` while training `run`, or raise TrainingLockedError."""
 
-    def __init__(self, path: str | Path, run: str, log: Callable[[str], None] = print) -> None:
+    def __init__(
+        self, path: str | Path, run: str, log: Callable[[str], None] = print, kept_log: str | Path | None = None
+    ) -> None:
         self.path, self.run, self.log = Path(path), run, log
         self.me = this_process()
+        if kept_log is not None:
+            self.me["log"] = str(kept_log)  # where the holder's log stays whole
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
 
@@ -127,6 +131,7 @@ class TrainingLock:
                     f"{holder.get('host')}"
                     + (f", or scancel {holder['slurm_job_id']}" if holder.get("slurm_job_id") else "")
                     + f"); its lock is {self.path}"
+                    + (f", its log {holder['log']}" if holder.get("log") else "")
                 )
             self.log(f"taking over the training lock {self.path} of a training that is gone ({describe(holder)}: {why})")
             stale = self.path.with_name(f"{self.path.name}.stale-{self.me['pid']}")

@@ -46,6 +46,9 @@ class TrainingPaths:
     summary: Path
     # The study's results folder: its other runs' finished trainings are linked when identical.
     study_dir: Path | None = None
+    # The job's log file, and where the lock holder keeps it whole (a link to it).
+    job_log: Path | None = None
+    kept_log: Path | None = None
 
     @classmethod
     def of_run(cls, run_dir: str | Path) -> "TrainingPaths":
@@ -59,6 +62,7 @@ class TrainingPaths:
             metrics=run_dir / layout.TRAINING_METRICS,
             summary=run_dir / layout.TRAINING_SUMMARY,
             study_dir=run_dir.parent,
+            kept_log=run_dir / layout.TRAINING_LOG,
         )
 
 

@@ -305,8 +305,23 @@ def train(
     if launched_rank():
         _fit(**worker_training(), log=log)
         return None
-    with TrainingLock(paths.lock, str(paths.state_dir), log):
+    with TrainingLock(paths.lock, str(paths.state_dir), log, paths.kept_log if paths.job_log else None):
+        keep_log(paths, log)
         return _train(Path(dataset_dir), paths, classes, training, seed, pretrain_path, log, same_as)
+
+
+def keep_log(paths: TrainingPaths, log: Callable[[str], None]) -> None:
+    """Link the job's log beside the lock while this training holds it: a second start of the job
+    (another Snakemake with --nolock) has Snakemake delete the log's path and write its own refusal
+    there, and the live training's log stays whole at paths.kept_log."""
+    if paths.job_log is None or paths.kept_log is None:
+        return
+    paths.kept_log.parent.mkdir(parents=True, exist_ok=True)
+    paths.kept_log.unlink(missing_ok=True)
+    try:
+        os.link(paths.job_log, paths.kept_log)
+    except OSError as err:  # no hard links across these folders: the job's log is the only one
+        log(f"note: the training's log could not be linked to {paths.kept_log} ({err})")
 
 
 def _train(
