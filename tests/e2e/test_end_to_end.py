@@ -160,9 +160,11 @@ def test_the_default_views_answer_the_question_in_160_columns(demo_run):
     row = stats[(stats["run"] == "exp_person_25") & (stats["class"] == "person") & (stats["metric"] == "AP_50_95")].iloc[0]
     table = pd.read_csv(demo_run / "results/comparison.csv").set_index("run")
     ap = table.loc["exp_person_25", "test AP50:95 person"]
-    expected = f"{ap:.2f} ({row['difference']:+.2f} [{row['ci95 low']:+.2f}, {row['ci95 high']:+.2f}])"
+    from detexp.verdicts import ap_text, interval, percent
+
+    expected = f"{ap_text(ap)} ({interval(row['difference'], row['ci95 low'], row['ci95 high'])})"
     if row["AP"] == row["reference AP"] == 0:  # a 1-epoch model may detect nothing: no difference to read
-        expected = f"{ap:.2f} (both 0: no signal)"
+        expected = f"{ap_text(ap)} (both 0: no signal)"
     kept = table.loc["exp_person_25", "kept share person"]
     views = {
         "comparison.md": (demo_run / "results/comparison.md").read_text(),
@@ -171,7 +173,7 @@ def test_the_default_views_answer_the_question_in_160_columns(demo_run):
     for name, view in views.items():
         assert max(len(line) for line in view.splitlines()) <= 160, name
         line = next(line for line in view.splitlines() if "exp_person_25" in line)
-        assert expected in line and f"0.25 / {kept:.2f}" in line, (name, line)
+        assert expected in line and f"25% / {percent(kept)}" in line, (name, line)
         assert "exp_person_100" in view and "(reference)" in view and "AP crane hook" in view and "images seen" in view
         assert "the interval covers\n  which test images were drawn, not training noise" in view, name
     every = _cli("collect_results.py", "--all", cwd=demo_run).stdout

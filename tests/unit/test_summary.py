@@ -319,5 +319,5 @@ def test_a_class_neither_run_detects_is_said_to_give_no_signal_in_the_compact_vi
         ]
     )
     cells = compact_view(table, stats)["AP person"].tolist()
-    assert cells == ["0.00 (reference)", "0.00 (both 0: no signal)", "0.02 (+0.02 [+0.00, +0.02])"]
+    assert cells == ["0.000 (reference)", "0.000 (both 0: no signal)", "0.020 (+0.020 [0.000, +0.020])"]
     assert "both 0: this run and its reference score AP 0 on the class" in COMPACT_LEGEND

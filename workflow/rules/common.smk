@@ -15,6 +15,7 @@ from detexp.config import inherited_project_settings, sorted_dict, validate_conf
 from detexp.experiments import load_experiments
 from detexp.resources import gpu_job_minutes
 from detexp.validation import ConfigError, path_problem
+from detexp.verdicts import ONE_TRAINING_PER_RUN
 from detexp import layout
 from detexp.codeversion import behaviour_digest, code_digest, imported_modules
 from detexp.content import stat_fingerprint, tree_fingerprint
@@ -57,6 +58,9 @@ try:
     PAIRS = run_pairs(RUNS, reference_pairs(config, EXPERIMENTS))
 except ConfigError as err:
     _fail(err, "experiments_dir", "classes")
+
+if PAIRS and config["replicates"] < 2:
+    print(f"note: {ONE_TRAINING_PER_RUN}", file=sys.stderr)
 
 CLASSES = config["classes"]
 PROJECT_DIR = config["project_dir"]

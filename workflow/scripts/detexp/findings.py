@@ -7,10 +7,7 @@ import math
 from typing import Any
 
 from .compute import compute_gap, describe_gap
-
-
-def _percent(value: float) -> str:
-    return f"{100 * value:.0f}%"
+from .verdicts import NO_SIGNAL, NOISE_UNMEASURED, interval, neither_detects, percent, verdict
 
 
 def describe_run(row: dict[str, Any], varied: list[str]) -> str:
@@ -18,8 +15,8 @@ def describe_run(row: dict[str, Any], varied: list[str]) -> str:
     parts = []
     for c in varied:
         asked, kept = row.get(f"fraction {c}"), row.get(f"kept share {c}")
-        kept_text = "" if kept is None or _missing(kept) or abs(kept - min(asked, 1.0)) < 0.005 else f", {_percent(kept)} kept"
-        parts.append(f"{c} {_percent(asked)} asked{kept_text}")
+        kept_text = "" if kept is None or _missing(kept) or abs(kept - min(asked, 1.0)) < 0.005 else f", {percent(kept)} kept"
+        parts.append(f"{c} {percent(asked)} asked{kept_text}")
     if row.get("remedy", "none") != "none":
         parts.append(row["remedy"])
     return "; ".join(parts)
@@ -36,16 +33,6 @@ def _rests_on(row: dict[str, Any]) -> str:
     return f"{images} test images, one training per run (the interval does not cover training noise)"
 
 
-def neither_detects(comparison: dict[str, Any]) -> bool:
-    """Whether both runs of a comparison score an AP of exactly 0 on its class: neither model detects
-    it on the test split, so a difference of 0 and its interval [0, 0] say nothing about the data."""
-    ap, reference_ap = comparison.get("AP"), comparison.get("reference AP")
-    return ap is not None and reference_ap is not None and ap == 0 and reference_ap == 0
-
-
-NO_SIGNAL = "no signal: neither run detects any {cls} on the test split (AP 0 in both), so this comparison cannot tell them apart"
-
-
 def sentence(row: dict[str, Any], runs: dict[str, dict[str, Any]], varied: list[str]) -> str:
     """One comparison of one class: the difference, its interval, what it rests on, and the verdict."""
     other, reference = runs.get(row["run"], {}), runs.get(row["reference run"], {})
@@ -57,23 +44,16 @@ def sentence(row: dict[str, Any], runs: dict[str, dict[str, Any]], varied: list[
     d, low, high = row["difference"], row["ci95 low"], row["ci95 high"]
     if _missing(d):
         return f"- {head}: no AP to compare (no {row['class']} box in the test split)."
-    interval = f"{d:+.2f} [{low:+.2f}, {high:+.2f}], 95% interval over {_rests_on(row)}"
-    if not row["interval excludes 0"]:
-        verdict = "not different: the interval includes 0"
-    elif remedy:
-        verdict = f"{other['remedy']} wins back {d:.2f}" if d > 0 else f"{other['remedy']} costs {-d:.2f}"
-    else:
-        verdict = "higher" if d > 0 else "lower"
+    text = f"{interval(d, low, high)}, 95% interval over {_rests_on(row)}"
+    said = verdict(row, other.get("remedy") if remedy else None).text
     if neither_detects(row):
-        verdict += "; " + NO_SIGNAL.format(cls=row["class"])
+        said += "; " + NO_SIGNAL.format(cls=row["class"])
     # a remedy is credited against its baseline at equal compute (fewer images at fewer data is the
     # question itself for a fraction experiment, not a caveat)
     gap = compute_gap(row.get("images seen"), row.get("reference images seen")) if remedy else None
     if gap is not None:
-        verdict += "; not at equal compute: " + describe_gap(
-            gap, row["images seen"], row["reference images seen"], "its baseline"
-        )
-    return f"- {head}: {interval} - {verdict}."
+        said += "; not at equal compute: " + describe_gap(gap, row["images seen"], row["reference images seen"], "its baseline")
+    return f"- {head}: {text} - {said}."
 
 
 def _is_remedy(row: dict[str, Any], runs: dict[str, dict[str, Any]]) -> bool:
@@ -84,10 +64,10 @@ def _is_remedy(row: dict[str, Any], runs: dict[str, dict[str, Any]]) -> bool:
 
 def _won_back(r: dict[str, Any]) -> str:
     """The won-back share of a remedy's row, with its interval or why it has none."""
-    share = f"{r['won back']:.0%}"
+    share = percent(r["won back"])
     if _missing(r.get("won back ci95 low")):
         return f"{share} ({r.get('won back note') or 'no interval'})"
-    return f"{share} [{r['won back ci95 low']:.0%}, {r['won back ci95 high']:.0%}]"
+    return f"{share} [{percent(r['won back ci95 low'])}, {percent(r['won back ci95 high'])}]"
 
 
 def remedy_ranking(claims: Any, runs: dict[str, dict[str, Any]], classes: list[str], varied: list[str]) -> list[str]:
@@ -105,13 +85,13 @@ def remedy_ranking(claims: Any, runs: dict[str, dict[str, Any]], classes: list[s
             lost = None if lost_row is None or _missing(lost_row["difference"]) else -lost_row["difference"]
             share = None if _missing(r.get("won back")) else r["won back"]
             others = [
-                f"{k} {v['difference']:+.2f} [{v['ci95 low']:+.2f}, {v['ci95 high']:+.2f}]"
+                f"{k} {interval(v['difference'], v['ci95 low'], v['ci95 high'])}"
                 for k in classes
                 if k != c and (v := by_pair.get((run, baseline, k))) is not None and not _missing(v["difference"])
             ]
-            won = f"{r['difference']:+.2f} [{r['ci95 low']:+.2f}, {r['ci95 high']:+.2f}]"
+            won = interval(r["difference"], r["ci95 low"], r["ci95 high"])
             of_lost = (
-                f" of the {lost:.2f} that {baseline} lost against {r['won back of']}: {_won_back(r)}"
+                f" of the {lost:.3f} that {baseline} lost against {r['won back of']}: {_won_back(r)}"
                 if share is not None and lost is not None
                 else ""
             )
@@ -127,6 +107,8 @@ def remedy_ranking(claims: Any, runs: dict[str, dict[str, Any]], classes: list[s
                 "(remedy - baseline) / (reference - baseline). Both 95% intervals cover what the difference's",
                 "'interval covers' says (comparison_stats.csv), from the same resamples.",
             ]
+            if (claims[claims["class"] == c]["replicates"] < 2).all():
+                lines += ["", f"The order is of point estimates, not a verdict: {NOISE_UNMEASURED}."]
     return lines
 
 
@@ -164,10 +146,13 @@ def findings(stats: Any, table: Any) -> str:
         "# Findings",
         "",
         "Test-split AP50:95 of each run against its reference, with the 95% paired-bootstrap interval of the",
-        "difference and what that interval covers. 'Not different' means the interval includes 0.",
+        "difference and what that interval covers. 'Higher' or 'lower' is said only where the interval covers",
+        "training noise (replicates) and excludes 0; 'not different' means it includes 0.",
     ]
     rows = stats[stats["metric"] == "AP_50_95"]
     claims = rows[rows["replicates"] > 1] if (rows["replicates"] > 1).any() else rows
+    if not claims.empty and (claims["replicates"] < 2).all():
+        lines += ["", f"**One training per run**: {NOISE_UNMEASURED}; the intervals below cover test images only."]
     identical = claims[claims["note"].fillna("") != ""][["run", "reference run"]].drop_duplicates()
     if not identical.empty:
         lines += ["", "## Identical runs", ""]

@@ -12,7 +12,7 @@ import jsonschema
 import yaml
 
 from .compute import compute_gap
-from .findings import neither_detects
+from .verdicts import ap_text, interval, neither_detects, percent
 from .remedies import remedy_of
 from .schemas import load_schema
 from .tables import html_page
@@ -284,7 +284,7 @@ Every column: comparison.csv, comparison.html, or collect_results.py --all."""
 
 def _ap_cell(ap: Any, comparison: dict[str, Any] | None) -> str:
     """A run's AP with its difference to the reference and the interval, as the compact view shows it."""
-    text = "-" if ap is None or ap != ap else f"{ap:.2f}"  # None or NaN: no AP
+    text = ap_text(ap)
     if comparison is None:
         return text
     if isinstance(comparison.get("note"), str) and comparison["note"]:
@@ -294,7 +294,7 @@ def _ap_cell(ap: Any, comparison: dict[str, Any] | None) -> str:
         return text
     if neither_detects(comparison):
         return f"{text} (both 0: no signal)"
-    return f"{text} ({d:+.2f} [{comparison['ci95 low']:+.2f}, {comparison['ci95 high']:+.2f}])"
+    return f"{text} ({interval(d, comparison['ci95 low'], comparison['ci95 high'])})"
 
 
 def _images_seen_cell(run: str, seen: Any, comparisons: dict[tuple[str, str], dict[str, Any]], remedied: bool) -> Any:
@@ -324,9 +324,7 @@ def compact_view(table: Any, stats: Any = None) -> Any:
     view = pd.DataFrame({"run": table["run"]})
     for c in varied:
         kept = table[f"kept share {c}"] if f"kept share {c}" in table else [None] * len(table)
-        view[f"{c} asked / kept"] = [
-            f"{asked:.2f} / {'-' if k is None or k != k else f'{k:.2f}'}" for asked, k in zip(table[f"fraction {c}"], kept)
-        ]
+        view[f"{c} asked / kept"] = [f"{percent(asked)} / {percent(k)}" for asked, k in zip(table[f"fraction {c}"], kept)]
     for c in classes:
         if f"test AP50:95 {c}" in table:
             view[f"AP {c}"] = [
