@@ -224,7 +224,8 @@ def test_union_reports_what_other_classes_bring_in_and_warns():
     )
     assert warnings == [
         "warning: class 'bicycle' keeps 100% of its training frames (10 of 10), not the 25% requested (3): 7 more "
-        "entered through frames drawn for 'car' (7) (frame_sampling: union); frame_sampling: exact keeps the request"
+        "entered through frames drawn for other classes (of them, drawn for 'car' (7): a frame drawn for several classes "
+        "counts for each) (frame_sampling: union); frame_sampling: exact keeps the request"
     ]
 
 

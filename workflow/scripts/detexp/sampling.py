@@ -358,8 +358,9 @@ def sampling_warnings(stats: dict[str, Any]) -> list[str]:
         lines.append(
             f"warning: class {cls!r} keeps {_percent(s['kept_share'])} of its training frames ({s['frames_kept']} of "
             f"{s['frames_available']}), not the {_percent(s['requested_share'])} requested ({s['frames_drawn']}): "
-            f"{s['frames_kept'] - s['frames_drawn']} more entered through frames drawn for {through} "
-            "(frame_sampling: union); frame_sampling: exact keeps the request"
+            f"{s['frames_kept'] - s['frames_drawn']} more entered through frames drawn for other classes (of them, "
+            f"drawn for {through}: a frame drawn for several classes counts for each) (frame_sampling: union); "
+            "frame_sampling: exact keeps the request"
         )
     for cls, s in per_class.items():
         if s["dropped_by_exact"]:
