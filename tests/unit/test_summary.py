@@ -134,6 +134,7 @@ def write_results(root: Path) -> Path:
     (training / layout.RESOLVED_CONFIG).write_text("experiment: {frame_sample_fractions: {crane hook: 1.0, person: 0.75}}\n")
     (training / layout.DATASET_STATS).write_text("{}")
     (training / layout.TRAINING_STATE_METRICS).write_text("epoch,step,train/loss\n0,4,3.1\n1,9,2.5\n")
+    (results / ".cache").mkdir()  # the study's content cache: not a run
     (results / "exp_e").mkdir()
     (results / "exp_e" / layout.RESOLVED_CONFIG).write_text(
         "experiment: {frame_sample_fractions: {crane hook: 1.0, person: 0.1}}\n"

@@ -338,7 +338,8 @@ def test_video_strip_rows_follow_the_comparison_order(workflow_copy):
 
 
 # rfdetr's and Lightning's own file names in rfdetr's working folder (the state folder), read there.
-RFDETR_NAMES = {"training.py": {"checkpoint_best_total.pth", "metrics.csv"}}
+# rfdetr's own file names in its working folder (the state folder), which layout's outputs happen to share
+RFDETR_NAMES = {"shared_training.py": {"checkpoint_best_total.pth", "metrics.csv"}}
 
 
 def test_no_core_module_spells_an_output_name_that_layout_defines():
@@ -362,11 +363,10 @@ def test_no_core_module_spells_an_output_name_that_layout_defines():
                 spelled = {n for n in names if node.value == n or node.value.endswith("/" + n)}
                 found += [(module.name, node.lineno, n) for n in spelled - RFDETR_NAMES.get(module.name, set())]
     assert found == []
-    # the one rfdetr name that layout spells too (training.py keeps its own: a change of its syntax
-    # tree retrains every finished run, see training.training_digest)
-    from detexp import layout, training
+    # the one rfdetr name that layout spells too
+    from detexp import layout, shared_training
 
-    assert layout.TRAINING_STATE_METRICS == f"{layout.TRAINING_STATE_DIR}/{training.STATE_METRICS}"
+    assert layout.TRAINING_STATE_METRICS == f"{layout.TRAINING_STATE_DIR}/{shared_training.STATE_METRICS}"
 
 
 def test_the_snakefile_reads_the_config_file_layout_names():

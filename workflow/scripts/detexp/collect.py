@@ -86,7 +86,12 @@ def collect(results_dir: str | Path, planned: dict[str, Run] | None = None, clas
     import pandas as pd
 
     results_dir = Path(results_dir)
-    found = sorted(p.name for p in results_dir.iterdir() if p.is_dir() and p.name != "plots") if results_dir.is_dir() else []
+    # run folders: not the plots, not hidden ones (the content cache)
+    found = (
+        sorted(p.name for p in results_dir.iterdir() if p.is_dir() and p.name != "plots" and not p.name.startswith("."))
+        if results_dir.is_dir()
+        else []
+    )
     planned = planned or {}
     names = sorted(set(found) | set(planned))
     summaries, unfinished = [], []
