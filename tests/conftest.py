@@ -107,7 +107,8 @@ def workflow_copy(tmp_path: Path) -> Path:
     return copy_workflow(tmp_path / "wf")
 
 
-DEMO = ("--configfile", "config/demo.yaml")
+# The demo at the test suite's size (tests/demo_quick.yaml over config/demo.yaml)
+DEMO = ("--configfile", "config/demo.yaml", "tests/demo_quick.yaml")
 # Threshold 0 keeps every query of the barely trained model, so the box checks have boxes to check.
 DEMO_RUN = (*DEMO, "--config", "inference={threshold: 0.0}")
 

@@ -17,7 +17,7 @@ def test_two_identical_experiments_train_once_through_the_workflow(workflow_copy
     (workflow_copy / "config/identical.yaml").write_text(
         "experiments_dir: config/identical\ntest_videos: []\nstatistics: {pairs: [[same_a, same_b]], bootstrap_samples: 20}\n"
     )
-    args = ("--configfile", DEMO[1], "config/identical.yaml")
+    args = (*DEMO, "config/identical.yaml")
     snakemake(workflow_copy, *args, "--cores", "2")
     log_a = (workflow_copy / "logs/train/same_a.log").read_text()
     log_b = (workflow_copy / "logs/train/same_b.log").read_text()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import psutil
 
-from conftest import SNAKEMAKE, snakemake
+from conftest import DEMO, SNAKEMAKE, snakemake
 
 
 EXP = "results/exp_person_100"
@@ -22,7 +22,7 @@ EXP = "results/exp_person_100"
 
 # 100 queries in 13 groups, not the demo's 30 in 1: an epoch of about 20 s on 2 cores (not 6) leaves
 # room to kill a training between two checkpoints, and to find it still running.
-ARGS = ("--configfile", "config/demo.yaml", "--config", "training={epochs: 3, num_queries: 100, group_detr: 13}", "--cores", "2")
+ARGS = (*DEMO, "--config", "training={epochs: 3, num_queries: 100, group_detr: 13}", "--cores", "2")
 
 
 def _kill_training_after_first_epoch(proc: subprocess.Popen, state: Path, timeout: float = 600) -> None:
@@ -47,7 +47,7 @@ def _statuses(workdir: Path) -> dict[str, str]:
     from conftest import SCRIPTS
 
     proc = subprocess.run(
-        [sys.executable, str(SCRIPTS / "collect_results.py"), "--format", "json", "--configfile", "config/demo.yaml"],
+        [sys.executable, str(SCRIPTS / "collect_results.py"), "--format", "json", *DEMO],
         cwd=workdir,
         capture_output=True,
         text=True,

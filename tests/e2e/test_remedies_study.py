@@ -24,7 +24,7 @@ def test_the_remedies_study_pairs_each_remedy_with_its_baseline(workflow_copy):
     them by the share of the lost AP each wins back, with its interval."""
     import pandas as pd
 
-    from conftest import snakemake
+    from conftest import DEMO, snakemake
 
     # The demo's person frames are 6 of 14 after the 25% draw (most come with a hook): a linear factor
     # at threshold 1 repeats them 1 / f_person times, so the remedy visibly acts.
@@ -34,8 +34,7 @@ def test_the_remedies_study_pairs_each_remedy_with_its_baseline(workflow_copy):
         workflow_copy,
         "--cores",
         "2",
-        "--configfile",
-        "config/demo.yaml",
+        *DEMO,
         "config/remedies.yaml",
         "--config",
         f"experiments=[{', '.join(EXPERIMENTS)}]",

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import copy_workflow, job_counts, readme_local_rules, snakemake, unavailable
+from conftest import DEMO, copy_workflow, job_counts, readme_local_rules, snakemake, unavailable
 from detexp.distributed import images_per_epoch
 from slurm_cluster import ClusterUnavailable, SlurmCluster
 
@@ -37,7 +37,6 @@ PROFILE = (
     "2",
 )
 SNAKEMAKE_STEADY = (sys.executable, str(Path(__file__).resolve().parents[1] / "snakemake_steady_polling.py"))
-DEMO = ("--configfile", "config/demo.yaml")
 # Further --config items go after it.
 OVERLAY = (*PROFILE, *DEMO, "--config", f"experiments=[{','.join(EXPERIMENTS)}]")
 FIELDS = ("JobID", "Partition", "State", "ExitCode", "ReqTRES", "Constraints", "Comment", "SubmitLine")

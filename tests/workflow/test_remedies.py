@@ -6,11 +6,11 @@ import pytest
 
 
 def test_a_bad_remedy_fails_the_dry_run_naming_file_key_and_value(workflow_copy):
-    from conftest import snakemake
+    from conftest import DEMO, snakemake
 
     path = workflow_copy / "config/remedies/person_25_rfs.yaml"
     path.write_text(path.read_text().replace("mode: sqrt", "mode: log"))
-    proc = snakemake(workflow_copy, "-n", "--configfile", "config/demo.yaml", "config/remedies.yaml", check=False)
+    proc = snakemake(workflow_copy, "-n", *DEMO, "config/remedies.yaml", check=False)
     assert proc.returncode != 0
     assert "config/remedies/person_25_rfs.yaml:\n  repeat_factor.mode: 'log' is not allowed - one of: sqrt, linear" in proc.stdout
 
@@ -37,7 +37,7 @@ def test_matched_remedies_carry_their_baselines_epochs_and_training_set_and_othe
     run's without the setting, keep exactly the keys they had (no finished training reruns)."""
     import json
 
-    from conftest import snakemake
+    from conftest import DEMO, snakemake
 
     probe = (
         '{rid: {"training": training_settings(RUNS[rid]), "baseline_set": matched_baseline_training_set(SimpleNamespace(run=rid))} '
@@ -48,7 +48,7 @@ def test_matched_remedies_carry_their_baselines_epochs_and_training_set_and_othe
     )
 
     def settings(*extra):
-        args = ("-n", "-s", "probe.smk", "--configfile", "config/demo.yaml", "config/remedies.yaml", *extra)
+        args = ("-n", "-s", "probe.smk", *DEMO, "config/remedies.yaml", *extra)
         out = snakemake(workflow_copy, *args).stdout
         return json.loads(out.split("PROBE ", 1)[1].splitlines()[0])
 

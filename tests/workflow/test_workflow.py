@@ -8,9 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import REPO, job_counts, readme_local_rules, snakemake
-
-DEMO = ("--configfile", "config/demo.yaml")
+from conftest import DEMO, REPO, job_counts, readme_local_rules, snakemake
 
 
 def test_dry_run_lists_every_stage(workflow_copy):

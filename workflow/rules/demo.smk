@@ -9,6 +9,8 @@ rule make_demo_project:
     conda:
         ENV
     params:
+        clips=config["demo_project"]["clips"],
+        frames_per_clip=config["demo_project"]["frames_per_clip"],
         code=code_version("make_demo_project.py"),
     script:
         "../scripts/make_demo_project.py"

@@ -8,7 +8,8 @@ from detexp.demo import DEMO_VIDEOS, make_demo_project
 
 def run(smk):
     videos = {Path(path): DEMO_VIDEOS[Path(path).name] for path in smk.output.videos}
-    counts = make_demo_project(Path(smk.output.annotations), videos)
+    p = smk.params
+    counts = make_demo_project(Path(smk.output.annotations), videos, n_clips=p.clips, frames_per_clip=p.frames_per_clip)
     log(f"demo project {smk.output.annotations}: {counts}")
 
 

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from .compute import compute_gap, describe_gap
-from .verdicts import NO_SIGNAL, NOISE_UNMEASURED, interval, neither_detects, percent, verdict
+from .verdicts import NO_SIGNAL, NOISE_UNMEASURED, REPLICATES_FOR_A_VERDICT, interval, neither_detects, percent, verdict
 
 
 def describe_run(row: dict[str, Any], varied: list[str]) -> str:
@@ -30,7 +30,7 @@ def _rests_on(row: dict[str, Any]) -> str:
     images = int(row["test images"])
     if int(row["replicates"]) > 1:
         return f"{int(row['replicates'])} replicates x {images} test images"
-    return f"{images} test images, one training per run (the interval does not cover training noise)"
+    return f"{images} test images, one training per run"
 
 
 def sentence(row: dict[str, Any], runs: dict[str, dict[str, Any]], varied: list[str]) -> str:
@@ -152,7 +152,11 @@ def findings(stats: Any, table: Any) -> str:
     rows = stats[stats["metric"] == "AP_50_95"]
     claims = rows[rows["replicates"] > 1] if (rows["replicates"] > 1).any() else rows
     if not claims.empty and (claims["replicates"] < 2).all():
-        lines += ["", f"**One training per run**: {NOISE_UNMEASURED}; the intervals below cover test images only."]
+        lines += [
+            "",
+            f"**One training per run**: the intervals below cover which test images were drawn, not training noise "
+            f"(seed, data order), so no comparison states a verdict; replicates: {REPLICATES_FOR_A_VERDICT} would measure it.",
+        ]
     identical = claims[claims["note"].fillna("") != ""][["run", "reference run"]].drop_duplicates()
     if not identical.empty:
         lines += ["", "## Identical runs", ""]
