@@ -595,8 +595,11 @@ def test_the_split_and_the_kept_shares_are_reported(demo_run):
     """The demo's clips (clipNN_TTTT.jpg) are found, and person frames that enter through crane hook
     frames are counted, warned about and marked in the comparison."""
     statistics = json.loads((demo_run / "results/splits.json").read_text())["statistics"]
-    assert statistics["clips"] == {"train": 4, "valid": 2, "test": 2} and statistics["single_frame_clips"] == 0
-    assert sum(statistics["frames"].values()) == 48
+    size = yaml.safe_load((demo_run / "tests/demo_quick.yaml").read_text())["demo_project"]
+    clips = statistics["clips"]
+    assert sum(clips.values()) == size["clips"] and clips["valid"] == clips["test"] == round(0.2 * size["clips"])
+    assert statistics["single_frame_clips"] == 0
+    assert sum(statistics["frames"].values()) == size["clips"] * size["frames_per_clip"]
     assert "<td>valid</td>" in (demo_run / "results/splits.html").read_text()
     stats = json.loads((demo_run / "results/exp_person_25/dataset_stats.json").read_text())
     person = stats["per_class_sampling"]["person"]

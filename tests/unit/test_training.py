@@ -178,6 +178,8 @@ def test_the_digest_covers_settings_seed_both_splits_and_classes_but_not_the_pla
     assert digest_of(moved) == digest_of(dataset)  # the same inputs in another run's folder
     assert digest_of(dataset, seed=2) != digest_of(dataset)
     assert digest_of(dataset, training=ONE_EPOCH | {"lr": 2e-4}) != digest_of(dataset)
+    assert digest_of(dataset, training=ONE_EPOCH | {"lr_encoder": 2e-4}) != digest_of(dataset)
+    assert digest_of(dataset, training=ONE_EPOCH | {"lr_encoder": None}) == digest_of(dataset)  # unset: rfdetr's own
     assert digest_of(dataset, classes=list(reversed(CLASSES))) != digest_of(dataset)
     # the GPUs it trains on (the effective batch): one is what a training without the key always was
     assert digest_of(dataset, training=ONE_EPOCH | {"gpus": 1}) == digest_of(dataset)

@@ -107,6 +107,7 @@ def train_kwargs(
         "epochs": matched_images_seen(dataset_dir, training)["epochs"],
         "batch_size": training["batch_size"],
         "lr": float(training["lr"]),
+        **({"lr_encoder": float(training["lr_encoder"])} if training.get("lr_encoder") is not None else {}),
         "resolution": training["image_size"],
         "early_stopping": patience is not None,
         "early_stopping_patience": patience if patience is not None else 10,
