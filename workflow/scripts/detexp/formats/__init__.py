@@ -80,7 +80,7 @@ def read_project(
     elif fmt == "yolo":
         project = read_yolo_project(project_dir, classes, clip_regex)
     elif fmt == "voc":
-        project = read_voc_project(project_dir, classes, clip_regex)
+        project = read_voc_project(project_dir, classes, clip_regex, images_dir)
     else:
         raise DatasetError(f"unknown project format {fmt!r} - one of: auto, {', '.join(FORMATS)}")
     if degenerate_boxes == "refuse" and project.degenerate_boxes:

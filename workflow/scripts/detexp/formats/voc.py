@@ -41,8 +41,22 @@ def voc_xml_files(project_dir: Path) -> list[Path]:
     return sorted(root.rglob("*.xml"))
 
 
-def read_voc_project(project_dir: Path, classes: list[str], clip_regex: str) -> Project:
-    """Pascal VOC XML (sizes from the XML's <size>), boxes parsed by supervision."""
+# Where VOC exports put the images, besides `images_dir` and the XML's own folder (labelImg writes
+# them beside the XML, or in images/ beside annots/ or annotations/).
+VOC_IMAGE_FOLDERS = ("JPEGImages", "images")
+
+
+def image_folders(project_dir: Path, xml_path: Path, images_dir: str | None) -> list[Path]:
+    """The folders a VOC file's <filename> is looked for in, in order: `images_dir` (when set), the
+    export's image folders, the XML's own folder, the project folder."""
+    given = [project_dir / images_dir] if images_dir not in (None, "", ".") else []
+    folders = [*given, *(project_dir / f for f in VOC_IMAGE_FOLDERS), xml_path.parent, project_dir]
+    return list(dict.fromkeys(folders))
+
+
+def read_voc_project(project_dir: Path, classes: list[str], clip_regex: str, images_dir: str | None = None) -> Project:
+    """Pascal VOC XML (sizes from the XML's <size>), boxes parsed by supervision; the images in
+    `images_dir`, JPEGImages/, images/, beside the XML or in the project folder."""
     from defusedxml.ElementTree import parse
     from supervision.dataset.formats.pascal_voc import detections_from_xml_obj
 
@@ -54,10 +68,15 @@ def read_voc_project(project_dir: Path, classes: list[str], clip_regex: str) -> 
         except Exception as err:  # defusedxml raises several parser error types
             raise DatasetError(f"{xml_path}: invalid XML ({err})") from None
         name = root.findtext("filename") or ""
-        candidates = [project_dir / "JPEGImages" / name, xml_path.parent / name, project_dir / name]
-        image = next((c for c in candidates if name and c.is_file()), None)
-        if image is None:
-            raise DatasetError(f"{xml_path}: image {name!r} not found in JPEGImages/, beside the XML or in the project folder")
+        folders = image_folders(project_dir, xml_path, images_dir)
+        folder = next((f for f in folders if name and (f / name).is_file()), None)
+        if folder is None:
+            looked = ", ".join(f"{os.path.relpath(f, project_dir)}/" for f in folders)
+            raise DatasetError(
+                f"{xml_path}: image {name!r} (its <filename>) not found - looked in {looked} (relative to {project_dir}); "
+                "set images_dir: <folder> (relative to project_dir) where the images are"
+            )
+        image = folder / name
         relative_name = name if Path(name).is_absolute() else os.path.relpath(image, project_dir)
         source, rel = image_source(relative_name, project_dir, f"{xml_path}: <filename> {name!r}")
         check_voc_objects(root, xml_path)
@@ -69,10 +88,10 @@ def read_voc_project(project_dir: Path, classes: list[str], clip_regex: str) -> 
         names: list[str] = []
         det, names = detections_from_xml_obj(root, names, (w, h))
         seen.update(names)
-        # the name within the images folder: JPEGImages/, else the project (XML beside the images)
-        jpeg_images = project_dir / "JPEGImages"
-        folder = jpeg_images if (project_dir / rel).resolve().is_relative_to(jpeg_images.resolve()) else project_dir
-        key = original_name(posixpath.relpath(rel, folder.relative_to(project_dir).as_posix()))
+        # the name within its images folder (JPEGImages/, images/ or images_dir); beside the XML or in the
+        # project folder, the name within the project
+        within = folder if folder not in (xml_path.parent, project_dir) else project_dir
+        key = original_name(posixpath.relpath(rel, within.relative_to(project_dir).as_posix()))
         frame = Frame(rel, w, h, clip_of(key, clip_regex), source=source, key=key)
         for (x0, y0, x1, y1), cid in zip(det.xyxy.tolist(), det.class_id.tolist()):
             cls = names[int(cid)]
