@@ -34,6 +34,7 @@ splits: {valid_fraction: 0.2, test_fraction: 0.2}
 training: {model: nano, epochs: 1, batch_size: 4, image_size: 64, patience: null, pretrain_weights: none,
            multi_scale: false, num_workers: 0, num_queries: 30, group_detr: 1}
 statistics: {bootstrap_samples: 20}
+demo_project: {clips: 24, frames_per_clip: 2}
 """
 
 
