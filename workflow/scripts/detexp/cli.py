@@ -97,7 +97,10 @@ QUIET_WARNINGS = (r"`torch\.jit\.script` is deprecated", r"The `RFDETR\w*` was d
 def _run_from_snakemake(smk: Any, run: Callable[[], Any]) -> None:
     """Run a rule's job: output to its log, the failure's reason also to Snakemake's output."""
     original_stderr = redirect_output(str(smk.log[0])) if smk.log else None
+    # A log file is not a terminal: rfdetr's Rich tables (forced to a terminal) then carry no colour codes.
+    os.environ["TERM"] = "dumb"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    warnings.simplefilter("once")  # a library's warning once per job, not once per line that raises it
     for pattern in QUIET_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern, category=FutureWarning)
     if os.environ.get("SLURM_JOB_ID"):
