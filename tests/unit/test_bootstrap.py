@@ -214,6 +214,29 @@ def test_remedies_are_paired_with_their_unremedied_baseline():
     ]
 
 
+def test_a_study_without_a_single_reference_stops_at_the_dry_run_naming_statistics_pairs():
+    """Two experiments with every fraction at 1.0 (or none): the comparison would compare nothing,
+    silently; it stops naming statistics.pairs and the candidates, and with the pairs named it runs."""
+    cfg = validate_config({"project_dir": "p", "classes": ["car", "bicycle"], "training": {"model": "nano", "image_size": 64}})
+    two_full = {
+        "baseline": Experiment("baseline", "", {}, "a.yaml"),
+        "bicycle_100": Experiment("bicycle_100", "", {"bicycle": 1.0}, "b.yaml"),
+        "bicycle_25": Experiment("bicycle_25", "", {"bicycle": 0.25}, "c.yaml"),
+    }
+    with pytest.raises(ConfigError) as err:
+        reference_pairs(cfg, two_full)
+    message = str(err.value)
+    assert "statistics.pairs: no single reference to compare the experiments without a remedy with" in message
+    assert "2 candidates (baseline, bicycle_100)" in message and "statistics: {pairs: [[baseline, <other>], ...]}" in message
+    none_full = {"car_50": Experiment("car_50", "", {"car": 0.5}, "a.yaml"), "bicycle_25": two_full["bicycle_25"]}
+    with pytest.raises(ConfigError, match="no experiment without a remedy has every fraction at 1.0"):
+        reference_pairs(cfg, none_full)
+    cfg["statistics"]["pairs"] = [["baseline", "bicycle_25"]]
+    assert reference_pairs(cfg, two_full) == [("baseline", "bicycle_25")]
+    cfg["statistics"]["pairs"] = None
+    assert reference_pairs(cfg, {"baseline": two_full["baseline"]}) == []  # one experiment: nothing to compare
+
+
 # ---- training noise: the two-level bootstrap --------------------------------------------------------
 
 # One 100x100 person box per image; a prediction [0, 0, w, 100] has IoU w / 100 with it and so matches

@@ -23,7 +23,13 @@ from detexp.models import MODEL_VARIANTS
 from detexp.formats import detect_format, project_sources
 from detexp.sources import DatasetError
 from detexp.demo import DEMO_ANNOTATIONS, DEMO_PROJECT_DIR, DEMO_VIDEOS
-from detexp.runs import expand_runs, reference_pairs, resolved_run_config, run_pairs
+from detexp.runs import (
+    describe_pairs,
+    expand_runs,
+    reference_pairs,
+    resolved_run_config,
+    run_pairs,
+)
 from detexp.weights import cache_path
 
 
@@ -55,10 +61,13 @@ try:
     EXPERIMENTS = load_experiments(config)
     # The {run} wildcard names runs: experiments x sweep values x replicates.
     RUNS = expand_runs(config, EXPERIMENTS)
-    PAIRS = run_pairs(RUNS, reference_pairs(config, EXPERIMENTS))
+    EXPERIMENT_PAIRS = reference_pairs(config, EXPERIMENTS)
+    PAIRS = run_pairs(RUNS, EXPERIMENT_PAIRS)
 except ConfigError as err:
     _fail(err, "experiments_dir", "classes")
 
+if EXPERIMENT_PAIRS:
+    print(f"note: compared: {describe_pairs(EXPERIMENT_PAIRS)}", file=sys.stderr)
 if PAIRS and config["replicates"] < 2:
     print(f"note: {ONE_TRAINING_PER_RUN}", file=sys.stderr)
 

@@ -182,6 +182,8 @@ def reference_pairs(config: dict[str, Any], experiments: dict[str, Experiment]) 
     classes = config["classes"]
     plain = {n: e for n, e in experiments.items() if not e.remedied}
     full = [n for n, e in plain.items() if all(v == 1.0 for v in e.fractions_for(classes).values())]
+    if len(plain) > 1 and len(full) != 1:
+        _no_single_reference(full, plain, "the experiments without a remedy")
     pairs = [(full[0], name) for name in plain if name != full[0]] if len(full) == 1 else []
     for name, experiment in experiments.items():
         if not experiment.remedied:
@@ -195,9 +197,33 @@ def reference_pairs(config: dict[str, Any], experiments: dict[str, Experiment]) 
             and e.sampling_mode(config) == experiment.sampling_mode(config)
         ]
         reference = baseline if len(baseline) == 1 else full
-        if len(reference) == 1:
-            pairs.append((reference[0], name))
+        if len(reference) != 1:
+            _no_single_reference(baseline or full, plain, f"remedy {name!r}")
+        pairs.append((reference[0], name))
     return pairs
+
+
+def _no_single_reference(candidates: list[str], plain: dict[str, Experiment], what: str) -> None:
+    """Stop at the dry run where the comparison would have no single reference (it compared nothing,
+    silently): name statistics.pairs and the candidate runs."""
+    found = (
+        f"{len(candidates)} candidates ({', '.join(candidates)})"
+        if candidates
+        else "no experiment without a remedy has every fraction at 1.0"
+    )
+    raise ConfigError(
+        f"{CONFIG_SOURCE}: statistics.pairs: no single reference to compare {what} with - {found}; "
+        f"name the comparisons, e.g. statistics: {{pairs: [[{(candidates or list(plain))[0]}, <other>], ...]}} "
+        f"(experiments: {', '.join(plain)})"
+    )
+
+
+def describe_pairs(pairs: list[tuple[str, str]]) -> str:
+    """What the study compares, for the dry run: each reference with the experiments set against it."""
+    against: dict[str, list[str]] = {}
+    for reference, other in pairs:
+        against.setdefault(reference, []).append(other)
+    return "; ".join(f"{', '.join(others)} against {reference}" for reference, others in against.items())
 
 
 def run_pairs(runs: dict[str, Run], experiment_pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
