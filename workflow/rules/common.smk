@@ -292,7 +292,11 @@ def project_dir(wildcards):
 
 @lru_cache(maxsize=None)
 def _project_files():
-    return tree_fingerprint(PROJECT_DIR, skip=(PROJECT_VIDEOS_DIR,))
+    # the workflow's own folders, where a project lies in the working folder itself
+    own = [RESULTS_DIR, "logs", "benchmarks"]
+    return tree_fingerprint(
+        PROJECT_DIR, skip=(PROJECT_VIDEOS_DIR, *(os.path.abspath(f) for f in own))
+    )
 
 
 def project_files(wildcards):

@@ -87,13 +87,21 @@ def stat_fingerprint(paths: Iterable[str | Path]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def tree_fingerprint(root: str | Path, skip: tuple[str, ...] = ()) -> str:
-    """stat_fingerprint of every file under `root` (hidden files and the folders `skip`, relative to
-    it, left out): a project's images replaced, edited or restored change it, without reading them."""
+# What a labelled project's reading depends on: its images and its annotation files.
+PROJECT_FILE_SUFFIXES = frozenset(
+    (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".json", ".xml", ".txt", ".yaml", ".yml")
+)
+
+
+def tree_fingerprint(root: str | Path, skip: tuple[str | Path, ...] = ()) -> str:
+    """stat_fingerprint of every image and annotation file under `root` (hidden ones and the folders
+    `skip` left out): a project's images replaced, edited or restored change it, without reading them.
+    `skip` holds folders (relative to `root`, or anywhere: those outside it are ignored) such as the
+    workflow's own results and logs where a project lies in the working folder itself."""
     root = Path(root)
+    skipped = {Path(os.path.abspath(root / s)) for s in skip}
     found = []
     for folder, dirs, files in os.walk(root):
-        relative = Path(folder).relative_to(root)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (relative / d).as_posix() not in skip)
-        found.extend(Path(folder) / f for f in files if not f.startswith("."))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and Path(os.path.abspath(Path(folder) / d)) not in skipped)
+        found.extend(Path(folder) / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in PROJECT_FILE_SUFFIXES)
     return stat_fingerprint(found)
