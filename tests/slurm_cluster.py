@@ -72,6 +72,10 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _mariadb_answers() -> bool:
+    return subprocess.run(["mariadb", "-e", "SELECT 1"], capture_output=True).returncode == 0
+
+
 def _running(pidfile: Path) -> bool:
     try:
         os.kill(int(pidfile.read_text().split()[0]), 0)
@@ -198,7 +202,10 @@ StorageLoc=slurm_acct_db
 
     def _start_mariadb(self) -> None:
         sock = Path("/run/mysqld/mysqld.sock")
-        if not sock.exists():
+        if not _mariadb_answers() and subprocess.run(["pgrep", "-x", "mariadbd"], capture_output=True).returncode != 0:
+            # A socket left by a server that was killed (a machine restart, a cancelled CI job) answers nothing
+            # and would keep a new server from being started: it is the dead server's own file.
+            sock.unlink(missing_ok=True)
             Path("/run/mysqld").mkdir(parents=True, exist_ok=True)
             shutil.chown("/run/mysqld", "mysql", "mysql")
             proc = subprocess.Popen(
@@ -208,13 +215,16 @@ StorageLoc=slurm_acct_db
                 start_new_session=True,
             )
             self.pidfiles["mariadbd"].write_text(f"{proc.pid}\n")
-            _wait(sock.exists, "mariadbd")
+        # The socket appears before the server takes queries (crash recovery runs first): wait for an answer.
+        _wait(_mariadb_answers, "mariadbd to answer on /run/mysqld/mysqld.sock", timeout=120)
         sql = (
             "CREATE DATABASE IF NOT EXISTS slurm_acct_db; "
             f"CREATE USER IF NOT EXISTS '{DB_USER}'@'localhost' IDENTIFIED BY '{DB_PASSWORD}'; "
             f"GRANT ALL ON slurm_acct_db.* TO '{DB_USER}'@'localhost'; FLUSH PRIVILEGES;"
         )
-        subprocess.run(["mariadb", "-e", sql], check=True, capture_output=True)
+        proc = subprocess.run(["mariadb", "-e", sql], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"creating the accounting database failed: {proc.stderr.strip()}")
 
     def start(self) -> "SlurmCluster":
         """Start every daemon and wait until the node is idle (about 20 s)."""
