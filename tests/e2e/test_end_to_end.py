@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import DEMO, copy_run, job_counts, snakemake, unavailable
+from conftest import DEMO, DEMO_RUN_OUTPUT, copy_run, job_counts, snakemake, unavailable
 from conftest import DEMO_RUN as RUN
 
 EXPERIMENTS = ["exp_person_25", "exp_person_50", "exp_person_75", "exp_person_100"]
@@ -405,6 +406,14 @@ def test_the_snakemake_report_holds_the_comparison_and_every_plot(demo_run, tmp_
         assert text in html, text
     assert all(exp in html for exp in EXPERIMENTS)
     assert "best F1 (a match at IoU &gt;= 0.5)" in html  # captions state the config's match IoU
+    # the findings page the report embeds opens with the jobs' warnings
+    pages = [
+        base64.b64decode(data).decode() if encoding == ";base64" else unquote(data)
+        for encoding, data in re.findall(r"data:text/html[^,;\"']*(?:;charset=[\w-]+)?(;base64)?,([^\"']+)", html)
+    ]
+    findings = next(page for page in pages if "<h1>Findings</h1>" in page)
+    assert findings.index("<h2>Warnings</h2>") < findings.index("<h2>person</h2>")
+    assert "kept shares above the requested ones" in findings
 
 
 def _region_matches_image(screenshot: Path, box: dict, original: Path) -> float:
@@ -610,7 +619,14 @@ def test_the_split_and_the_kept_shares_are_reported(demo_run):
     assert person["entered_through"] == {"crane hook": person["frames_kept"] - person["frames_drawn"]}
     assert len(train_frames) == stats["splits"]["train"]["frames"]
     log = (demo_run / "logs/prepare_dataset/exp_person_25.log").read_text()
-    assert f"warning: class 'person' keeps {100 * person['kept_share']:.0f}% of its training frames" in log
+    warning = next(line for line in log.splitlines() if line.startswith("warning: "))
+    assert warning.startswith(f"warning: class 'person' keeps {100 * person['kept_share']:.0f}% of its training frames")
+    # ... and where a user looks: the Warnings section opening findings.md, printed as the run ends
+    findings = (demo_run / "results/findings.md").read_text()
+    entry = f"- `logs/prepare_dataset/exp_person_25.log`: {warning.removeprefix('warning: ')}"
+    assert findings.index("## Warnings") < findings.index("## person") and entry in findings.splitlines()
+    assert findings.count("**kept shares above the requested ones**") == 1  # grouped: one heading per kind
+    assert findings.strip() in (demo_run.parent / DEMO_RUN_OUTPUT).read_text()
     table = pd.read_csv(demo_run / "results/comparison.csv").set_index("run")
     assert table.loc["exp_person_25", "kept share person"] == person["kept_share"]
     assert table.loc["exp_person_25", "notes"].startswith("person: kept ")

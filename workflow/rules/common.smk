@@ -575,6 +575,17 @@ def compared_training_summaries(wildcards):
     return [TRAINING_SUMMARY.format(run=rid) for rid in COMPARED_RUNS]
 
 
+def warning_logs(wildcards):
+    """The logs of the jobs that write `warning:` lines (data, sampling, training reuse), each rule's
+    own log pattern: findings.md opens with what they say."""
+    per_run = [rules.prepare_dataset, rules.train, rules.evaluate]
+    return [
+        rules.split_dataset.log[0],
+        rules.training_plan.log[0],
+        *(log for rule in per_run for log in expand(rule.log[0], run=RUNS)),
+    ]
+
+
 def shared_test_split(wildcards):
     """The test split is the study's: any run's copy of it will do (the first run's)."""
     return TEST_ANNOTATIONS.format(run=next(iter(RUNS)))

@@ -45,6 +45,8 @@ rule findings:
     conda:
         ENV
     params:
+        # read where they exist, not inputs: a deleted log must not make its job (a training) run again
+        logs=warning_logs,
         code=code_version("findings.py"),
     script:
         "../scripts/findings.py"

@@ -4,9 +4,11 @@ interval and what it rests on (results/findings.md, the report's Findings)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from .compute import compute_gap, describe_gap
+from .job_warnings import JobWarning, warnings_section
 from .verdicts import NO_SIGNAL, NOISE_UNMEASURED, REPLICATES_FOR_A_VERDICT, interval, neither_detects, percent, verdict
 
 
@@ -135,10 +137,11 @@ def logit_adjustment_lines(table: Any, classes: list[str]) -> list[str]:
     return lines
 
 
-def findings(stats: Any, table: Any) -> str:
+def findings(stats: Any, table: Any, warnings: Iterable[JobWarning] = ()) -> str:
     """The Markdown findings from the paired bootstrap's table (`stats`, comparison_stats.csv) and the
     comparison (`table`, comparison.csv): claims rest on the replicate rows where the study has
-    replicates, else on the per-run rows (whose intervals cover test images only)."""
+    replicates, else on the per-run rows (whose intervals cover test images only). The jobs'
+    `warnings` come first, where a reader starts."""
     classes = [c.removeprefix("fraction ") for c in table.columns if c.startswith("fraction ")]
     varied = [c for c in classes if table[f"fraction {c}"].nunique(dropna=True) > 1] or classes[:1]
     runs = {r["run"]: r for r in table.to_dict("records")}
@@ -149,6 +152,7 @@ def findings(stats: Any, table: Any) -> str:
         "difference and what that interval covers. 'Higher' or 'lower' is said only where the interval covers",
         "training noise (replicates) and excludes 0; 'not different' means it includes 0.",
     ]
+    header = len(lines)
     rows = stats[stats["metric"] == "AP_50_95"]
     claims = rows[rows["replicates"] > 1] if (rows["replicates"] > 1).any() else rows
     if not claims.empty and (claims["replicates"] < 2).all():
@@ -176,8 +180,9 @@ def findings(stats: Any, table: Any) -> str:
     if notes:
         lines += ["", "## What the runs trained on", ""]
         lines += [f"- {run}: {note}." for run, note in notes]
-    if len(lines) == 4:
+    if len(lines) == header:
         lines += ["", "No pair of runs to compare: set statistics.pairs, or add an experiment with every fraction at 1.0."]
+    lines[header:header] = warnings_section(warnings)
     return "\n".join(lines) + "\n"
 
 
