@@ -176,3 +176,16 @@ def roboflow_name(name: str) -> str:
     """How a Roboflow export renames clipA_0001.jpg: clipA_0001_jpg.rf.<32 hex>.jpg."""
     stem, ext = name.rsplit(".", 1)
     return f"{stem}_{ext}.rf.{hashlib.md5(name.encode()).hexdigest()}.{ext}"
+
+
+def labelimg_voc(root: Path, annotations: str, images: str, names=("00001.jpg", "00002.jpg")) -> None:
+    """A project as labelImg exports it: one XML per photo in `annotations`, the photos in `images`."""
+    for name in names:
+        write_image(root / images / name, 80, 60)
+        (root / annotations).mkdir(parents=True, exist_ok=True)
+        (root / annotations / name.replace(".jpg", ".xml")).write_text(
+            f"<annotation><folder>{images}</folder><filename>{name}</filename><size><width>80</width><height>60</height>"
+            "</size><object><name>person</name><bndbox><xmin>11</xmin><ymin>11</ymin><xmax>30</xmax><ymax>40</ymax>"
+            "</bndbox></object><object><name>crane hook</name><bndbox><xmin>41</xmin><ymin>1</ymin><xmax>60</xmax>"
+            "<ymax>20</ymax></bndbox></object></annotation>"
+        )

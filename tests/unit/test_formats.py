@@ -19,6 +19,7 @@ from projects import (
     CLIP_REGEX,
     DEFAULT_CLIP_REGEX,
     coco_file,
+    labelimg_voc,
     read_coco,
     roboflow_name,
     write_image,
@@ -116,22 +117,9 @@ def test_pascal_voc_dataset_reads_sizes_from_xml(tmp_path):
     assert project.clipped_boxes == 2
 
 
-def _labelimg_voc(root: Path, annotations: str, images: str, names=("00001.jpg", "00002.jpg")) -> None:
-    """A project as labelImg exports it: one XML per photo in `annotations`, the photos in `images`."""
-    for name in names:
-        write_image(root / images / name, 80, 60)
-        (root / annotations).mkdir(parents=True, exist_ok=True)
-        (root / annotations / name.replace(".jpg", ".xml")).write_text(
-            f"<annotation><folder>{images}</folder><filename>{name}</filename><size><width>80</width><height>60</height>"
-            "</size><object><name>person</name><bndbox><xmin>11</xmin><ymin>11</ymin><xmax>30</xmax><ymax>40</ymax>"
-            "</bndbox></object><object><name>crane hook</name><bndbox><xmin>41</xmin><ymin>1</ymin><xmax>60</xmax>"
-            "<ymax>20</ymax></bndbox></object></annotation>"
-        )
-
-
 @pytest.mark.parametrize("annotations", ["annots", "annotations", "Annotations"])
 def test_voc_exports_with_their_images_in_images_are_read(tmp_path, annotations):
-    _labelimg_voc(tmp_path, annotations, "images")
+    labelimg_voc(tmp_path, annotations, "images")
     assert detect_format(tmp_path) == "voc"
     project = read_project(tmp_path, CLASSES, CLIP_REGEX)
     assert [f.file_name for f in project.frames] == ["images/00001.jpg", "images/00002.jpg"]
@@ -140,7 +128,7 @@ def test_voc_exports_with_their_images_in_images_are_read(tmp_path, annotations)
 
 
 def test_voc_images_dir_is_honoured_and_a_missing_image_says_where_it_looked(tmp_path):
-    _labelimg_voc(tmp_path, "annots", "photos")
+    labelimg_voc(tmp_path, "annots", "photos")
     with pytest.raises(DatasetError) as err:
         read_project(tmp_path, CLASSES, CLIP_REGEX)
     message = str(err.value)

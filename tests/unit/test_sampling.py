@@ -21,7 +21,7 @@ from detexp.sampling import (
     split_statistics,
 )
 from detexp.sources import DatasetError
-from projects import CLASSES, DEFAULT_CLIP_REGEX, coco_file, frame, roboflow_name
+from projects import CLASSES, DEFAULT_CLIP_REGEX, coco_file, frame, roboflow_name, write_image
 
 
 def test_background_fraction_keeps_some_empty_frames():
@@ -270,8 +270,7 @@ def test_split_dataset_refuses_one_frame_clips_and_splits_photos_when_told(tmp_p
 
     names = [f"{word}_{i}x.jpg" for i, word in enumerate(["pic"] * 24)]  # no trailing frame number
     for name in names:
-        (tmp_path / "proj" / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "proj" / name).write_bytes(b"not decoded")
+        write_image(tmp_path / "proj" / name)  # the job decodes every image once
     coco_file(tmp_path / "proj/_annotations.coco.json", names, [[i % 2] for i in range(24)])
     command = [sys.executable, str(SCRIPTS / "split_dataset.py"), "--class", "crane hook", "--class", "person"]
     outputs = [str(tmp_path / "proj"), str(tmp_path / "splits.json"), str(tmp_path / "splits.html")]

@@ -7,6 +7,7 @@ from pathlib import Path
 from detexp.cli import add_project_arguments, entry, json_setting, log, project_arguments
 from detexp.dataset import prepare_dataset
 from detexp.formats import read_project_of
+from detexp.layout import RESULTS_DIR
 from detexp.sampling import FRAME_SAMPLING_MODES, sampling_warnings
 from detexp.schemas import schema_default
 
@@ -55,6 +56,7 @@ def from_snakemake(smk):
     p = smk.params
     return argparse.Namespace(
         **project_arguments(p),
+        results=Path(RESULTS_DIR),  # the study's, in the working folder: its cache of image checks
         splits=Path(smk.input.splits),
         out_dir=Path(p.out_dir),
         stats=Path(smk.output.stats),

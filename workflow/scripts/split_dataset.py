@@ -7,7 +7,7 @@ from pathlib import Path
 from detexp.cli import add_project_arguments, entry, log, project_arguments
 from detexp.formats import read_project_of
 from detexp.sampling import assign_splits, split_statistics
-from detexp.layout import SPLIT_NAMES
+from detexp.layout import RESULTS_DIR, SPLIT_NAMES
 from detexp.schemas import schema_default
 from detexp.tables import html_page
 
@@ -29,6 +29,7 @@ def from_snakemake(smk):
     p = smk.params
     return argparse.Namespace(
         **project_arguments(p),
+        results=Path(RESULTS_DIR),  # the study's, in the working folder: its cache of image checks
         output=Path(smk.output.splits),
         html=Path(smk.output.html),
         valid_fraction=p.splits["valid_fraction"],

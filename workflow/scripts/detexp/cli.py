@@ -55,6 +55,13 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
         choices=load_schema("config.schema.yaml")["properties"]["degenerate_boxes"]["enum"],
         help="boxes of zero width or height: drop (counted, warned) or refuse",
     )
+    parser.add_argument(
+        "--bad-images",
+        default=schema_default("bad_images"),
+        choices=load_schema("config.schema.yaml")["properties"]["bad_images"]["enum"],
+        help="images that cannot be decoded or are cut short: drop (counted, warned) or refuse",
+    )
+    parser.add_argument("--results", type=Path, help="a results folder whose cache of image checks to use and extend")
     parser.add_argument("--seed", type=int, default=schema_default("seed"))
 
 
@@ -79,6 +86,7 @@ def project_arguments(params: Any) -> dict[str, Any]:
         "annotations_file": params.annotations_file,
         "images_dir": params.images_dir,
         "degenerate_boxes": params.degenerate_boxes,
+        "bad_images": params.bad_images,
         "seed": params.seed,
     }
 

@@ -151,6 +151,8 @@ def prepare_dataset(
         "dropped_annotations_by_category": dict(sorted(project.dropped_by_category.items())),
         "dropped_degenerate_boxes": len(project.degenerate_boxes),
         "degenerate_box_examples": project.degenerate_boxes[:10],
+        "dropped_bad_images": len(project.bad_images),
+        "bad_images": project.bad_images,
         "splits": {},
     }
     methods: set[str] = set()

@@ -56,6 +56,7 @@ class Project:
     clipped_boxes: int = 0  # repaired: boxes running off the image, clipped to it
     dropped_by_category: dict[str, int] = field(default_factory=dict)  # categories outside `classes`
     degenerate_boxes: list[str] = field(default_factory=list)  # dropped: where each box of zero width or height was
+    bad_images: list[str] = field(default_factory=list)  # dropped with their frames: "file: what is wrong"
     clip_rule: str = "splits.clip_regex on file names"  # how frames were grouped into clips
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from ..image_check import ImageChecks
 from ..layout import SPLIT_ANNOTATIONS_NAME
 from ..project import Project, split_dirs
 from ..schemas import load_schema
@@ -103,9 +104,38 @@ def degenerate_box_warning(project: Project) -> str | None:
     )
 
 
+def drop_bad_images(project: Project, how: str, results: Path | None = None) -> None:
+    """Drop the frames whose image cannot be decoded or is cut short (noted in `project.bad_images`),
+    or, with `how="refuse"`, fail naming each. Verdicts are cached in `results` (None: not cached)."""
+    by_source = {str(project.source_of(frame)): frame for frame in project.frames}
+    problems = ImageChecks(results).problems(by_source)
+    if not problems:
+        return
+    if how == "refuse":
+        fail_with(
+            f"{project.image_root} (bad_images: refuse; drop drops and counts them)",
+            [f"{path}: {problem}" for path, problem in sorted(problems.items())],
+        )
+    project.bad_images = [f"{by_source[path].file_name}: {problem}" for path, problem in sorted(problems.items())]
+    bad = {id(by_source[path]) for path in problems}
+    project.frames = [frame for frame in project.frames if id(frame) not in bad]
+
+
+def bad_image_warning(project: Project) -> str | None:
+    """The `warning:` line of a project whose unreadable images were dropped, or None."""
+    bad = project.bad_images
+    if not bad:
+        return None
+    more = f" and {len(bad) - 1} more (dataset_stats.json)" if len(bad) > 1 else ""
+    return (
+        f"warning: {len(bad)} image(s) that cannot be read whole dropped with their boxes, e.g. {bad[0]}{more} "
+        "- bad_images: refuse stops instead"
+    )
+
+
 def read_project_of(args: Any, log: Callable[[str], None] = print) -> Project:
     """read_project with the project arguments of an entry script (cli.add_project_arguments and
-    --clip-regex), logging the warning about dropped degenerate boxes."""
+    --clip-regex), its unreadable images dropped (or refused), logging what was dropped."""
     project = read_project(
         args.project_dir,
         args.classes,
@@ -115,7 +145,8 @@ def read_project_of(args: Any, log: Callable[[str], None] = print) -> Project:
         args.images_dir,
         args.degenerate_boxes,
     )
-    warning = degenerate_box_warning(project)
-    if warning:
-        log(warning)
+    drop_bad_images(project, args.bad_images, args.results)
+    for warning in (degenerate_box_warning(project), bad_image_warning(project)):
+        if warning:
+            log(warning)
     return project
