@@ -80,12 +80,36 @@ def test_a_yolo_project_is_detected_when_the_dag_is_built(workflow_copy, tmp_pat
     (project / "images").mkdir(parents=True)
     (project / "labels").mkdir()
     (project / "data.yaml").write_text("names: [person, crane hook]\n")
-    for i in range(3):
-        cv2.imwrite(str(project / "images" / f"c_{i}.jpg"), np.zeros((8, 8, 3), np.uint8))
-        (project / "labels" / f"c_{i}.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    for i in range(5):  # five clips: enough to split (the dry run checks the split too)
+        cv2.imwrite(str(project / "images" / f"c{i}_0.jpg"), np.zeros((8, 8, 3), np.uint8))
+        (project / "labels" / f"c{i}_0.txt").write_text("0 0.5 0.5 0.2 0.2\n")
     proc = snakemake(workflow_copy, "-n", "--config", f"project_dir={project}", "test_videos=[]")
     assert job_counts(proc.stdout)["split_dataset"] == 1
     assert f"{project}/data.yaml" in proc.stdout  # the split's input is the YOLO data.yaml
+
+
+def test_what_the_split_would_refuse_in_the_annotations_fails_the_dry_run(workflow_copy, tmp_path):
+    """A class the project lacks, and photos that form no clips, are named by the dry run (read from
+    the annotations: no job planned), not by the split job."""
+    from projects import coco_file
+
+    project = tmp_path / "photos"
+    names = [f"pic_{i}x.jpg" for i in range(24)]  # no frame number: every photo a clip of its own
+    for name in names:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_bytes(b"never decoded by a dry run")
+    coco_file(project / "_annotations.coco.json", names, [[i % 2] for i in range(24)])
+    config = ["--config", f"project_dir={project}", "test_videos=[]"]
+    proc = snakemake(workflow_copy, "-n", *config, "classes=[crane hook, person, dog]", check=False)
+    assert proc.returncode != 0 and "Job stats" not in proc.stdout
+    assert "project_dir: " in proc.stdout and "'dog'" in proc.stdout, proc.stdout[-3000:]
+    proc = snakemake(workflow_copy, "-n", *config, check=False)
+    assert proc.returncode != 0 and "Job stats" not in proc.stdout
+    assert (
+        "the 24 frames form 24 clips, 24 of them of a single frame" in proc.stdout and "splits.group_frames: false" in proc.stdout
+    )
+    out = snakemake(workflow_copy, "-n", *config, "splits={group_frames: false}").stdout
+    assert job_counts(out)["split_dataset"] == 1
 
 
 def test_published_weights_are_fetched_once_by_a_local_job_before_training(workflow_copy):

@@ -20,7 +20,7 @@ from detexp import layout
 from detexp.codeversion import behaviour_digest, code_digest, imported_modules
 from detexp.content import stat_fingerprint, tree_fingerprint
 from detexp.models import MODEL_VARIANTS
-from detexp.formats import detect_format, project_sources
+from detexp.formats import check_project, detect_format, project_sources
 from detexp.sources import DatasetError
 from detexp.demo import DEMO_ANNOTATIONS, DEMO_PROJECT_DIR, DEMO_VIDEOS
 from detexp.runs import (
@@ -181,6 +181,18 @@ else:
         PROJECT_SOURCES = project_sources(
             PROJECT_DIR, PROJECT_FORMAT, config["annotations_file"]
         )
+        if workflow.is_main_process and not LINTING:
+            # what the split would refuse, said by the dry run (the annotations only: no image decoded)
+            check_project(
+                PROJECT_DIR,
+                CLASSES,
+                config["splits"],
+                config["seed"],
+                PROJECT_FORMAT,
+                config["annotations_file"],
+                config["images_dir"],
+                config["degenerate_boxes"],
+            )
     except DatasetError as err:
         _fail(f"project_dir: {err}")
 
@@ -579,10 +591,11 @@ def warning_logs(wildcards):
     """The logs of the jobs that write `warning:` lines (data, sampling, training reuse), each rule's
     own log pattern: findings.md opens with what they say."""
     per_run = [rules.prepare_dataset, rules.train, rules.evaluate]
+    # plain strings: a rule's log item refers to its rule, which a script's params cannot carry
     return [
-        rules.split_dataset.log[0],
-        rules.training_plan.log[0],
-        *(log for rule in per_run for log in expand(rule.log[0], run=RUNS)),
+        str(rules.split_dataset.log[0]),
+        str(rules.training_plan.log[0]),
+        *(log for rule in per_run for log in expand(str(rule.log[0]), run=RUNS)),
     ]
 
 

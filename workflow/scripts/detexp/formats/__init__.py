@@ -104,6 +104,27 @@ def degenerate_box_warning(project: Project) -> str | None:
     )
 
 
+def check_project(
+    project_dir: Path,
+    classes: list[str],
+    splits: dict[str, Any],
+    seed: int,
+    fmt: str = "auto",
+    annotations_file: str | None = None,
+    images_dir: str = ".",
+    degenerate_boxes: str = "drop",
+) -> None:
+    """Raise DatasetError for what split_dataset would refuse, found from the annotations alone (no
+    image decoded): classes the project lacks, an image not found, a box it cannot take, a grouping
+    into clips that would split clips (independent photos without splits.group_frames: false)."""
+    from ..sampling import assign_splits
+
+    project = read_project(project_dir, classes, splits["clip_regex"], fmt, annotations_file, images_dir, degenerate_boxes)
+    assign_splits(
+        project.frames, splits["valid_fraction"], splits["test_fraction"], seed, project.clip_rule, splits["group_frames"]
+    )
+
+
 def drop_bad_images(project: Project, how: str, results: Path | None = None) -> None:
     """Drop the frames whose image cannot be decoded or is cut short (noted in `project.bad_images`),
     or, with `how="refuse"`, fail naming each. Verdicts are cached in `results` (None: not cached)."""
