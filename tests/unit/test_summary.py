@@ -122,6 +122,86 @@ def test_experiments_on_one_x_stay_apart_and_are_said_to_stack(tmp_path):
     assert notes == [("3 experiments\nat this x", 1.0)]
 
 
+def test_each_varied_class_has_a_panel_with_only_the_runs_that_vary_it_at_their_kept_share(tmp_path):
+    """A run that lowers only crane hooks is not on the person axis (and the reverse); the reference is on
+    both; x is the kept share, the requested one marked beside it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from detexp.plots import runs_on_axis
+
+    def run(name: str, hook: float, person: float, kept_person: float | None = None) -> dict:
+        s = summary(name, person, 0.3)
+        s["config"]["experiment"]["frame_sample_fractions"]["crane hook"] = hook
+        kept = {"crane hook": hook, "person": person if kept_person is None else kept_person}
+        requested = {"crane hook": hook, "person": person}
+        s["dataset"]["per_class_sampling"] = {c: {"kept_share": kept[c], "requested_share": requested[c]} for c in CLASSES}
+        return s
+
+    runs = [
+        run("full", 1.0, 1.0),
+        run("hook_50", 0.5, 1.0),
+        run("person_25", 1.0, 0.25, kept_person=0.4),
+        run("both_50", 0.5, 0.5),
+    ]
+    assert [r["experiment"] for r in runs_on_axis(runs, "person")] == ["full", "person_25", "both_50"]
+    assert [r["experiment"] for r in runs_on_axis(runs, "crane hook")] == ["full", "hook_50", "both_50"]
+    drawn, marks = [], []
+    original_errorbar, original_plot = plt.Axes.errorbar, plt.Axes.plot
+
+    def errorbar(self, x, y, yerr=None, **kw):
+        drawn.append((self, kw["label"], list(x)))
+        return original_errorbar(self, x, y, yerr=yerr, **kw)
+
+    def plot(self, *args, **kw):
+        if kw.get("label", "").startswith("requested share"):
+            marks.append((self, args[0]))
+        return original_plot(self, *args, **kw)
+
+    plt.Axes.errorbar, plt.Axes.plot = errorbar, plot
+    try:
+        plot_ap_against(runs, "fraction", tmp_path / "panels.png")
+    finally:
+        plt.Axes.errorbar, plt.Axes.plot = original_errorbar, original_plot
+    panels = {ax.get_title(): ax for ax, _, _ in drawn}
+    assert sorted(panels) == ["varying 'crane hook'", "varying 'person'"]
+    xs = {(ax.get_title(), label): x for ax, label, x in drawn}
+    assert xs[("varying 'person'", "person AP50:95")] == [0.4, 0.5, 1.0]  # kept shares: 0.25 asked, 0.4 kept
+    assert xs[("varying 'crane hook'", "person AP50:95")] == [0.5, 0.5, 1.0]
+    assert {(ax.get_title(), tuple(x)) for ax, x in marks} == {("varying 'person'", (0.25,))}
+    with Image.open(tmp_path / "panels.png") as png:
+        assert png.size[0] > 1.6 * png.size[1]  # two panels side by side
+
+
+def test_a_one_epoch_training_curve_says_it_has_one_point(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = []
+    original = plt.Axes.plot
+
+    def plot(self, *args, **kw):
+        labels.append((kw.get("label"), list(args[0])))
+        return original(self, *args, **kw)
+
+    plt.Axes.plot = plot
+    try:
+        plot_training_curves(
+            {
+                "one": [{"epoch": 0, "train/loss": 3.0, "val/mAP_50_95": 0.1}],
+                "two": [{"epoch": 0, "train/loss": 3.0}, {"epoch": 1, "train/loss": 2.0}],
+            },
+            tmp_path / "curves.png",
+        )
+    finally:
+        plt.Axes.plot = original
+    assert ("one (1 epoch: one point)", [1]) in labels and ("two", [1, 2]) in labels  # epochs counted from 1
+
+
 def write_results(root: Path) -> Path:
     """A partial run: two finished experiments, one training, one with only its config, one not started."""
     results = root / "results"
