@@ -2,5 +2,5 @@
 summaries, plots and statistics.
 
 Plain Python, importable and testable without Snakemake; the entry scripts beside this package
-only translate Snakemake's `snakemake` object (or command-line arguments) into calls here.
+read Snakemake's `snakemake` object (or command-line arguments) and call in here.
 """

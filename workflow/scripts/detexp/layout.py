@@ -1,7 +1,7 @@
 """Where the workflow writes what: the one definition of every output path.
 
-Snakemake's rules (common.smk) build their path patterns from these, and the command-line tools
-(summarize, collect_results) read finished and partial runs with the same names.
+Snakemake's rules (common.smk) build their path patterns from these, and collect_results.py (the
+command-line tool) reads finished and partial runs with the same names.
 """
 
 from __future__ import annotations

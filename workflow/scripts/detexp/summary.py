@@ -1,4 +1,5 @@
-"""One summary per experiment, and the comparison table across experiments."""
+"""One summary per run (an experiment at one sweep point and replicate), and the comparison table
+across runs."""
 
 from __future__ import annotations
 
@@ -224,7 +225,7 @@ def same_training(summaries: list[dict[str, Any]]) -> list[list[str]]:
 
 
 def comparison_table(summaries: list[dict[str, Any]]):
-    """A DataFrame with one row per experiment, ordered by the sampled fractions then name."""
+    """A DataFrame with one row per run, ordered by the sampled fractions then name."""
     import pandas as pd
 
     rows = [comparison_row(s) for s in summaries]
