@@ -408,8 +408,8 @@ def test_the_snakemake_report_holds_the_comparison_and_every_plot(demo_run, tmp_
     assert "best F1 (a match at IoU &gt;= 0.5)" in html  # captions state the config's match IoU
     # the findings page the report embeds opens with the jobs' warnings
     pages = [
-        base64.b64decode(data).decode() if encoding == ";base64" else unquote(data)
-        for encoding, data in re.findall(r"data:text/html[^,;\"']*(?:;charset=[\w-]+)?(;base64)?,([^\"']+)", html)
+        base64.b64decode(data).decode() if header.endswith(";base64") else unquote(data)
+        for header, data in re.findall(r"data:text/html([^,\"']*),([^\"']+)", html)
     ]
     findings = next(page for page in pages if "<h1>Findings</h1>" in page)
     assert findings.index("<h2>Warnings</h2>") < findings.index("<h2>person</h2>")

@@ -102,13 +102,29 @@ def log(message: str) -> None:
 QUIET_WARNINGS = (r"`torch\.jit\.script` is deprecated", r"The `RFDETR\w*` was deprecated since")
 
 
+def _show_each_warning_once() -> None:
+    """A library's warning once per job, not once per line that raises it: by its category and text,
+    whatever filters the libraries set meanwhile (a filter of "default" or "always" inserted by one
+    of them would print it again from another line)."""
+    warnings.simplefilter("once")
+    shown: set[tuple[str, str]] = set()
+    show = warnings.showwarning
+
+    def show_once(message, category, filename, lineno, file=None, line=None):
+        if (category.__name__, str(message)) not in shown:
+            shown.add((category.__name__, str(message)))
+            show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show_once
+
+
 def _run_from_snakemake(smk: Any, run: Callable[[], Any]) -> None:
     """Run a rule's job: output to its log, the failure's reason also to Snakemake's output."""
     original_stderr = redirect_output(str(smk.log[0])) if smk.log else None
     # A log file is not a terminal: rfdetr's Rich tables (forced to a terminal) then carry no colour codes.
     os.environ["TERM"] = "dumb"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    warnings.simplefilter("once")  # a library's warning once per job, not once per line that raises it
+    _show_each_warning_once()
     for pattern in QUIET_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern, category=FutureWarning)
     if os.environ.get("SLURM_JOB_ID"):
