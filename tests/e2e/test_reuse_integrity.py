@@ -37,18 +37,24 @@ def test_a_linked_run_whose_owner_is_gone_or_whose_data_changed_never_keeps_the_
     snakemake(run, *RUN, "--cores", "2")
     assert _summary(run, "exp_person_50b")["same_training_as"] == "exp_person_50" and not _trained(run, "exp_person_50b")
 
-    # the owner's folder removed: its run links the twin's training (no cycle, nothing trained)
+    # the owner's folder removed: its run links the twin's training (no cycle, nothing trained); the
+    # trainings targeted (what follows them, evaluation to findings, is checked at the end)
+    trainings = (
+        "--",
+        "results/exp_person_50/training/training_summary.json",
+        "results/exp_person_50b/training/training_summary.json",
+    )
     shutil.rmtree(run / "results/exp_person_50")
     counts = job_counts(snakemake(run, "-n", *RUN).stdout)
     assert counts.get("prepare_dataset") == 1 and counts.get("train") == 2, counts
-    snakemake(run, *RUN, "--cores", "2")
+    snakemake(run, *RUN, "--cores", "2", *trainings)
     assert not _trained(run, "exp_person_50") and _summary(run, "exp_person_50")["same_training_as"] == "exp_person_50b"
     assert _summary(run, "exp_person_50b")["same_training_as"] is None  # it holds the training now
-    _nothing_to_do(run)
+    assert job_counts(snakemake(run, "-n", *RUN, *trainings).stdout) == {}
 
     # the recovery the refusal messages give, for a linked run: its training folder deleted, it links again
     shutil.rmtree(run / "results/exp_person_50/training")
-    snakemake(run, *RUN, "--cores", "2")
+    snakemake(run, *RUN, "--cores", "2", *trainings)
     assert not _trained(run, "exp_person_50") and _summary(run, "exp_person_50")["same_training_as"] == "exp_person_50b"
 
     # the owner's experiment removed and the twin changed: the twin trains on its new data
