@@ -100,6 +100,9 @@ def test_with_replicates_the_two_level_interval_decides_the_verdict():
     assert f"+0.080 [+0.030, +0.130], {rests} - repeat-factor sampling wins back 0.080." in text
     assert f"-0.050 [-0.090, -0.010], {rests} - repeat-factor sampling costs 0.050." in text
     assert "One training per run" not in text
+    # 3 replicates are not yet measured to hold the interval's 95% on planted nulls: said once, up front
+    assert text.count("**Few replicates**") == 1 and text.index("**Few replicates**") < text.index("## person")
+    assert "**Few replicates**" not in findings(stats.assign(replicates=1), TABLE)
 
 
 def test_bounds_near_zero_never_print_as_zero_and_shares_print_as_percent():

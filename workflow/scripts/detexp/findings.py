@@ -9,7 +9,17 @@ from typing import Any
 
 from .compute import compute_gap, describe_gap
 from .job_warnings import JobWarning, warnings_section
-from .verdicts import NO_SIGNAL, NOISE_UNMEASURED, REPLICATES_FOR_A_VERDICT, interval, neither_detects, percent, verdict
+from .verdicts import (
+    CALIBRATED_REPLICATES,
+    FEW_REPLICATES,
+    NO_SIGNAL,
+    NOISE_UNMEASURED,
+    REPLICATES_FOR_A_VERDICT,
+    interval,
+    neither_detects,
+    percent,
+    verdict,
+)
 
 
 def describe_run(row: dict[str, Any], varied: list[str]) -> str:
@@ -161,6 +171,9 @@ def findings(stats: Any, table: Any, warnings: Iterable[JobWarning] = ()) -> str
             f"**One training per run**: the intervals below cover which test images were drawn, not training noise "
             f"(seed, data order), so no comparison states a verdict; replicates: {REPLICATES_FOR_A_VERDICT} would measure it.",
         ]
+    replicates = claims["replicates"].max() if not claims.empty else 1
+    if replicates > 1 and (CALIBRATED_REPLICATES is None or claims["replicates"].min() < CALIBRATED_REPLICATES):
+        lines += ["", FEW_REPLICATES]
     identical = claims[claims["note"].fillna("") != ""][["run", "reference run"]].drop_duplicates()
     if not identical.empty:
         lines += ["", "## Identical runs", ""]

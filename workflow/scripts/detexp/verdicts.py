@@ -24,6 +24,15 @@ ONE_TRAINING_PER_RUN = (
     "images and no verdict (higher, lower, wins back), because training noise is unmeasured; "
     f"replicates: {REPLICATES_FOR_A_VERDICT} would measure it"
 )
+# The replicates at which the two-level interval was measured to hold its 95% on planted nulls
+# (bench/calibration.py, BENCHMARKS.md "Calibration"): none yet - at 2 and 3 per side it claimed a
+# difference that was not there more often than 5%. Verdicts resting on fewer are said to be provisional.
+CALIBRATED_REPLICATES: int | None = None
+FEW_REPLICATES = (
+    "**Few replicates**: at 2-3 replicates per run the two-level interval was measured to claim differences "
+    "that are not there more often than its 95% says (planted nulls on the bundled demo: BENCHMARKS.md, "
+    "'Calibration'), so read 'higher', 'lower', 'wins back' and 'costs' below as provisional."
+)
 NOISE_UNMEASURED = (
     f"no verdict: training noise is unmeasured (one training per run); replicates: {REPLICATES_FOR_A_VERDICT} would measure it"
 )
