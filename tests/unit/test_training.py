@@ -495,3 +495,24 @@ def test_images_seen_count_every_process_and_rfdetrs_minimum():
     # one process: 30 entries padded to 32 an epoch
     one = summarize_training(metrics, 3, 10.0, "cpu", images=30, effective_batch=4)
     assert (one["gpus"], one["effective_batch"], one["training_images_seen"], one["optimizer_steps"]) == (1, 4, 96, 24)
+
+
+def test_two_runs_never_name_each_other_as_the_holder_of_their_shared_training(tmp_path):
+    """A linked run's owner removed and made again by linking the twin's copy: the twin holds the
+    training now (same_training_as None), whichever of the two jobs runs first."""
+    from detexp import layout
+    from detexp.shared_training import _current_link
+
+    def finished(run: str, same_as: str | None) -> None:
+        state = tmp_path / run / layout.TRAINING_STATE_DIR
+        state.mkdir(parents=True)
+        for name in ("checkpoint_best_total.pth", "metrics.csv"):
+            (state / name).write_text("x")
+        (state / FINISHED).write_text(json.dumps({"digest": "d", "summary": {"same_training_as": same_as}}))
+
+    finished("owner", "twin")  # made again from the twin's copy
+    finished("twin", "owner")  # the twin's record still names the old owner
+    finished("third", None)
+    assert _current_link(tmp_path, "owner", "d", this_run="twin") is None
+    assert _current_link(tmp_path, "third", "d", this_run="twin") == "third"  # a real holder is still named
+    assert _current_link(tmp_path, "third", "other digest", this_run="twin") is None  # retrained since

@@ -154,12 +154,16 @@ def _retire(state_dir: Path, problem: str, log: Callable[[str], None]) -> None:
     log(f"warning: {problem}: it is never used again; this run trains anew")
 
 
-def _current_link(study_dir: Path | None, run: str | None, digest: str) -> str | None:
-    """`run` if it holds a finished training of `digest` now, else None (it was retrained since)."""
+def _current_link(study_dir: Path | None, run: str | None, digest: str, this_run: str | None = None) -> str | None:
+    """`run` if it holds a finished training of `digest` now, else None: it was retrained since, or it
+    links this run's training back (its owner's folder was removed and made again from this run's
+    copy: this run holds the training now, and two runs never name each other)."""
     if run is None or study_dir is None:
         return None
     other = finished_training(study_dir / run / layout.TRAINING_STATE_DIR)
-    return run if other is not None and other.get("digest") == digest else None
+    if other is None or other.get("digest") != digest:
+        return None
+    return None if this_run is not None and (other.get("summary") or {}).get("same_training_as") == this_run else run
 
 
 def reuse_finished(
@@ -186,7 +190,8 @@ def reuse_finished(
     if problem is not None:
         _retire(paths.state_dir, problem, log)
         return None
-    linked = _current_link(paths.study_dir, finished["summary"].get("same_training_as"), identity.digest)
+    this_run = layout.run_of(paths.state_dir, layout.TRAINING_STATE_DIR)
+    linked = _current_link(paths.study_dir, finished["summary"].get("same_training_as"), identity.digest, this_run)
     summary = {
         **finished["summary"],
         "training_digest": identity.digest,
