@@ -32,32 +32,52 @@ def _key(path: Path) -> str:
     return f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
 
 
-class ContentHashes:
-    """sha256 of files, cached in a JSON file (or in memory only, with `cache` None).
+class JsonCache:
+    """A dict kept in a JSON file (or in memory only, with `path` None), written whole (never torn) and
+    merged with what another process wrote meanwhile: an entry lost to a race is only computed again,
+    never wrong, as long as its key says everything its value depends on."""
 
-    The cache is written whole (never torn) and merged with what another process wrote meanwhile;
-    an entry lost to a race is only computed again, never wrong: its key is the file's state."""
-
-    def __init__(self, cache: str | Path | None = None) -> None:
-        self.cache = None if cache is None else Path(cache)
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = None if path is None else Path(path)
         self._known: dict[str, str] = self._read()
         self._new: dict[str, str] = {}
 
     def _read(self) -> dict[str, str]:
-        if self.cache is None:
+        if self.path is None:
             return {}
         try:
-            data = json.loads(self.cache.read_text())
+            data = json.loads(self.path.read_text())
         except (FileNotFoundError, ValueError):  # none yet, or torn by a crash of an older version
             return {}
         return data if isinstance(data, dict) else {}
 
+    def get(self, key: str) -> str | None:
+        return self._new.get(key, self._known.get(key))
+
+    def put(self, key: str, value: str) -> str:
+        self._new[key] = value
+        return value
+
+    def save(self) -> None:
+        """Write the entries put since the last save, merged into what the file holds now."""
+        if self.path is None or not self._new:
+            return
+        merged = {**self._read(), **self._known, **self._new}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_whole(self.path, json.dumps(merged, sort_keys=True) + "\n")
+        self._known, self._new = merged, {}
+
+
+class ContentHashes:
+    """sha256 of files, cached by the file's state (JsonCache; in memory only with `cache` None)."""
+
+    def __init__(self, cache: str | Path | None = None) -> None:
+        self.cache = None if cache is None else Path(cache)
+        self._digests = JsonCache(self.cache)
+
     def sha256(self, path: str | Path) -> str:
         key = _key(Path(path))
-        digest = self._new.get(key) or self._known.get(key)
-        if digest is None:
-            digest = self._new[key] = file_sha256(path)
-        return digest
+        return self._digests.get(key) or self._digests.put(key, file_sha256(path))
 
     def many(self, paths: Iterable[str | Path]) -> list[str]:
         digests = [self.sha256(p) for p in paths]
@@ -65,13 +85,7 @@ class ContentHashes:
         return digests
 
     def save(self) -> None:
-        """Write the entries computed since the last save, merged into what the cache holds now."""
-        if self.cache is None or not self._new:
-            return
-        merged = {**self._read(), **self._known, **self._new}
-        self.cache.parent.mkdir(parents=True, exist_ok=True)
-        write_text_whole(self.cache, json.dumps(merged, sort_keys=True) + "\n")
-        self._known, self._new = merged, {}
+        self._digests.save()
 
 
 def stat_fingerprint(paths: Iterable[str | Path]) -> str:

@@ -5,12 +5,11 @@ beside the content cache, so a rerun only looks at file sizes and times."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable
 
-from .content import ContentHashes
-from .files import write_text_whole
+from .content import CACHE_FILE as CONTENT_CACHE
+from .content import ContentHashes, JsonCache
 
 # The study's cache of verdicts, relative to its results folder, beside content.CACHE_FILE.
 CACHE_FILE = ".cache/image_checks.json"
@@ -38,36 +37,19 @@ class ImageChecks:
     """image_problem of many files, cached by content (or in memory only, with `results` None)."""
 
     def __init__(self, results: str | Path | None = None) -> None:
-        from .content import CACHE_FILE as CONTENT_CACHE
-
-        self.cache = None if results is None else Path(results) / CACHE_FILE
         self.hashes = ContentHashes(None if results is None else Path(results) / CONTENT_CACHE)
-        self._known: dict[str, str] = self._read()
-        self._new: dict[str, str] = {}
-
-    def _read(self) -> dict[str, str]:
-        if self.cache is None:
-            return {}
-        try:
-            data = json.loads(self.cache.read_text())
-        except (FileNotFoundError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        self.verdicts = JsonCache(None if results is None else Path(results) / CACHE_FILE)
 
     def problems(self, paths: Iterable[str | Path]) -> dict[str, str]:
         """path -> problem, for the images that have one."""
         found = {}
         for path in paths:
             sha = self.hashes.sha256(path)
-            verdict = self._new.get(sha, self._known.get(sha))
+            verdict = self.verdicts.get(sha)
             if verdict is None:
-                verdict = self._new[sha] = image_problem(path) or ""
+                verdict = self.verdicts.put(sha, image_problem(path) or "")
             if verdict:
                 found[str(path)] = verdict
         self.hashes.save()
-        if self.cache is not None and self._new:
-            merged = {**self._read(), **self._known, **self._new}
-            self.cache.parent.mkdir(parents=True, exist_ok=True)
-            write_text_whole(self.cache, json.dumps(merged, sort_keys=True) + "\n")
-            self._known, self._new = merged, {}
+        self.verdicts.save()
         return found

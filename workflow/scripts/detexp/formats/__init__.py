@@ -92,15 +92,19 @@ def read_project(
     return project
 
 
+def _dropped_warning(dropped: list[str], what: str, more: str, setting: str) -> str | None:
+    """One `warning:` line for what a read dropped (`what`: how many of what, dropped how), the first
+    named, or None when nothing was dropped; `setting: refuse` is named as the way to stop instead."""
+    if not dropped:
+        return None
+    rest = f" and {len(dropped) - 1} more{more}" if len(dropped) > 1 else ""
+    return f"warning: {len(dropped)} {what}, e.g. {dropped[0]}{rest} - {setting}: refuse stops instead"
+
+
 def degenerate_box_warning(project: Project) -> str | None:
     """The `warning:` line of a project whose boxes of zero width or height were dropped, or None."""
-    boxes = project.degenerate_boxes
-    if not boxes:
-        return None
-    more = f" and {len(boxes) - 1} more" if len(boxes) > 1 else ""
-    return (
-        f"warning: {len(boxes)} box(es) of zero width or height dropped (not an object to learn), e.g. {boxes[0]}{more} "
-        "- degenerate_boxes: refuse stops instead"
+    return _dropped_warning(
+        project.degenerate_boxes, "box(es) of zero width or height dropped (not an object to learn)", "", "degenerate_boxes"
     )
 
 
@@ -144,13 +148,8 @@ def drop_bad_images(project: Project, how: str, results: Path | None = None) -> 
 
 def bad_image_warning(project: Project) -> str | None:
     """The `warning:` line of a project whose unreadable images were dropped, or None."""
-    bad = project.bad_images
-    if not bad:
-        return None
-    more = f" and {len(bad) - 1} more (dataset_stats.json)" if len(bad) > 1 else ""
-    return (
-        f"warning: {len(bad)} image(s) that cannot be read whole dropped with their boxes, e.g. {bad[0]}{more} "
-        "- bad_images: refuse stops instead"
+    return _dropped_warning(
+        project.bad_images, "image(s) that cannot be read whole dropped with their boxes", " (dataset_stats.json)", "bad_images"
     )
 
 
