@@ -112,7 +112,12 @@ def _top(detections, k: int = 10) -> np.ndarray:
     return np.sort(detections.confidence)[-k:]
 
 
-def assert_close(got: list, want: list, confidence: float = 0.02, pixels: float = 0.5, count: int = 3) -> None:
+# CPU half-precision kernels differ by machine: float16 moved the best confidences by a median 0.1% on
+# one 2-core VM and by 2.2% on CI's machine. A swapped channel order moves them by 12-18%.
+HALF_CONFIDENCE = 0.06
+
+
+def assert_close(got: list, want: list, confidence: float = HALF_CONFIDENCE, pixels: float = 0.5, count: int = 3) -> None:
     """Detections per frame that agree to rounding: about as many, the best (up to 20) confidences
     within `confidence` (median relative difference), and at least 4 of the 5 best boxes and 80% of all
     boxes each within `pixels` of one of `want`. (A barely trained model scores many queries alike,
@@ -147,8 +152,8 @@ def test_the_traced_path_pads_a_short_last_batch_and_predicts_the_same(demo_chec
 
 @pytest.mark.parametrize(
     "precision, confidence, pixels, count",
-    # bfloat16 keeps 8 mantissa bits to float16's 11: about 4x the rounding
-    [("float16", 0.02, 0.5, 3), ("bfloat16", 0.06, 1.5, 8)],
+    # bfloat16 keeps 8 mantissa bits to float16's 11: about 4x the rounding in the boxes
+    [("float16", HALF_CONFIDENCE, 0.5, 3), ("bfloat16", HALF_CONFIDENCE, 1.5, 8)],
 )
 def test_half_precision_traced_path_predicts_what_float32_does(demo_checkpoint, precision, confidence, pixels, count):
     """The GPU default (traced float16, short batch padded) and bfloat16, run on the CPU: the same
