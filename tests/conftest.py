@@ -53,8 +53,8 @@ def copy_run(source: Path, dest: Path) -> Path:
 
 
 def readme_local_rules() -> set[str]:
-    """The rules the README's SLURM request table says run on the login node (its `none:` row)."""
-    readme = (REPO / "README.md").read_text()
+    """The rules the SLURM page's request table (docs/slurm.md) says run on the login node (its `none:` row)."""
+    readme = (REPO / "docs/slurm.md").read_text()
     row = next(line for line in readme.splitlines() if line.startswith("| none: "))
     return set(re.findall(r"`(\w+)`", row.split("|")[1]))
 

@@ -152,7 +152,7 @@ def test_cpu_jobs_asked_for_no_gpu_and_bookkeeping_stayed_local(cluster, slurm_r
         assert "gpu" not in job["ReqTRES"] and "--gpus" not in job["SubmitLine"]
         assert job["Constraints"] == ""
     assert " -t 60 " in jobs["prepare_dataset"][0]["SubmitLine"] and " -t 60 " in jobs["compare_pairs"][0]["SubmitLine"]
-    # the README's request table: prepare_dataset 2 CPUs and 8 GB, compare_pairs 1 CPU and 8 GB
+    # the request table (docs/slurm.md): prepare_dataset 2 CPUs and 8 GB, compare_pairs 1 CPU and 8 GB
     assert "cpu=2," in jobs["prepare_dataset"][0]["ReqTRES"] + "," and " --mem 8000 " in jobs["prepare_dataset"][0]["SubmitLine"]
     assert "cpu=1," in jobs["compare_pairs"][0]["ReqTRES"] + "," and " --mem 8000 " in jobs["compare_pairs"][0]["SubmitLine"]
     assert not LOCAL_RULES & set(jobs)

@@ -159,7 +159,7 @@ def test_coco_file_with_video_id_and_subfolders(tmp_path):
 
 
 def test_yolo_split_folders_first_and_flat_layouts(tmp_path):
-    """The three YOLO layouts the README names: images/<split>/ (above), <split>/images/, and flat."""
+    """The three YOLO layouts docs/data.md names: images/<split>/ (above), <split>/images/, and flat."""
     by_split = tmp_path / "by_split"
     (by_split).mkdir()
     (by_split / "data.yaml").write_text("names: {0: crane hook, 1: person}\nnc: 2\n")

@@ -22,7 +22,7 @@ def test_snakemake_lint_is_clean():
 
 def test_snakemake_lint_runs_as_the_readme_tells_a_newcomer(workflow_copy):
     """Plain `snakemake --lint` in a fresh checkout, whose config names a project not there yet."""
-    assert "snakemake --lint" in (REPO / "README.md").read_text()
+    assert "snakemake --lint" in (REPO / "docs/development.md").read_text()
     proc = snakemake(workflow_copy, "--lint", check=False)
     assert proc.returncode == 0 and "Congratulations, your workflow is in a good condition!" in proc.stdout, proc.stdout[-3000:]
     # a dry run still refuses the missing project

@@ -235,8 +235,8 @@ ALL_RULES = {
 
 
 def readme_rules_of_module() -> dict[str, set[str]]:
-    """The README's table of which rules' code digests cover each core module."""
-    readme = (REPO / "README.md").read_text()
+    """The table of which rules' code digests cover each core module (docs/development.md)."""
+    readme = (REPO / "docs/development.md").read_text()
     table = readme.split("| module | rules whose code digest covers it |", 1)[1].split("\n\n", 1)[0]
     rules_of: dict[str, set[str]] = {}
     for row in table.strip().splitlines()[1:]:
@@ -260,7 +260,7 @@ def from_workflow(workdir: Path, expression: str):
     return json.loads(out.split("PROBE ", 1)[1].splitlines()[0])
 
 
-def test_the_readme_names_every_rule_that_runs_on_the_login_node(workflow_copy):
+def test_the_slurm_page_names_every_rule_that_runs_on_the_login_node(workflow_copy):
     assert set(from_workflow(workflow_copy, LOCAL_RULES)) == readme_local_rules()
 
 
@@ -300,7 +300,7 @@ def code_digests_after_each_change(workdir: Path, paths: list[Path]) -> dict[str
 
 def test_code_digests_follow_the_imports_of_every_rule(workflow_copy):
     """A real change in a core module changes the code digest (a param) of exactly the rules the
-    README's table names for it; a comment, a reformat or a docstring edit changes none."""
+    table in docs/development.md names for it; a comment, a reformat or a docstring edit changes none."""
     package = workflow_copy / "workflow/scripts/detexp"
     expected_of = readme_rules_of_module()
     modules = {p.relative_to(package).as_posix() for p in package.rglob("*.py")}
@@ -342,7 +342,7 @@ def test_code_digests_follow_the_imports_of_every_rule(workflow_copy):
         if found[name] != expected:
             wrong.append(name)
     table = "\n".join(f"{name}: {', '.join(sorted(rules)) or 'none'}" for name, rules in sorted(found.items()))
-    assert not wrong, f"the README's table differs for {', '.join(wrong)}; the workflow's reach:\n{table}"
+    assert not wrong, f"docs/development.md's table differs for {', '.join(wrong)}; the workflow's reach:\n{table}"
 
 
 def test_video_strip_rows_follow_the_comparison_order(workflow_copy):

@@ -270,7 +270,7 @@ def replicate_statistics(table: Any) -> Any:
     return pd.DataFrame(rows)
 
 
-# The compact view's column headers, each defined once (the README and the report caption say the same).
+# The compact view's column headers, each defined once (docs/outputs.md and the report caption say the same).
 COMPACT_LEGEND = """\
 <class> asked / kept: the share of the class's training frames the experiment asked for / the share the
   training set holds (more when frames drawn for other classes hold it too).
