@@ -12,13 +12,14 @@ findings.md judges them (detexp.verdicts: a claim where the 95% interval exclude
 - planted effect: person at 25% against the reference: the right sign is "lower" for person.
 
 Each at R = 1 (the images-only interval of one training per run, detexp.bootstrap.paired_bootstrap),
-and R = 2, 3 replicates per side (the two-level interval, detexp.bootstrap.two_level_bootstrap, and,
-for comparison, a Welch t-interval over the replicates' APs on the whole test split). Comparisons are
+and R = 2, 3 replicates per side (the nulls: 2R runs of one pool of 7), up to 5 (the effect) (the
+two-level interval, detexp.bootstrap.two_level_bootstrap, and, for comparison, a Welch t-interval over
+the replicates' APs on the whole test split). Comparisons are
 disjoint draws from the pool (K of each kind, not independent: they share runs). Prints a Markdown
 table: claim rate (planted nulls: should be <= 5-7%; 1 - it is the coverage of the true 0) and power
 (planted effect, right sign).
 
-Usage: python bench/calibration.py [--pool 7] [--comparisons 20] [--samples 300] [--workdir DIR]
+Usage: python bench/calibration.py [--pool 7] [--comparisons 40] [--samples 300] [--workdir DIR]
 (about 90 s a training on 2 cores: a pool of 7 + 7 takes about 25 minutes)
 """
 
@@ -47,6 +48,8 @@ TEST_ANNOTATIONS = DATASET_SPLIT_ANNOTATIONS.format(split="test")
 
 EXPERIMENTS = {"reference": "exp_person_100", "person 25%": "exp_person_25"}
 METRIC = "AP_50_95"
+# The largest R of the planted effect (the replicates a verdict needs to find it)
+MAX_EFFECT_REPLICATES = 5
 
 
 def run_id(experiment: str, replicate: int) -> str:
@@ -104,7 +107,7 @@ def disjoint_draws(a: list[str], b: list[str] | None, r: int, k: int, rng: rando
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pool", type=int, default=7, help="replicates of each experiment trained")
-    parser.add_argument("--comparisons", type=int, default=20, help="K comparisons of each kind and R")
+    parser.add_argument("--comparisons", type=int, default=40, help="K comparisons of each kind and R")
     parser.add_argument("--samples", type=int, default=300, help="bootstrap resamples per comparison")
     parser.add_argument("--workdir", type=Path, help="a folder to train in (kept; rerun reuses its trainings)")
     args = parser.parse_args()
@@ -148,7 +151,8 @@ def report(gt: dict, predictions: dict, pools: dict[str, list[str]], args: argpa
     }
     rows = []
     for kind, (a, b, effect_class) in kinds.items():
-        for r in (1, 2, 3):
+        # a planted null needs 2R runs of one pool; the effect draws each side from its own pool
+        for r in range(1, (len(a) // 2 if b is None else min(len(a), len(b), MAX_EFFECT_REPLICATES)) + 1):
             draws = disjoint_draws(a, b, r, args.comparisons, rng)
             outcomes = {"images only" if r == 1 else "two-level bootstrap": [], "t-interval over replicates": []}
             for ref, other in draws:

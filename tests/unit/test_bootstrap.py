@@ -261,6 +261,8 @@ def boxes_of_width(width: float) -> list[dict]:
 # and 0.7 (IoU 0.725, 0.775, 0.825 pass 5, 6 and 7 of the 10 thresholds).
 REFERENCE_REPLICATES = [boxes_of_width(100)] * 3
 OTHER_REPLICATES = [boxes_of_width(72.5), boxes_of_width(77.5), boxes_of_width(82.5)]
+# The extreme draws' distance from the other side's mean 0.6 (0.1), widened by sqrt(R/(R-1)) at R = 3
+WIDENED = 0.1 * (3 / 2) ** 0.5
 
 
 def test_each_replicate_has_the_ap_the_fixture_intends():
@@ -274,9 +276,11 @@ def test_the_two_level_interval_covers_the_spread_between_replicates():
     assert person["reference"] == pytest.approx(1.0) and person["other"] == pytest.approx(0.6)
     assert person["difference"] == pytest.approx(-0.4)
     # By hand: the other side's mean over 3 draws with replacement from {0.5, 0.6, 0.7} is 0.5 with
-    # probability 1/27 = 3.7% and 0.7 likewise; both exceed 2.5%, so the 2.5th and 97.5th percentiles of
-    # the difference are 0.5 - 1 and 0.7 - 1. Images alone (one training per side) would give [-0.4, -0.4].
-    assert person["ci95_low"] == pytest.approx(-0.5) and person["ci95_high"] == pytest.approx(-0.3)
+    # probability 1/27 = 3.7% and 0.7 likewise; both exceed 2.5%, so they are the 2.5th and 97.5th
+    # percentiles, each moved from the mean 0.6 by sqrt(3/2) (3 draws of 3 spread the mean by 2/3 of
+    # the variance s^2/3): the difference's interval is -0.4 -+ 0.1 * sqrt(1.5). Without the widening
+    # it would be [-0.5, -0.3]; images alone (one training per side) would give [-0.4, -0.4].
+    assert person["ci95_low"] == pytest.approx(-0.4 - WIDENED) and person["ci95_high"] == pytest.approx(-0.4 + WIDENED)
     assert person["other_std"] == pytest.approx(0.1) and person["reference_std"] == pytest.approx(0.0)
     assert person["samples"] == 2000
 
@@ -295,7 +299,7 @@ def test_replicate_rows_join_the_per_run_rows_and_say_what_each_interval_covers(
     grouped = table[(table["replicates"] == 3) & (table["metric"] == "AP_50_95")].iloc[0]
     assert (grouped["run"], grouped["reference run"], grouped["interval covers"]) == ("oth", "ref", "replicates and test images")
     assert grouped["difference"] == pytest.approx(-0.4) and grouped["replicate std"] == pytest.approx(0.1)
-    assert grouped["ci95 low"] == pytest.approx(-0.5) and grouped["ci95 high"] == pytest.approx(-0.3)
+    assert grouped["ci95 low"] == pytest.approx(-0.4 - WIDENED) and grouped["ci95 high"] == pytest.approx(-0.4 + WIDENED)
     # without replicate groups, only the per-run rows (whose interval covers test images alone)
     assert compare_runs(NOISE_GT, predictions, pairs, 50, 1)["replicates"].eq(1).all()
 
@@ -342,13 +346,13 @@ def test_the_won_back_interval_covers_the_remedys_replicates():
     result = won_back_share(NOISE_GT, [AP_10] * 3, [AP_05] * 3, [AP_05, AP_06, AP_07], samples=2000, seed=3)[1]
     share = result["AP_50_95"]
     # (0.6 - 0.5) / (1.0 - 0.5); the remedy's mean over 3 draws is 0.5 or 0.7 with probability 1/27 each
-    # (3.7% > 2.5%), so the percentiles are (0.5 - 0.5) / 0.5 and (0.7 - 0.5) / 0.5
+    # (3.7% > 2.5%), each moved from 0.6 by sqrt(3/2), so the percentiles are (0.6 -+ WIDENED - 0.5) / 0.5
     assert share["share"] == pytest.approx(0.2)
-    assert (share["ci95_low"], share["ci95_high"]) == pytest.approx((0.0, 0.4))
+    assert (share["ci95_low"], share["ci95_high"]) == pytest.approx((0.2 - 2 * WIDENED, 0.2 + 2 * WIDENED))
 
 
 def test_no_won_back_interval_where_the_baseline_may_have_lost_nothing():
-    # the reference's mean equals the baseline's 0.5 when all three draws are its 0.5 replicate: 1/27
+    # the reference's mean falls to the baseline's 0.5 or below when all three draws are its 0.5 replicate: 1/27
     result = won_back_share(NOISE_GT, [AP_05, AP_06, AP_07], [AP_05] * 3, [AP_06] * 3, samples=2000, seed=3)[1]
     share = result["AP_50_95"]
     assert share["share"] == pytest.approx(0.1 / 0.1)
