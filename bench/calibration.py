@@ -12,7 +12,7 @@ findings.md judges them (detexp.verdicts: a claim where the 95% interval exclude
 - planted effect: person at 25% against the reference: the right sign is "lower" for person.
 
 Each at R = 1 (the images-only interval of one training per run, detexp.bootstrap.paired_bootstrap),
-and R = 2, 3 replicates per side (the nulls: 2R runs of one pool of 7), up to 5 (the effect) (the
+and R = 2 up to half the pool per side (the nulls: 2R runs of one pool), up to 5 (the effect) (the
 two-level interval, detexp.bootstrap.two_level_bootstrap, and, for comparison, a Welch t-interval over
 the replicates' APs on the whole test split). Comparisons are
 disjoint draws from the pool (K of each kind, not independent: they share runs). Prints a Markdown
