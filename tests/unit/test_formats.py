@@ -185,6 +185,32 @@ def test_yolo_split_folders_first_and_flat_layouts(tmp_path):
     assert all(f.split is None and (f.width, f.height) == (50, 20) for f in project.frames)  # sizes from the header
 
 
+def test_yolo_images_dir_takes_the_place_of_images_and_a_label_without_its_image_is_refused(tmp_path):
+    (tmp_path / "data.yaml").write_text("names: [crane hook, person]\n")
+    (tmp_path / "labels").mkdir()
+    for split in ("train", "valid"):
+        for i in range(2):
+            write_image(tmp_path / "frames" / split / f"{split}_{i}.png", 50, 20)
+            (tmp_path / "labels" / split).mkdir(exist_ok=True)
+            (tmp_path / "labels" / split / f"{split}_{i}.txt").write_text("1 0.5 0.5 0.2 0.5\n")
+    project = read_project(tmp_path, CLASSES, CLIP_REGEX, images_dir="frames")
+    assert sorted(f.file_name for f in project.frames) == [f"frames/{s}/{s}_{i}.png" for s in ("train", "valid") for i in (0, 1)]
+    assert {f.split for f in project.frames} == {"train", "valid"}
+    assert all([b.label for b in f.boxes] == [1] for f in project.frames)
+    # without images_dir the images/ folder is looked in, which is not there: every label is named
+    with pytest.raises(DatasetError, match=r"images_dir is not set: images/ is used") as refused:
+        read_project(tmp_path, CLASSES, CLIP_REGEX)
+    assert f"{tmp_path / 'labels'}: 4 label file(s) without an image in {tmp_path / 'images'}" in str(refused.value)
+    # a label whose image is gone (supervision would skip it): named, with where it was looked for
+    (tmp_path / "frames" / "valid" / "valid_1.png").unlink()
+    with pytest.raises(DatasetError, match=r"images_dir is 'frames'") as refused:
+        read_project(tmp_path, CLASSES, CLIP_REGEX, images_dir="frames")
+    assert f"1 label file(s) without an image in {tmp_path / 'frames' / 'valid'}" in str(refused.value)
+    assert "valid_1.txt" in str(refused.value) and "valid_0.txt" not in str(refused.value)
+    with pytest.raises(DatasetError, match=r"images_dir: pictures: .* is not a folder"):
+        read_project(tmp_path, CLASSES, CLIP_REGEX, images_dir="pictures")
+
+
 def test_voc_xml_beside_its_image_without_a_size_reads_the_image_header(tmp_path):
     for i in range(2):
         write_image(tmp_path / "frames" / f"clip_{i}.jpg", 72, 36)

@@ -79,7 +79,7 @@ def read_project(
     elif fmt == "roboflow":
         project = read_roboflow_project(project_dir, classes, clip_regex)
     elif fmt == "yolo":
-        project = read_yolo_project(project_dir, classes, clip_regex)
+        project = read_yolo_project(project_dir, classes, clip_regex, images_dir)
     elif fmt == "voc":
         project = read_voc_project(project_dir, classes, clip_regex, images_dir)
     else:

@@ -71,17 +71,33 @@ def check_yolo_labels(label_files: Iterable[Path], class_names: list[str]) -> No
     fail_with("YOLO labels", problems)
 
 
-def read_yolo_project(project_dir: Path, classes: list[str], clip_regex: str) -> Project:
-    """YOLO: data.yaml with images/ and labels/ (flat, images/<split>/, or <split>/images/), via supervision."""
+# The image extensions supervision's YOLO reader lists (an image of another kind is not read)
+YOLO_IMAGE_EXTENSIONS = ("bmp", "dng", "jpg", "jpeg", "mpo", "png", "tif", "tiff", "webp")
+
+
+def read_yolo_project(project_dir: Path, classes: list[str], clip_regex: str, images_dir: str | None = None) -> Project:
+    """YOLO: data.yaml with images/ and labels/ (flat, images/<split>/, or <split>/images/), via supervision.
+
+    `images_dir` (relative to project_dir) takes the place of images/ (flat or with split folders),
+    its labels still in labels/. A label file whose image is not there fails the read, naming where
+    it looked: supervision would skip it without a word."""
     from supervision.dataset.formats.yolo import load_yolo_annotations
 
     data_yaml = project_dir / "data.yaml"
-    layouts = split_dirs(project_dir / "images")
+    given = images_dir not in (None, "", ".")
+    images_root = project_dir / (images_dir if given else "images")
+    if given and not images_root.is_dir():
+        raise DatasetError(
+            f"images_dir: {images_dir}: {images_root} is not a folder (for YOLO: the folder of the images, "
+            "relative to project_dir, flat or with train/valid/test folders; the labels stay in labels/)"
+        )
+    layouts = split_dirs(images_root)
     pairs = {s: (d, project_dir / "labels" / d.name) for s, d in layouts.items()}
-    if not pairs:
+    if not pairs and not given:
         pairs = {s: (d, d.parent / "labels") for s, d in split_dirs(project_dir, "images").items()}
     if not pairs:
-        pairs = {None: (project_dir / "images", project_dir / "labels")}
+        pairs = {None: (images_root, project_dir / "labels")}
+    _check_every_label_has_its_image(pairs.values(), images_dir if given else None)
     names = yolo_class_names(data_yaml)
     label_files = [p for _, labels in pairs.values() for p in labels.rglob("*.txt")]
     check_yolo_labels(label_files, names)
@@ -106,3 +122,21 @@ def read_yolo_project(project_dir: Path, classes: list[str], clip_regex: str) ->
             part.frames.append(frame)
         parts.append(part)
     return merge_projects(parts, project_dir, classes)
+
+
+def _check_every_label_has_its_image(pairs: Iterable[tuple[Path, Path]], images_dir: str | None) -> None:
+    """Each label file (labels/<stem>.txt) has its image (<stem>.<an image extension>) in its images folder."""
+    problems = []
+    for images, labels in pairs:
+        stems = {p.stem for p in images.iterdir() if p.suffix[1:].lower() in YOLO_IMAGE_EXTENSIONS} if images.is_dir() else set()
+        # supervision reads <stem>.txt beside nothing else: a label in a subfolder is never read either
+        names = [p.relative_to(labels).with_suffix("").as_posix() for p in labels.rglob("*.txt")] if labels.is_dir() else []
+        orphans = sorted(f"{name}.txt" for name in names if name not in stems)
+        if orphans:
+            shown = ", ".join(orphans[:5]) + (f" and {len(orphans) - 5} more" if len(orphans) > 5 else "")
+            problems.append(
+                f"{labels}: {len(orphans)} label file(s) without an image in {images} "
+                f"(looked for <name>.{{{','.join(YOLO_IMAGE_EXTENSIONS)}}}): {shown}"
+            )
+    setting = f"images_dir is {images_dir!r}" if images_dir else "images_dir is not set: images/ is used"
+    fail_with(f"YOLO images ({setting}; images_dir: <folder>, relative to project_dir, names another)", problems)
