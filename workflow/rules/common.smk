@@ -16,7 +16,7 @@ from detexp.experiments import load_experiments
 from detexp.resources import gpu_job_minutes
 from detexp.validation import ConfigError, path_problem
 from detexp.verdicts import ONE_TRAINING_PER_RUN
-from detexp import layout
+from detexp import layout, linked_runs
 from detexp.codeversion import behaviour_digest, code_digest, imported_modules
 from detexp.content import stat_fingerprint, tree_fingerprint
 from detexp.models import MODEL_VARIANTS
@@ -373,20 +373,6 @@ def _training_summary(run):
         return None
 
 
-def _planned_after(record):
-    """The run whose training a finished run's job waited for (a summary from before this was
-    recorded: the run it linked as planned)."""
-    if "planned_after" in record:
-        return record["planned_after"]
-    return record.get("same_training_as") if record.get("linked_by_plan") else None
-
-
-def _waits_for(source, run):
-    """Whether `source`'s finished training job waited for `run`'s (a link never goes both ways)."""
-    record = _training_summary(source)
-    return record is not None and _planned_after(record) == run
-
-
 def _training_plan():
     """The training_plan checkpoint's plan."""
     return json.loads(Path(checkpoints.training_plan.get().output[0]).read_text())
@@ -407,29 +393,11 @@ except ValueError:
 
 
 def shared_training_source(run):
-    """The run whose finished training this run links instead of training (None: it trains).
-
-    A run with a finished training keeps the run its job waited for (its summary says), so that its
-    inputs stay the same and nothing reruns - while that run is still in the study with a finished
-    training and does not wait for this one. Any other run waits for the training_plan checkpoint,
-    decided once every run's dataset is prepared, and never for a run gone from the study.
-    """
-    record = _training_summary(run)
-    if record is not None:
-        source = _planned_after(record)
-        if source is None:
-            return None
-        if (
-            source in RUNS
-            and source != run
-            and _training_summary(source) is not None
-            and not _waits_for(source, run)
-        ):
-            return source
-    source = _training_plan().get(run, {}).get("shares_training_of")
-    if source not in RUNS or source == run or _waits_for(source, run):
-        return None
-    return source
+    """The run whose finished training this run links instead of training (None: it trains): see
+    detexp.linked_runs."""
+    return linked_runs.shared_training_source(
+        run, RUNS, _training_summary, _training_plan
+    )
 
 
 def study_dir(wildcards):
