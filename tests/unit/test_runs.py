@@ -106,3 +106,34 @@ def test_a_swept_gpu_count_beyond_a_node_is_refused_naming_the_sweep_point():
         expand_runs(config(sweep={"training.gpus": [1, 16]}), EXPERIMENTS)
     runs = expand_runs(config(sweep={"training.gpus": [1, 2]}), EXPERIMENTS)
     assert sorted({r.config["training"]["gpus"] for r in runs.values()}) == [1, 2]
+
+
+# ---- the train job's settings param ---------------------------------------------------------------------
+
+
+def test_training_settings_leave_out_what_is_unset_and_carry_a_matched_baseline():
+    from detexp.runs import Run, matched_baselines, training_settings
+
+    weighted = Experiment("exp_w", "", {"person": 0.25}, "w.yaml", class_loss_weights={"method": "inverse_frequency"})
+    base_config = config(training={"model": "nano", "image_size": 64, "epochs": 30, "gpus": 2})
+    matched_config = config(training={"model": "nano", "image_size": 64, "match_images_seen": True})
+    runs = {
+        "exp_a": Run("exp_a", EXPERIMENTS["exp_a"], config=base_config),
+        "exp_w": Run("exp_w", weighted, config=matched_config),
+        "exp_b": Run("exp_b", EXPERIMENTS["exp_b"], config=matched_config),
+    }
+    # only a remedied run compared with an unremedied one, and asking to match it, is matched
+    baselines = matched_baselines(runs, [("exp_a", "exp_w"), ("exp_a", "exp_b"), ("exp_w", "exp_b")])
+    assert baselines == {"exp_w": "exp_a"}
+    plain = training_settings(runs["exp_b"], runs, baselines, "results/{run}/dataset")
+    assert "gpus" not in plain and "match_images_seen" not in plain and "class_loss_weights" not in plain
+    assert list(plain) == sorted(plain) and plain["epochs"] == 50  # Snakemake compares params by repr
+    assert training_settings(runs["exp_a"], runs, baselines, "results/{run}/dataset")["gpus"] == 2
+    matched = training_settings(runs["exp_w"], runs, baselines, "results/{run}/dataset")
+    assert matched["class_loss_weights"] == {"method": "inverse_frequency"}
+    assert matched["match_images_seen"] == {
+        "baseline": "exp_a",
+        "baseline_dataset_dir": "results/exp_a/dataset",
+        "baseline_epochs": 30,
+        "baseline_gpus": 2,
+    }

@@ -26,10 +26,12 @@ from detexp.demo import DEMO_ANNOTATIONS, DEMO_PROJECT_DIR, DEMO_VIDEOS
 from detexp.runs import (
     describe_pairs,
     expand_runs,
+    matched_baselines,
     reference_pairs,
     resolved_run_config,
     run_pairs,
 )
+from detexp.runs import training_settings as runs_training_settings
 from detexp.weights import cache_path
 
 
@@ -452,37 +454,12 @@ def run_seed(wildcards):
 
 
 # Remedied runs that train at their baseline's images seen (training.match_images_seen): run -> baseline run.
-MATCHED_BASELINES = {
-    other: reference
-    for reference, other in PAIRS
-    if RUNS[other].experiment.remedied
-    and not RUNS[reference].experiment.remedied
-    and RUNS[other].config["training"]["match_images_seen"]
-}
+MATCHED_BASELINES = matched_baselines(RUNS, PAIRS)
 
 
 def training_settings(run):
-    """A run's training settings: config training, its experiment's class_loss_weights, and for a
-    remedy matched to its baseline's images seen, the baseline's epochs and dataset. Unset, these
-    keys are absent (not null or false): a new key would change every finished run's params.
-    """
-    training = {
-        k: v
-        for k, v in run.config["training"].items()
-        if k != "match_images_seen" and not (k == "gpus" and v == 1)
-    }
-    if run.experiment.class_loss_weights is not None:
-        training["class_loss_weights"] = run.experiment.class_loss_weights
-    baseline = MATCHED_BASELINES.get(run.id)
-    if baseline is not None:
-        training["match_images_seen"] = {
-            "baseline": baseline,
-            "baseline_epochs": RUNS[baseline].config["training"]["epochs"],
-            "baseline_dataset_dir": DATASET_DIR.format(run=baseline),
-        }
-        if run_gpus(baseline) > 1:
-            training["match_images_seen"]["baseline_gpus"] = run_gpus(baseline)
-    return sorted_dict(training)
+    """A run's training settings (see detexp.runs.training_settings)."""
+    return runs_training_settings(run, RUNS, MATCHED_BASELINES, DATASET_DIR)
 
 
 def run_gpus(run_id):

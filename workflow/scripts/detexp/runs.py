@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import CONFIG_SOURCE, validate_config
+from .config import CONFIG_SOURCE, sorted_dict, validate_config
 from .experiments import Experiment, resolved_experiment_config
 from .validation import ConfigError, coerce_to_schema
 from .schemas import load_schema, schema_default
@@ -238,3 +238,36 @@ def run_pairs(runs: dict[str, Run], experiment_pairs: list[tuple[str, str]]) -> 
                 if ref is not None:
                     pairs.append((ref, rid))
     return pairs
+
+
+def matched_baselines(runs: dict[str, Run], pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Remedied runs that train at their baseline's images seen (training.match_images_seen): run ->
+    the unremedied run it is compared with."""
+    return {
+        other: reference
+        for reference, other in pairs
+        if runs[other].experiment.remedied
+        and not runs[reference].experiment.remedied
+        and runs[other].config["training"]["match_images_seen"]
+    }
+
+
+def training_settings(run: Run, runs: dict[str, Run], baselines: dict[str, str], dataset_dir: str) -> dict[str, Any]:
+    """A run's training settings (the train job's param): config training, its experiment's
+    class_loss_weights, and for a remedy matched to its baseline's images seen (`baselines`), the
+    baseline's epochs and dataset (`dataset_dir`: the dataset folder pattern, {run}). Unset, these
+    keys are absent (not null or false): a new key would change every finished run's params.
+    """
+    training = {k: v for k, v in run.config["training"].items() if k != "match_images_seen" and not (k == "gpus" and v == 1)}
+    if run.experiment.class_loss_weights is not None:
+        training["class_loss_weights"] = run.experiment.class_loss_weights
+    baseline = baselines.get(run.id)
+    if baseline is not None:
+        training["match_images_seen"] = {
+            "baseline": baseline,
+            "baseline_epochs": runs[baseline].config["training"]["epochs"],
+            "baseline_dataset_dir": dataset_dir.format(run=baseline),
+        }
+        if runs[baseline].config["training"]["gpus"] > 1:
+            training["match_images_seen"]["baseline_gpus"] = runs[baseline].config["training"]["gpus"]
+    return sorted_dict(training)
