@@ -203,6 +203,30 @@ def report(gt: dict, predictions: dict, pools: dict[str, list[str]], args: argpa
     print("|---|---|---|---|---|")
     for kind, r, method, n, text in rows:
         print(f"| {kind} | {r} | {method} | {n} | {text} |")
+    print("\nPlanning (approximate power; effect = difference / between-replicate sd, pooled over both sides):")
+    print(planning_table())
+
+
+def planning_table(effects=(0.5, 1.0, 1.5, 2.0, 3.0), replicates=(2, 3, 4, 5, 6, 8, 10)) -> str:
+    """How often a difference of `effects` training-noise standard deviations would be claimed at R
+    replicates per side: the widened two-level interval read as the t-test it approximates (pooled
+    variance, 2(R-1) degrees of freedom; test-image noise, which adds to it, left out), so a guide for
+    planning a study, to be checked against the measured rows above."""
+    from scipy import stats
+
+    lines = [
+        "| effect (training-noise sd) | " + " | ".join(f"R = {r}" for r in replicates) + " |",
+        "|---|" + "---|" * len(replicates),
+    ]
+    for effect in effects:
+        cells = []
+        for r in replicates:
+            dof, shift = 2 * (r - 1), effect * np.sqrt(r / 2)
+            critical = stats.t.ppf(0.975, dof)
+            power = stats.nct.sf(critical, dof, shift) + stats.nct.cdf(-critical, dof, shift)
+            cells.append(f"{100 * power:.0f}%")
+        lines.append(f"| {effect:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

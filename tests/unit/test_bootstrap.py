@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from detexp.bootstrap import compare_runs, paired_bootstrap, two_level_bootstrap, won_back_share
 from detexp.config import validate_config
@@ -261,8 +262,11 @@ def boxes_of_width(width: float) -> list[dict]:
 # and 0.7 (IoU 0.725, 0.775, 0.825 pass 5, 6 and 7 of the 10 thresholds).
 REFERENCE_REPLICATES = [boxes_of_width(100)] * 3
 OTHER_REPLICATES = [boxes_of_width(72.5), boxes_of_width(77.5), boxes_of_width(82.5)]
-# The extreme draws' distance from the other side's mean 0.6 (0.1), widened by sqrt(R/(R-1)) at R = 3
-WIDENED = 0.1 * (3 / 2) ** 0.5
+# The extreme draws' distance from the other side's mean 0.6 (0.1), widened by sqrt(R/(R-1)) at R = 3 and
+# by t(0.975) / z(0.975) at the sides' R - 1 degrees of freedom summed: 4 for two sides, 6 for three
+T_OVER_Z = {dof: stats.t.ppf(0.975, dof) / stats.norm.ppf(0.975) for dof in (4, 6)}
+WIDENED = 0.1 * (3 / 2) ** 0.5 * T_OVER_Z[4]
+WIDENED_OF_THREE = 0.1 * (3 / 2) ** 0.5 * T_OVER_Z[6]
 
 
 def test_each_replicate_has_the_ap_the_fixture_intends():
@@ -277,9 +281,9 @@ def test_the_two_level_interval_covers_the_spread_between_replicates():
     assert person["difference"] == pytest.approx(-0.4)
     # By hand: the other side's mean over 3 draws with replacement from {0.5, 0.6, 0.7} is 0.5 with
     # probability 1/27 = 3.7% and 0.7 likewise; both exceed 2.5%, so they are the 2.5th and 97.5th
-    # percentiles, each moved from the mean 0.6 by sqrt(3/2) (3 draws of 3 spread the mean by 2/3 of
-    # the variance s^2/3): the difference's interval is -0.4 -+ 0.1 * sqrt(1.5). Without the widening
-    # it would be [-0.5, -0.3]; images alone (one training per side) would give [-0.4, -0.4].
+    # percentiles, each moved from the mean 0.6 by WIDENED (3 draws of 3 spread the mean by 2/3 of the
+    # variance s^2/3, and 2 + 2 degrees of freedom estimate it poorly). Without the widening it would
+    # be [-0.5, -0.3]; images alone (one training per side) would give [-0.4, -0.4].
     assert person["ci95_low"] == pytest.approx(-0.4 - WIDENED) and person["ci95_high"] == pytest.approx(-0.4 + WIDENED)
     assert person["other_std"] == pytest.approx(0.1) and person["reference_std"] == pytest.approx(0.0)
     assert person["samples"] == 2000
@@ -346,9 +350,10 @@ def test_the_won_back_interval_covers_the_remedys_replicates():
     result = won_back_share(NOISE_GT, [AP_10] * 3, [AP_05] * 3, [AP_05, AP_06, AP_07], samples=2000, seed=3)[1]
     share = result["AP_50_95"]
     # (0.6 - 0.5) / (1.0 - 0.5); the remedy's mean over 3 draws is 0.5 or 0.7 with probability 1/27 each
-    # (3.7% > 2.5%), each moved from 0.6 by sqrt(3/2), so the percentiles are (0.6 -+ WIDENED - 0.5) / 0.5
+    # (3.7% > 2.5%), each moved from 0.6 as three sides of 3 replicates widen it (6 degrees of freedom),
+    # so the percentiles are (0.6 -+ WIDENED_OF_THREE - 0.5) / 0.5
     assert share["share"] == pytest.approx(0.2)
-    assert (share["ci95_low"], share["ci95_high"]) == pytest.approx((0.2 - 2 * WIDENED, 0.2 + 2 * WIDENED))
+    assert (share["ci95_low"], share["ci95_high"]) == pytest.approx((0.2 - 2 * WIDENED_OF_THREE, 0.2 + 2 * WIDENED_OF_THREE))
 
 
 def test_no_won_back_interval_where_the_baseline_may_have_lost_nothing():

@@ -63,7 +63,7 @@ def test_with_one_training_per_run_no_sentence_claims_a_direction():
     )
     text = findings(stats, TABLE)
     rests = "95% interval over 120 test images, one training per run"
-    noise = "no verdict: training noise is unmeasured (one training per run); replicates: 3 would measure it"
+    noise = "no verdict: training noise is unmeasured (one training per run); replicates: 4 would measure it"
     assert (
         f"- person AP50:95, quarter (person 25% asked, 50% kept) vs full (person 100% asked): -0.120 [-0.180, -0.070], {rests} - {noise}."
         in text
@@ -100,9 +100,11 @@ def test_with_replicates_the_two_level_interval_decides_the_verdict():
     assert f"+0.080 [+0.030, +0.130], {rests} - repeat-factor sampling wins back 0.080." in text
     assert f"-0.050 [-0.090, -0.010], {rests} - repeat-factor sampling costs 0.050." in text
     assert "One training per run" not in text
-    # 3 replicates are not yet measured to hold the interval's 95% on planted nulls: said once, up front
+    # 3 replicates are fewer than the 4 at which the interval was measured to find a planted effect: said
+    # once, up front; at 4 (and with no replicates, where no verdict is stated) not at all
     assert text.count("**Few replicates**") == 1 and text.index("**Few replicates**") < text.index("## person")
     assert "**Few replicates**" not in findings(stats.assign(replicates=1), TABLE)
+    assert "**Few replicates**" not in findings(stats.assign(replicates=4), TABLE)
 
 
 def test_bounds_near_zero_never_print_as_zero_and_shares_print_as_percent():

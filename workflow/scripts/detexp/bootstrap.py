@@ -67,6 +67,24 @@ def _mean(values: list[float | None]) -> float | None:
     return None if any(v is None for v in values) else float(np.mean(values))
 
 
+def replicate_widening(replicates: dict[str, int]) -> dict[str, float]:
+    """Per side (its number of replicates R), the factor by which a resample's drawn replicates move
+    from the mean of all R: sqrt(R/(R-1)) x t(0.975, nu) / z(0.975), nu = the sum of R - 1 over sides.
+
+    Drawing R of R values with replacement spreads their mean by (R-1)/R of the variance it estimates
+    (s^2/R): half of it at R = 2. And R - 1 degrees of freedom per side estimate that variance poorly,
+    which a t quantile allows for where a percentile interval (normal-like) does not. Measured on
+    planted truth (bench/calibration.py, BENCHMARKS.md 'Calibration'): without either factor the
+    interval claimed a difference between identical settings in 22% of planted nulls at R = 2; with
+    the first alone in 9-10% at R = 2-4; with both in 2-4% at R = 2-4, finding the planted effect in
+    88% at R = 4 (35% at R = 3). A side with one run has nothing to widen (1)."""
+    from scipy import stats
+
+    dof = sum(r - 1 for r in replicates.values() if r > 1)
+    t_over_z = float(stats.t.ppf(0.975, dof) / stats.norm.ppf(0.975)) if dof else 1.0
+    return {side: float(np.sqrt(r / (r - 1))) * t_over_z if r > 1 else 1.0 for side, r in replicates.items()}
+
+
 def _resampled_means(
     gt: dict[str, Any], sides: dict[str, list[list[dict[str, Any]]]], samples: int, seed: int
 ) -> tuple[dict[str, list[dict[int, dict[str, float | None]]]], list[dict[str, dict[int, dict[str, float | None]]]]]:
@@ -76,17 +94,15 @@ def _resampled_means(
 
     Each resample draws the test images with replacement (once, shared by every side) and, for each
     side independently, as many replicates as it has, with replacement. The drawn replicates' mean is
-    then moved away from the mean of all the side's replicates (on the same images) by sqrt(R/(R-1)):
-    drawing R of R values with replacement spreads their mean by (R-1)/R of the variance it estimates
-    (s^2/R), half of it at R = 2, which made the plain percentile interval claim differences between
-    identical settings in 22% of planted nulls at R = 2 and 15% at R = 3 (bench/calibration.py)."""
+    then moved away from the mean of all the side's replicates (on the same images) by
+    `replicate_widening`."""
     rng = np.random.default_rng(seed)
     scorers = {side: [ResampledAP(gt, p) for p in runs] for side, runs in sides.items()}
     everything = next(iter(scorers.values()))[0].image_positions([img["id"] for img in gt["images"]])
     n = len(everything)
     cats = [int(c["id"]) for c in gt["categories"]]
     full = {side: [run.per_category(everything) for run in runs] for side, runs in scorers.items()}
-    widen = {side: np.sqrt(len(runs) / (len(runs) - 1)) if len(runs) > 1 else 1.0 for side, runs in scorers.items()}
+    widen = replicate_widening({side: len(runs) for side, runs in scorers.items()})
     resamples = []
     for _ in range(samples):
         picks = everything[rng.integers(0, n, size=n)]
@@ -120,7 +136,7 @@ def two_level_bootstrap(
     Two-level (hierarchical) bootstrap: each resample draws the test images with replacement (once,
     shared by every run) and, independently for both experiments, as many replicates as each has,
     with replacement; the statistic is the mean AP of the drawn replicates on the drawn images (their
-    spread around all replicates' mean widened by sqrt(R/(R-1)), see `_resampled_means`), other minus
+    spread around all replicates' mean widened by `replicate_widening`), other minus
     reference. Resampling only images would treat one training as the experiment's only possible
     outcome; resampling replicates as well lets seed and data-order noise widen the interval.
     """

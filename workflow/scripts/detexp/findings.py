@@ -14,7 +14,6 @@ from .verdicts import (
     FEW_REPLICATES,
     NO_SIGNAL,
     NOISE_UNMEASURED,
-    REPLICATES_FOR_A_VERDICT,
     interval,
     neither_detects,
     percent,
@@ -169,10 +168,10 @@ def findings(stats: Any, table: Any, warnings: Iterable[JobWarning] = ()) -> str
         lines += [
             "",
             f"**One training per run**: the intervals below cover which test images were drawn, not training noise "
-            f"(seed, data order), so no comparison states a verdict; replicates: {REPLICATES_FOR_A_VERDICT} would measure it.",
+            f"(seed, data order), so no comparison states a verdict; replicates: {CALIBRATED_REPLICATES} would measure it.",
         ]
     replicates = claims["replicates"].max() if not claims.empty else 1
-    if replicates > 1 and (CALIBRATED_REPLICATES is None or claims["replicates"].min() < CALIBRATED_REPLICATES):
+    if replicates > 1 and claims["replicates"].min() < CALIBRATED_REPLICATES:
         lines += ["", FEW_REPLICATES]
     identical = claims[claims["note"].fillna("") != ""][["run", "reference run"]].drop_duplicates()
     if not identical.empty:

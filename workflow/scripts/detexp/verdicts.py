@@ -15,27 +15,25 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-# Replicates that measure training noise (the two-level interval needs at least 2; 3 is the least that
-# gives its percentile interval room, see docs/statistics.md, "What a verdict means").
-REPLICATES_FOR_A_VERDICT = 3
+# The replicates per run at which the two-level interval was measured to hold its 95% on planted nulls
+# and to find a planted effect (bench/calibration.py on the bundled demo, BENCHMARKS.md "Calibration",
+# docs/statistics.md "What a verdict means"): what the views recommend, and below which they say that
+# "not different" may mean "too few replicates to tell".
+CALIBRATED_REPLICATES = 4
 # What the dry run of a study without replicates says, once.
 ONE_TRAINING_PER_RUN = (
     "one training per run (replicates: 1): the comparisons give each difference with its interval over test "
     "images and no verdict (higher, lower, wins back), because training noise is unmeasured; "
-    f"replicates: {REPLICATES_FOR_A_VERDICT} would measure it"
+    f"replicates: {CALIBRATED_REPLICATES} would measure it"
 )
-# The replicates at which the two-level interval was measured to hold its 95% on planted nulls
-# (bench/calibration.py, BENCHMARKS.md "Calibration"): none yet - widened for few replicates, at 2, 3 and
-# 4 per side it still claimed a difference that was not there in 9-10% (aim: at most 7%). Verdicts
-# resting on fewer are said to be provisional.
-CALIBRATED_REPLICATES: int | None = None
 FEW_REPLICATES = (
-    "**Few replicates**: at 2-4 replicates per run the two-level interval was measured to claim a difference "
-    "between identical settings in 9-10% of planted nulls, more often than its 95% says (the bundled demo: "
-    "BENCHMARKS.md, 'Calibration'), so read 'higher', 'lower', 'wins back' and 'costs' below as provisional."
+    f"**Few replicates**: below {CALIBRATED_REPLICATES} replicates per run the two-level interval was measured to "
+    "find a planted effect rarely (on the bundled demo, person at 25%: 10% of comparisons at 2 replicates, 35% at 3, "
+    f"88% at {CALIBRATED_REPLICATES}; BENCHMARKS.md, 'Calibration'), so 'not different' below may mean too few "
+    "replicates to tell; the verdicts it states held (planted nulls claimed in 2-4%)."
 )
 NOISE_UNMEASURED = (
-    f"no verdict: training noise is unmeasured (one training per run); replicates: {REPLICATES_FOR_A_VERDICT} would measure it"
+    f"no verdict: training noise is unmeasured (one training per run); replicates: {CALIBRATED_REPLICATES} would measure it"
 )
 
 
