@@ -40,6 +40,101 @@ def write_experiments(folder: Path, n: int) -> None:
         )
 
 
+# The workflow's jobs, by path pattern alone: per run prepare, resolve, train, evaluate, infer per
+# video and summarize; per study split, compare, aggregate, findings and three plots.
+PLAIN_SNAKEFILE = """
+RUNS = [f"run_{i:05d}" for i in range(int(config["runs"]))]
+VIDEOS = ["video_a", "video_b"]
+PLOTS = ["ap_vs_fraction", "training_curves", "video_strip"]
+
+wildcard_constraints:
+    run="|".join(RUNS),
+
+rule all:
+    input: expand("results/{run}/summary.json", run=RUNS), "results/findings.md", expand("results/{plot}.png", plot=PLOTS)
+
+rule split_dataset:
+    output: "results/splits.json"
+    shell: "touch {output}"
+
+rule prepare_dataset:
+    input: "results/splits.json"
+    output: "results/{run}/dataset/train.json"
+    shell: "touch {output}"
+
+rule resolve_config:
+    output: "results/{run}/config.json"
+    shell: "touch {output}"
+
+rule train:
+    input: "results/{run}/dataset/train.json"
+    output: "results/{run}/training/checkpoint.pth"
+    shell: "touch {output}"
+
+rule evaluate:
+    input: "results/{run}/training/checkpoint.pth"
+    output: "results/{run}/evaluation/metrics.json"
+    shell: "touch {output}"
+
+rule infer:
+    input: "results/{run}/training/checkpoint.pth"
+    output: "results/{run}/inference/{video}.json"
+    shell: "touch {output}"
+
+rule summarize:
+    input: "results/{run}/config.json", "results/{run}/evaluation/metrics.json", expand("results/{{run}}/inference/{video}.json", video=VIDEOS)
+    output: "results/{run}/summary.json"
+    shell: "touch {output}"
+
+rule compare_pairs:
+    input: expand("results/{run}/evaluation/metrics.json", run=RUNS)
+    output: "results/comparison_stats.csv"
+    shell: "touch {output}"
+
+rule aggregate:
+    input: expand("results/{run}/summary.json", run=RUNS), "results/comparison_stats.csv"
+    output: "results/comparison.csv"
+    shell: "touch {output}"
+
+rule findings:
+    input: "results/comparison.csv"
+    output: "results/findings.md"
+    shell: "touch {output}"
+
+rule plot:
+    input: "results/comparison.csv"
+    output: "results/{plot}.png"
+    shell: "touch {output}"
+"""
+
+
+def plain_dry_run(workdir: Path, runs: int) -> tuple[float, int]:
+    """`snakemake -n` of the plain Snakefile of the same shape with `runs` runs: seconds and jobs."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [
+            SNAKEMAKE,
+            "-n",
+            "--quiet",
+            "rules",
+            "--snakefile",
+            "plain/Snakefile",
+            "--directory",
+            "plain",
+            "--config",
+            f"runs={runs}",
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(proc.stdout[-2000:] + proc.stderr[-2000:])
+    totals = [int(line.split()[-1]) for line in proc.stdout.splitlines() if line.strip().startswith("total")]
+    return elapsed, totals[0] if totals else 0
+
+
 def dry_run(workdir: Path, experiments_dir: Path, sweep_values: int, replicates: int) -> tuple[float, int]:
     config = [f"experiments_dir={experiments_dir}", f"replicates={replicates}"]
     if sweep_values > 1:
@@ -76,18 +171,27 @@ def main() -> None:
         )
         for n in {e for e, _, _ in cases.values()}:
             write_experiments(wf / f"experiments_{n}", n)
+        (wf / "plain").mkdir()
+        (wf / "plain/Snakefile").write_text(PLAIN_SNAKEFILE)
         times: dict[str, list[float]] = {case: [] for case in cases}
+        plain: dict[str, list[float]] = {case: [] for case in cases}
         jobs: dict[str, int] = {}
-        for _ in range(args.repeats):  # interleaved: every case once per round
+        plain_jobs: dict[str, int] = {}
+        for _ in range(args.repeats):  # interleaved: every case and its plain twin once per round
             for case, (n, values, replicates) in cases.items():
                 elapsed, jobs[case] = dry_run(wf, wf / f"experiments_{n}", values, replicates)
                 times[case].append(elapsed)
+                elapsed, plain_jobs[case] = plain_dry_run(wf, n * values * replicates)
+                plain[case].append(elapsed)
     first = statistics.median(times[args.cases[0]])
-    print(f"snakemake -n, demo config, {args.repeats} repeats (median)")
+    print(f"snakemake -n, demo config, {args.repeats} repeats (median); plain: the same shape, path patterns only")
     for case, (n, values, replicates) in cases.items():
-        med = statistics.median(times[case])
+        med, bare = statistics.median(times[case]), statistics.median(plain[case])
         runs = n * values * replicates
-        print(f"  {case:>9}: {runs:>5} runs  {jobs[case]:>6} jobs  {med:6.1f} s  ({med / first:.1f}x {args.cases[0]})")
+        print(
+            f"  {case:>9}: {runs:>5} runs  {jobs[case]:>6} jobs  {med:6.1f} s  ({med / first:.1f}x {args.cases[0]})"
+            f"  plain {plain_jobs[case]:>6} jobs  {bare:6.1f} s  workflow / plain {med / bare:.1f}x"
+        )
 
 
 if __name__ == "__main__":
