@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import DEMO, REPO, job_counts, readme_local_rules, snakemake
@@ -31,6 +32,15 @@ def test_dry_run_lists_every_stage(workflow_copy):
     }
     # a video name with '+' is a valid wildcard value
     assert "results/exp_person_25/inference/detected_crane_hook+human_short.mp4" in out
+    assert out.count("note: one training per run (replicates: 1)") == 1 and "fewer than 4 replicates" not in out
+
+
+@pytest.mark.parametrize("replicates, said", [(2, True), (3, True), (4, False)])
+def test_the_dry_run_says_once_when_replicates_are_too_few_for_a_verdict_to_find_an_effect(workflow_copy, replicates, said):
+    out = snakemake(workflow_copy, "-n", *DEMO, "--config", f"replicates={replicates}", "--quiet", "rules").stdout
+    note = f"note: replicates: {replicates} - fewer than 4 replicates per run"
+    assert out.count(note) == (1 if said else 0) and "one training per run" not in out, out[-3000:]
+    assert said or "replicates: 4 would tell more" not in out
 
 
 def test_bad_experiment_file_fails_the_dry_run_naming_file_key_and_choices(workflow_copy):

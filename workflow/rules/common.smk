@@ -15,7 +15,11 @@ from detexp.config import inherited_project_settings, sorted_dict, validate_conf
 from detexp.experiments import load_experiments
 from detexp.resources import gpu_job_minutes
 from detexp.validation import ConfigError, path_problem
-from detexp.verdicts import ONE_TRAINING_PER_RUN
+from detexp.verdicts import (
+    CALIBRATED_REPLICATES,
+    FEW_REPLICATES_NOTE,
+    ONE_TRAINING_PER_RUN,
+)
 from detexp import layout, linked_runs
 from detexp.codeversion import behaviour_digest, code_digest, imported_modules
 from detexp.content import stat_fingerprint, tree_fingerprint
@@ -72,6 +76,11 @@ if EXPERIMENT_PAIRS:
     print(f"note: compared: {describe_pairs(EXPERIMENT_PAIRS)}", file=sys.stderr)
 if PAIRS and config["replicates"] < 2:
     print(f"note: {ONE_TRAINING_PER_RUN}", file=sys.stderr)
+elif PAIRS and config["replicates"] < CALIBRATED_REPLICATES:
+    print(
+        f"note: replicates: {config['replicates']} - {FEW_REPLICATES_NOTE}",
+        file=sys.stderr,
+    )
 
 CLASSES = config["classes"]
 PROJECT_DIR = config["project_dir"]

@@ -26,11 +26,20 @@ ONE_TRAINING_PER_RUN = (
     "images and no verdict (higher, lower, wins back), because training noise is unmeasured; "
     f"replicates: {CALIBRATED_REPLICATES} would measure it"
 )
+# How often the two-level interval found the bundled demo's planted effect (person at 25%), by replicates
+MEASURED_POWER = f"10% of comparisons at 2 replicates, 35% at 3, 88% at {CALIBRATED_REPLICATES}"
 FEW_REPLICATES = (
     f"**Few replicates**: below {CALIBRATED_REPLICATES} replicates per run the two-level interval was measured to "
-    "find a planted effect rarely (on the bundled demo, person at 25%: 10% of comparisons at 2 replicates, 35% at 3, "
-    f"88% at {CALIBRATED_REPLICATES}; BENCHMARKS.md, 'Calibration'), so 'not different' below may mean too few "
-    "replicates to tell; the verdicts it states held (planted nulls claimed in 2-4%)."
+    f"find a planted effect rarely (on the bundled demo, person at 25%: {MEASURED_POWER}; BENCHMARKS.md, "
+    "'Calibration'), so 'not different' below may mean too few replicates to tell; the verdicts it states held "
+    "(planted nulls claimed in 2-4%)."
+)
+# What the dry run of a study with 2 to CALIBRATED_REPLICATES - 1 replicates says, once.
+FEW_REPLICATES_NOTE = (
+    f"fewer than {CALIBRATED_REPLICATES} replicates per run: a verdict (higher, lower, wins back) is stated only where "
+    f"the interval over replicates excludes 0, which at this many was measured to find a real effect rarely "
+    f"({MEASURED_POWER} on the bundled demo), so 'not different' may mean too few replicates; "
+    f"replicates: {CALIBRATED_REPLICATES} would tell more"
 )
 NOISE_UNMEASURED = (
     f"no verdict: training noise is unmeasured (one training per run); replicates: {CALIBRATED_REPLICATES} would measure it"
