@@ -108,26 +108,10 @@ rule plot:
 """
 
 
-def plain_dry_run(workdir: Path, runs: int) -> tuple[float, int]:
-    """`snakemake -n` of the plain Snakefile of the same shape with `runs` runs: seconds and jobs."""
+def timed_dry_run(workdir: Path, *args: str) -> tuple[float, int]:
+    """`snakemake -n --quiet rules *args` in `workdir`: seconds and jobs (the job table is printed twice)."""
     start = time.perf_counter()
-    proc = subprocess.run(
-        [
-            SNAKEMAKE,
-            "-n",
-            "--quiet",
-            "rules",
-            "--snakefile",
-            "plain/Snakefile",
-            "--directory",
-            "plain",
-            "--config",
-            f"runs={runs}",
-        ],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-    )
+    proc = subprocess.run([SNAKEMAKE, "-n", "--quiet", "rules", *args], cwd=workdir, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(proc.stdout[-2000:] + proc.stderr[-2000:])
@@ -135,23 +119,17 @@ def plain_dry_run(workdir: Path, runs: int) -> tuple[float, int]:
     return elapsed, totals[0] if totals else 0
 
 
+def plain_dry_run(workdir: Path, runs: int) -> tuple[float, int]:
+    """The plain Snakefile of the same shape with `runs` runs."""
+    return timed_dry_run(workdir, "--snakefile", "plain/Snakefile", "--directory", "plain", "--config", f"runs={runs}")
+
+
 def dry_run(workdir: Path, experiments_dir: Path, sweep_values: int, replicates: int) -> tuple[float, int]:
+    """The workflow with the demo config, E experiment files x S sweep values x R replicates."""
     config = [f"experiments_dir={experiments_dir}", f"replicates={replicates}"]
     if sweep_values > 1:
         config.append("sweep={training.epochs: [%s]}" % ", ".join(str(e + 1) for e in range(sweep_values)))
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [SNAKEMAKE, "-n", "--quiet", "rules", "--configfile", "config/demo.yaml", "--config", *config],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-    )
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(proc.stdout[-2000:] + proc.stderr[-2000:])
-    totals = [int(line.split()[-1]) for line in proc.stdout.splitlines() if line.strip().startswith("total")]
-    jobs = totals[0] if totals else 0  # the job table is printed twice
-    return elapsed, jobs
+    return timed_dry_run(workdir, "--configfile", "config/demo.yaml", "--config", *config)
 
 
 def main() -> None:
