@@ -329,7 +329,8 @@ def test_a_preempted_training_resumes_and_a_failing_infer_keeps_it_finished(clus
 def test_identical_runs_train_once_and_the_second_allocation_waits_in_the_queue_not_on_a_gpu(cluster, tmp_path):
     """Two experiments that draw the same data: one training. The second run's GPU allocation is
     submitted only after the first's ended (its train job waits for the first training in the DAG,
-    as the training_plan checkpoint decided), so no GPU is held waiting; it links that training."""
+    as the training_plan checkpoint decided), so no GPU is held waiting; it links that training, and
+    its evaluation and inference are the first run's, reused where Snakemake runs: no GPU job."""
     wf = copy_workflow(tmp_path / "identical")
     experiments = wf / "config/identical"
     experiments.mkdir()
@@ -340,7 +341,7 @@ def test_identical_runs_train_once_and_the_second_allocation_waits_in_the_queue_
         *DEMO,
         "--config",
         "experiments_dir=config/identical",
-        "test_videos=[]",
+        "test_videos=[crane_hook_1_short.mp4]",
         "statistics={pairs: [[same_a, same_b]], bootstrap_samples: 20}",
     ]
     proc = on_cluster(cluster, wf, *overlay)
@@ -353,6 +354,9 @@ def test_identical_runs_train_once_and_the_second_allocation_waits_in_the_queue_
     }
     times = {row["JobID"]: row for row in cluster.sacct("JobID", "Submit", "Start", "End", job_ids=submitted_jobs(proc.stdout))}
     (first,), (second,) = jobs["gpu_same_a"], jobs["gpu_same_b"]
+    assert first["Rules"] == ["evaluate", "infer", "train"] and second["Rules"] == ["train"]
+    for log in ("logs/evaluate/same_b.log", "logs/infer/same_b/crane_hook_1_short.log"):
+        assert "run same_b holds run same_a's training (the same checkpoint" in (wf / log).read_text()
     assert times[second["JobID"]]["Submit"] >= times[first["JobID"]]["End"], times  # ISO times sort as text
     assert "rfdetr train() arguments" in (wf / "logs/train/same_a.log").read_text()
     log_b = (wf / "logs/train/same_b.log").read_text()

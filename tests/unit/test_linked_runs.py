@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from detexp.linked_runs import planned_after, shared_training_source
+from detexp.linked_runs import planned_after, reused_results, same_jobs_key, shared_training_source, training_roots
 
 RUNS = ("a", "b", "c")
 
@@ -51,3 +51,52 @@ def test_a_finished_run_keeps_what_its_job_waited_for_without_reading_the_plan()
 def test_a_finished_run_whose_source_cannot_hold_follows_the_plan_again(summaries, runs):
     assert source("b", summaries, {"b": {"shares_training_of": "c"}}, runs) == "c"
     assert source("b", summaries, {"b": {}}, runs) is None
+
+
+# ---- results a linked run reuses, foreseen from the jobs' params -----------------------------------
+def test_a_jobs_key_differs_only_where_the_jobs_do():
+    a = same_jobs_key({"out_dir": "results/a/dataset", "seed": 1, "baseline": {"dir": "results/base/dataset"}}, "a")
+    b = same_jobs_key({"out_dir": "results/b/dataset", "seed": 1, "baseline": {"dir": "results/base/dataset"}}, "b")
+    assert a == b  # only where they write differs
+    assert same_jobs_key({"out_dir": "results/b/dataset", "seed": 2}, "b") != same_jobs_key(
+        {"out_dir": "results/a/dataset", "seed": 1}, "a"
+    )
+    # a run's id is replaced only as a whole path component, never inside another run's id or a value
+    assert same_jobs_key({"baseline": "results/ab/x", "name": "a"}, "a") != same_jobs_key(
+        {"baseline": "results/bb/x", "name": "b"}, "b"
+    )
+
+
+def test_runs_with_equal_keys_hold_the_first_run_s_training_unless_a_record_says_otherwise():
+    keys = {"a": "k", "b": "k", "c": "other", "d": "k"}
+    assert training_roots(keys, {}.get) == {"a": "a", "b": "a", "c": "c", "d": "a"}
+    # b trained itself earlier: it holds its own, and the plan makes the others link it
+    assert training_roots(keys, {"b": {"planned_after": None}}.get) == {"a": "b", "b": "b", "c": "c", "d": "b"}
+    # d linked b before: b still holds its training, so d follows b, a follows the plan (b: finished)
+    records = {"b": {"planned_after": None}, "d": {"same_training_as": "b", "planned_after": "b"}}
+    assert training_roots(keys, records.get) == {"a": "b", "b": "b", "c": "c", "d": "b"}
+
+
+@pytest.mark.parametrize(
+    "records, keys, reused",
+    [
+        # a's training is gone: b is thought to hold what it has, and a (no record) follows the plan to b
+        ({"b": {"same_training_as": "a"}}, {"a": "k", "b": "k"}, {"a": "b"}),
+        ({"b": {"same_training_as": "a"}, "a": {}}, {"a": "changed", "b": "k"}, {}),  # a's settings changed
+        ({"b": {"same_training_as": "x"}, "x": {}}, {"b": "k"}, {}),  # x left the study
+        ({"b": {"same_training_as": "a"}, "a": {"same_training_as": "b"}}, {"a": "k", "b": "k"}, {}),  # a cycle
+    ],
+)
+def test_a_run_whose_link_cannot_hold_reuses_no_result(records, keys, reused):
+    """It is thought to train again (or not known to share): it evaluates and infers on its own."""
+    assert reused_results(keys, training_roots(keys, records.get)) == reused
+
+
+def test_results_are_reused_only_between_runs_of_one_training_and_equal_settings():
+    roots = {"a": "a", "b": "a", "c": "a", "d": "d", "e": "d"}
+    # c evaluates with another batch size: its own evaluation; d and e trained apart: each its own
+    keys = {"a": "k", "b": "k", "c": "other", "d": "k", "e": "k2"}
+    assert reused_results(keys, roots) == {"b": "a"}
+    # the root is the source where it is in the group, else the group's first run
+    assert reused_results({"a": "other", "b": "k", "c": "k"}, {"a": "a", "b": "a", "c": "a"}) == {"c": "b"}
+    assert reused_results({"d": "k", "e": "k"}, {"d": "d", "e": "d"}) == {"e": "d"}

@@ -45,6 +45,8 @@ RULE_ONLY_SCRIPTS = {
     "plot_comparison.py",
     "resolve_config.py",
     "training_plan.py",
+    "link_evaluation.py",
+    "link_inference.py",
 }
 
 

@@ -6,6 +6,7 @@ import re
 import sys
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 
 # workflow/scripts, found from this file (workflow.basedir is the deployment folder when used as a module)
 SCRIPTS = Path(workflow.current_basedir).parent / "scripts"
@@ -428,6 +429,65 @@ def shared_training(wildcards):
     )
 
 
+# ---- results a linked run reuses (rules link_evaluation, link_inference) --------------------------
+def _job_params(rule, run):
+    """The params a rule's job for `run` gets (on the first test video, for a rule per video)."""
+    wildcards = SimpleNamespace(run=run, video=next(iter(VIDEOS), None))
+    return {
+        name: value(wildcards) if callable(value) else value
+        for name, value in rule.params.items()
+    }
+
+
+def _jobs_key(run, *stages):
+    """detexp.linked_runs.same_jobs_key of a run's data and training jobs and `stages` (rules)."""
+    stages = (rules.prepare_dataset, rules.train, *stages)
+    return linked_runs.same_jobs_key([_job_params(r, run) for r in stages], run)
+
+
+@lru_cache(maxsize=None)
+def _training_roots():
+    keys = {rid: _jobs_key(rid) for rid in RUNS}
+    return linked_runs.training_roots(keys, _training_summary)
+
+
+def reused_results(rule, what):
+    """run -> the run whose results of `rule` (evaluate, infer) it reuses in a local job: the same
+    training foreseen, the same settings (see detexp.linked_runs.reused_results)."""
+    if LINTING:
+        return {}
+    keys = {rid: _jobs_key(rid, rule) for rid in RUNS}
+    reused = linked_runs.reused_results(keys, _training_roots())
+    if reused:
+        pairs = ", ".join(
+            f"{run} <- {source}" for run, source in sorted(reused.items())
+        )
+        print(
+            f"note: {what} of a run that will hold another run's training: that run's, reused where "
+            f"Snakemake runs (no GPU job): {pairs}",
+            file=sys.stderr,
+        )
+    return reused
+
+
+def only_runs(runs):
+    """A {run} wildcard constraint matching these runs only (none: nothing)."""
+    return "|".join(map(re.escape, sorted(runs))) or "(?!)"
+
+
+def reused_from(reused, **patterns):
+    """Input function: the files (a pattern per name) of the run whose results this run reuses."""
+
+    def inputs(wildcards):
+        source = reused[wildcards.run]
+        return {
+            name: pattern.format(run=source, video=wildcards.get("video"))
+            for name, pattern in patterns.items()
+        }
+
+    return inputs
+
+
 def video_path(wildcards):
     return str(VIDEOS[wildcards.video])
 
@@ -599,6 +659,8 @@ def run_benchmarks(wildcards):
 # Cheap bookkeeping jobs run where Snakemake runs instead of waiting for a queue slot.
 localrules:
     fetch_weights,
+    link_evaluation,
+    link_inference,
     adjust_logits,
     training_plan,
     make_demo_project,

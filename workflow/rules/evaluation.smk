@@ -1,17 +1,23 @@
+# A run's evaluation: computed on a GPU (evaluate), or reused from the run whose training it holds.
+EVALUATION_OUTPUTS = dict(
+    metrics=EVAL_METRICS,
+    predictions=EVAL_PREDICTIONS,
+    confusion_matrix=report(
+        CONFUSION_MATRIX,
+        caption="../report/confusion_matrix.rst",
+        category="Experiments",
+        subcategory="{run}",
+        labels={"run": "{run}", "figure": "confusion matrix"},
+    ),
+)
+
+
 rule evaluate:
     input:
         checkpoint=CHECKPOINT,
         annotations=TEST_ANNOTATIONS,
     output:
-        metrics=EVAL_METRICS,
-        predictions=EVAL_PREDICTIONS,
-        confusion_matrix=report(
-            CONFUSION_MATRIX,
-            caption="../report/confusion_matrix.rst",
-            category="Experiments",
-            subcategory="{run}",
-            labels={"run": "{run}", "figure": "confusion matrix"},
-        ),
+        **EVALUATION_OUTPUTS,
     log:
         "logs/evaluate/{run}.log",
     benchmark:
@@ -28,6 +34,43 @@ rule evaluate:
         code=code_version("evaluate.py"),
     script:
         "../scripts/evaluate.py"
+
+
+# Runs whose settings foresee another run's training reuse its evaluation where Snakemake runs.
+REUSED_EVALUATIONS = reused_results(rules.evaluate, "evaluation")
+
+
+ruleorder: link_evaluation > evaluate
+
+
+rule link_evaluation:
+    input:
+        unpack(
+            reused_from(
+                REUSED_EVALUATIONS,
+                source_checkpoint=CHECKPOINT,
+                source_annotations=TEST_ANNOTATIONS,
+                source_metrics=EVAL_METRICS,
+                source_predictions=EVAL_PREDICTIONS,
+                source_confusion_matrix=CONFUSION_MATRIX,
+            )
+        ),
+        checkpoint=CHECKPOINT,
+        annotations=TEST_ANNOTATIONS,
+    output:
+        **EVALUATION_OUTPUTS,
+    log:
+        "logs/evaluate/{run}.log",
+    wildcard_constraints:
+        run=only_runs(REUSED_EVALUATIONS),
+    conda:
+        ENV
+    params:
+        source=lambda wildcards: REUSED_EVALUATIONS[wildcards.run],
+        study_dir=study_dir,
+        code=code_version("link_evaluation.py"),
+    script:
+        "../scripts/link_evaluation.py"
 
 
 # Post-hoc logit adjustment: the evaluation's own predictions rescored (seconds, no model, no GPU).

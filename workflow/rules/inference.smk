@@ -1,11 +1,14 @@
+# A run's inference on one video: computed on a GPU (infer), or reused from the run whose training it holds.
+INFERENCE_OUTPUTS = dict(video=DETECTED_VIDEO, detections=DETECTIONS)
+
+
 rule infer:
     input:
         checkpoint=CHECKPOINT,
         video=video_path,
         dataset_stats=inference_priors,
     output:
-        video=DETECTED_VIDEO,
-        detections=DETECTIONS,
+        **INFERENCE_OUTPUTS,
     log:
         "logs/infer/{run}/{video}.log",
     benchmark:
@@ -27,3 +30,38 @@ rule infer:
         code=code_version("infer.py"),
     script:
         "../scripts/infer.py"
+
+
+# Runs whose settings foresee another run's training reuse its inference where Snakemake runs.
+REUSED_INFERENCES = reused_results(rules.infer, "inference") if VIDEOS else {}
+
+
+ruleorder: link_inference > infer
+
+
+rule link_inference:
+    input:
+        unpack(
+            reused_from(
+                REUSED_INFERENCES,
+                source_checkpoint=CHECKPOINT,
+                source_video=DETECTED_VIDEO,
+                source_detections=DETECTIONS,
+            )
+        ),
+        checkpoint=CHECKPOINT,
+        video=video_path,
+    output:
+        **INFERENCE_OUTPUTS,
+    log:
+        "logs/infer/{run}/{video}.log",
+    wildcard_constraints:
+        run=only_runs(REUSED_INFERENCES),
+    conda:
+        ENV
+    params:
+        source=lambda wildcards: REUSED_INFERENCES[wildcards.run],
+        study_dir=study_dir,
+        code=code_version("link_inference.py"),
+    script:
+        "../scripts/link_inference.py"

@@ -4,10 +4,17 @@ The training_plan checkpoint names, once every run's dataset is prepared, the ru
 training each run shares. A run that has trained (or linked) keeps what its summary recorded, so its
 inputs stay the same and nothing reruns. Read by the workflow's input functions only (not by any job:
 a training's digest does not depend on it).
+
+Which runs will share a training is also foreseen before the plan exists, from the jobs' params
+(`training_roots`): a run whose evaluation or inference would repeat another's on the same
+checkpoint gets it from that run in a local job (`reused_results`, detexp.linked_results), not in a
+GPU job of its own. Snakemake picks a job's rule as the DAG is built, before any checkpoint.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -49,3 +56,65 @@ def shared_training_source(
     if source not in runs or source == run or waits_for(source, run, summary_of):
         return None
     return source
+
+
+# ---- results a linked run reuses, foreseen from the jobs' params ---------------------------------
+def same_jobs_key(params: Any, run: str) -> str:
+    """A run's jobs' params as one string, its own id written `{run}` where it is a whole path
+    component: two runs with equal keys get jobs that differ only in where they write. Their data is
+    drawn by the same deterministic sampling, so their trainings have one digest."""
+    own = re.compile(rf"(?<![^/]){re.escape(run)}(?![^/])")
+
+    def general(value: Any) -> Any:
+        if isinstance(value, str):
+            return own.sub("{run}", value)
+        if isinstance(value, dict):
+            return {str(k): general(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [general(v) for v in value]
+        return value
+
+    return json.dumps(general(params), sort_keys=True, default=str)
+
+
+def training_roots(keys: dict[str, str], summary_of: SummaryOf) -> dict[str, str]:
+    """Per run, the run whose training it will hold once trained (itself when it trains), as the
+    training_plan checkpoint will decide it: runs with equal `keys` (same_jobs_key of their data and
+    training jobs) have one training digest. A finished run keeps what its record says: it trained
+    itself, or it links a run still in the study with the same key (anything else: itself, the
+    cautious guess - a run thought to train evaluates on its own)."""
+    from .shared_training import plan_trainings
+
+    def links(run: str) -> bool:
+        return bool((summary_of(run) or {}).get("same_training_as"))
+
+    plan = plan_trainings(
+        {run: keys[run] for run in sorted(keys)},
+        lambda run: keys[run] if summary_of(run) is not None else None,
+        links,
+    )
+
+    def root(run: str, seen: frozenset[str] = frozenset()) -> str:
+        record = summary_of(run)
+        source = plan[run]["shares_training_of"] if record is None else record.get("same_training_as")
+        if source is None or source in seen or source not in keys or keys[source] != keys[run]:
+            return run
+        if record is not None and summary_of(source) is None:
+            return run  # its source's training is gone: it trains again, or links what the plan says then
+        return root(source, seen | {run})
+
+    return {run: root(run) for run in keys}
+
+
+def reused_results(keys: dict[str, str], roots: dict[str, str]) -> dict[str, str]:
+    """run -> the run whose results (an evaluation, an inference) it reuses: one with the same
+    training root and the same key (same_jobs_key of the data, training and result jobs), the root
+    itself where it is one of them, else the first by id. A run absent computes its own."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for run in sorted(keys):
+        groups.setdefault((roots[run], keys[run]), []).append(run)
+    reused = {}
+    for (root, _), runs in groups.items():
+        owner = root if root in runs else runs[0]
+        reused.update({run: owner for run in runs if run != owner})
+    return reused
