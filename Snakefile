@@ -10,6 +10,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/code_versions.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/training.smk"

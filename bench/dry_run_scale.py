@@ -41,7 +41,8 @@ def write_experiments(folder: Path, n: int) -> None:
 
 
 # The workflow's jobs, by path pattern alone: per run prepare, resolve, train, evaluate, infer per
-# video and summarize; per study split, compare, aggregate, findings and three plots.
+# video and summarize; per study the code record, split, the training plan, compare, aggregate,
+# findings and three plots.
 PLAIN_SNAKEFILE = """
 RUNS = [f"run_{i:05d}" for i in range(int(config["runs"]))]
 VIDEOS = ["video_a", "video_b"]
@@ -51,7 +52,11 @@ wildcard_constraints:
     run="|".join(RUNS),
 
 rule all:
-    input: expand("results/{run}/summary.json", run=RUNS), "results/findings.md", expand("results/{plot}.png", plot=PLOTS)
+    input: expand("results/{run}/summary.json", run=RUNS), "results/findings.md", expand("results/{plot}.png", plot=PLOTS), "results/code_digests.json"
+
+rule record_code_versions:
+    output: "results/code_digests.json"
+    shell: "touch {output}"
 
 rule split_dataset:
     output: "results/splits.json"
@@ -66,8 +71,13 @@ rule resolve_config:
     output: "results/{run}/config.json"
     shell: "touch {output}"
 
+rule training_plan:
+    input: expand("results/{run}/dataset/train.json", run=RUNS)
+    output: "results/training_plan.json"
+    shell: "touch {output}"
+
 rule train:
-    input: "results/{run}/dataset/train.json"
+    input: "results/{run}/dataset/train.json", "results/training_plan.json"
     output: "results/{run}/training/checkpoint.pth"
     shell: "touch {output}"
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from conftest import copy_workflow, job_counts, snakemake
 
-# The README's <deployment>/workflow/Snakefile (the source as a local path here), its hooks included.
+# The README's <deployment>/workflow/Snakefile (the source as a local path here), its hook included.
 MODULE_SNAKEFILE = """configfile: "config/config.yaml"
 
 
@@ -24,10 +24,6 @@ module imbalance:
 
 # use all rules from it
 use rule * from imbalance
-
-
-onstart:
-    imbalance.onstart()
 
 
 onsuccess:
@@ -62,8 +58,8 @@ def test_the_workflow_runs_as_a_module_in_a_deployment_of_its_own(tmp_path):
     deployment = deploy(source, tmp_path / "my-study")
     out = snakemake(deployment, "--cores", "2").stdout
     assert "Using workflow specific profile profiles/default" in out
-    # the workflow's hooks ran in the deployment: code versions recorded, findings printed at the end
-    recorded = json.loads((deployment / "results/code_versions.json").read_text())
+    # the code versions recorded (a job of the workflow), the findings printed at the end (its hook)
+    recorded = json.loads((deployment / "results/code_digests.json").read_text())
     assert {"train.py", "evaluate.py", "findings.py"} <= set(recorded), sorted(recorded)
     assert (deployment / "results/findings.md").read_text().strip() in out
     table = pd.read_csv(deployment / "results/comparison.csv")

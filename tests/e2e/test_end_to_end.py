@@ -199,7 +199,8 @@ def test_a_real_change_in_a_core_module_reruns_the_rules_that_import_it(demo_run
     finally:
         path.write_bytes(original)
     # comparison.md shows its intervals, findings.md states them
-    assert job_counts(out) == {"compare_pairs": 1, "aggregate": 1, "findings": 1}, out[-3000:]
+    # and the record of the code the rerun runs
+    assert job_counts(out) == {"compare_pairs": 1, "aggregate": 1, "findings": 1, "record_code_versions": 1}, out[-3000:]
     assert "reason: Params have changed since last execution" in out
 
 

@@ -4,6 +4,7 @@ work as CLIs."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,7 @@ RULE_ONLY_SCRIPTS = {
     "plot_comparison.py",
     "resolve_config.py",
     "training_plan.py",
+    "record_code_versions.py",
     "link_evaluation.py",
     "link_inference.py",
 }
@@ -90,7 +92,8 @@ def test_dry_run_scale_benchmark_runs():
         timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert "2x2x2:     8 runs      65 jobs" in proc.stdout, proc.stdout  # 7 per run, 9 study-wide
+    # 7 per run, 10 study-wide; the plain twin of the same shape
+    assert re.search(r"2x2x2: +8 runs +66 jobs .* plain +66 jobs", proc.stdout), proc.stdout
 
 
 def test_bootstrap_resample_benchmark_runs():

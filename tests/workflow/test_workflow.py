@@ -15,6 +15,7 @@ from conftest import DEMO, REPO, job_counts, readme_local_rules, snakemake
 def test_dry_run_lists_every_stage(workflow_copy):
     out = snakemake(workflow_copy, "-n", *DEMO).stdout
     assert job_counts(out) == {
+        "record_code_versions": 1,
         "make_demo_project": 1,
         "split_dataset": 1,
         "prepare_dataset": 4,
@@ -225,6 +226,7 @@ def test_a_bad_sweep_fails_the_dry_run(workflow_copy):
 
 
 ALL_RULES = {
+    "record_code_versions",
     "split_dataset",
     "prepare_dataset",
     "resolve_config",
@@ -323,7 +325,7 @@ def test_code_digests_follow_the_imports_of_every_rule(workflow_copy):
     # the digest (without it, a fresh study, the digest is that of the code as it is).
     record = from_workflow(workflow_copy, "CODE_VERSIONS_USED")
     (workflow_copy / "results").mkdir()
-    (workflow_copy / "results/code_versions.json").write_text(json.dumps(record))
+    (workflow_copy / "results/code_digests.json").write_text(json.dumps(record))
     scripts = {rule: f"{rule}.py" for rule in ALL_RULES}
     changes = [(package / m, rules) for m, rules in expected_of.items()]
     changes += [(workflow_copy / "workflow/scripts" / scripts[r], {r}) for r in ("evaluate", "resolve_config")]
@@ -355,6 +357,30 @@ def test_code_digests_follow_the_imports_of_every_rule(workflow_copy):
             wrong.append(name)
     table = "\n".join(f"{name}: {', '.join(sorted(rules)) or 'none'}" for name, rules in sorted(found.items()))
     assert not wrong, f"docs/development.md's table differs for {', '.join(wrong)}; the workflow's reach:\n{table}"
+
+
+def test_definitions_moved_between_modules_rerun_nothing_once_recorded(workflow_copy):
+    """A new layout of the package (here describe_gap moved from compute.py into verdicts.py, which
+    reach the same rules) keeps every code param once a study recorded its code, by what it defines;
+    without the record the params do change (the move is not invisible to the syntax trees)."""
+    package = workflow_copy / "workflow/scripts/detexp"
+    before = code_digests(workflow_copy)
+    record = from_workflow(workflow_copy, "CODE_VERSIONS_USED")
+    compute, verdicts = package / "compute.py", package / "verdicts.py"
+    text = compute.read_text()
+    moved = text[text.index("def describe_gap(") :]
+    compute.write_text(text.replace(moved, "") + "from .verdicts import describe_gap  # noqa: F401, E402\n")
+    verdicts.write_text(verdicts.read_text() + "\n\n" + moved)
+    unrecorded = code_digests(workflow_copy)
+    moved_to = {rule for rule in before if unrecorded[rule] != before[rule]}
+    assert moved_to == {"summarize", "aggregate", "plot_comparison", "findings"}, moved_to
+    (workflow_copy / "results").mkdir()
+    (workflow_copy / "results/code_digests.json").write_text(json.dumps(record))
+    assert code_digests(workflow_copy) == before
+    # a real change to a moved definition is still one
+    verdicts.write_text(verdicts.read_text().replace('direction = "more" if gap > 0 else "fewer"', 'direction = "more"'))
+    changed = code_digests(workflow_copy)
+    assert {rule for rule in before if changed[rule] != before[rule]} == moved_to
 
 
 def test_video_strip_rows_follow_the_comparison_order(workflow_copy):

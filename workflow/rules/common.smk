@@ -22,7 +22,12 @@ from detexp.verdicts import (
     ONE_TRAINING_PER_RUN,
 )
 from detexp import layout, linked_runs
-from detexp.codeversion import behaviour_digest, code_digest, imported_modules
+from detexp.codeversion import (
+    behaviour_digest,
+    code_digest,
+    definitions_digest,
+    imported_modules,
+)
 from detexp.content import stat_fingerprint, tree_fingerprint
 from detexp.models import MODEL_VARIANTS
 from detexp.formats import check_project, detect_format, project_sources
@@ -217,51 +222,56 @@ wildcard_constraints:
 
 
 # ---- input and param functions ------------------------------------------------------------------
-# What each rule's code does, recorded where a study's results are: behaviour digest -> the code
-# param it was run with. A docstring or comment edit keeps the behaviour and so the recorded param:
-# nothing reruns. Code not yet recorded (a new study, or results made before this record existed) gets
-# its syntax-tree digest, the param earlier versions gave it: an upgrade recomputes nothing.
-CODE_VERSIONS = layout.CODE_VERSIONS
-try:
-    RECORDED_CODE_VERSIONS = json.loads(Path(CODE_VERSIONS).read_text())
-except (FileNotFoundError, ValueError):
-    RECORDED_CODE_VERSIONS = {}
+# What each rule's code does, recorded where a study's results are (by the job record_code_versions)
+# per entry script - its behaviour digest and its definitions digest, each mapped to the code param it
+# was run with. A docstring or comment edit keeps the behaviour, a move of definitions between modules
+# (a new layout) keeps the definitions: either way the recorded param, and nothing reruns. Code not
+# recorded (a new study, or results made before this record existed) gets its syntax-tree digest,
+# the param earlier versions gave it: an upgrade recomputes nothing.
+CODE_DIGESTS = f"{RESULTS_DIR}/code_digests.json"
+RECORDED_CODE_VERSIONS = {}
+# code_versions.json: the record as runs before record_code_versions wrote it (at their start), read
+# beneath the job's own: Snakemake never reruns a job for an output it has no record of making.
+for _record in (layout.CODE_VERSIONS, CODE_DIGESTS):
+    try:
+        for _script, _versions in json.loads(Path(_record).read_text()).items():
+            RECORDED_CODE_VERSIONS.setdefault(_script, {}).update(_versions)
+    except (FileNotFoundError, ValueError):
+        pass
 CODE_VERSIONS_USED = {}
 
 
 def code_version(script):
     """The code param of a rule: it changes when what the entry script or any project module it
-    imports (transitively) does changes, not for a touch, a reformat, a comment or a docstring.
+    imports (transitively) does changes, not for a touch, a reformat, a comment, a docstring or a
+    definition moved to another module.
     """
     files = imported_modules(SCRIPTS / script, SCRIPTS)
-    behaviour = behaviour_digest(files)
-    version = RECORDED_CODE_VERSIONS.get(script, {}).get(behaviour) or code_digest(
-        files
-    )
-    CODE_VERSIONS_USED[script] = {behaviour: version}
+    keys = (behaviour_digest(files), f"definitions {definitions_digest(script)}")
+    recorded = RECORDED_CODE_VERSIONS.get(script, {})
+    version = next(
+        (recorded[key] for key in keys if key in recorded), None
+    ) or code_digest(files)
+    CODE_VERSIONS_USED[script] = dict.fromkeys(keys, version)
     return version
 
 
-onstart:
-    # Record the code versions this run's jobs are made with (a dry run records nothing).
-    recorded = {
-        script: {**RECORDED_CODE_VERSIONS.get(script, {}), **used}
-        for script, used in CODE_VERSIONS_USED.items()
-    }
-    if recorded != {k: RECORDED_CODE_VERSIONS.get(k) for k in recorded}:
-        Path(CODE_VERSIONS).parent.mkdir(parents=True, exist_ok=True)
-        partial = Path(f"{CODE_VERSIONS}.{os.getpid()}.partial")
-        partial.write_text(
-            json.dumps(
-                {**RECORDED_CODE_VERSIONS, **recorded}, indent=2, sort_keys=True
-            )
-            + "\n"
-        )
-        partial.replace(CODE_VERSIONS)
+def code_versions(wildcards):
+    """The record as it is, with the versions of this run's jobs added."""
+    return sorted_dict(
+        {
+            **RECORDED_CODE_VERSIONS,
+            **{
+                script: {**RECORDED_CODE_VERSIONS.get(script, {}), **used}
+                for script, used in CODE_VERSIONS_USED.items()
+            },
+        }
+    )
 
 
 def all_outputs():
     return [
+        CODE_DIGESTS,
         FINDINGS_MD,
         FINDINGS_HTML,
         SPLITS_HTML,
@@ -658,6 +668,7 @@ def run_benchmarks(wildcards):
 
 # Cheap bookkeeping jobs run where Snakemake runs instead of waiting for a queue slot.
 localrules:
+    record_code_versions,
     fetch_weights,
     link_evaluation,
     link_inference,
