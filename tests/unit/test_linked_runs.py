@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from detexp.linked_runs import planned_after, reused_results, same_jobs_key, shared_training_source, training_roots
+from detexp.linked_runs import (
+    finished_is_current,
+    planned_after,
+    reused_results,
+    same_jobs_key,
+    shared_training_source,
+    training_roots,
+)
 
 RUNS = ("a", "b", "c")
 
@@ -100,3 +109,26 @@ def test_results_are_reused_only_between_runs_of_one_training_and_equal_settings
     # the root is the source where it is in the group, else the group's first run
     assert reused_results({"a": "other", "b": "k", "c": "k"}, {"a": "a", "b": "a", "c": "a"}) == {"c": "b"}
     assert reused_results({"d": "k", "e": "k"}, {"d": "d", "e": "d"}) == {"e": "d"}
+
+
+def test_a_new_run_reuses_nothing_of_a_training_finished_under_other_code_or_software():
+    """The plan would send it to that run, which trains again only if Snakemake reruns it (not for a
+    new library version): whether the two share a training is not known when the DAG is built."""
+    keys = {"a": "k", "b": "k"}
+    records = {"a": {"planned_after": None}}
+    assert reused_results(keys, training_roots(keys, records.get, lambda run: True)) == {"b": "a"}
+    assert reused_results(keys, training_roots(keys, records.get, lambda run: False)) == {}
+    # a run linked before keeps its source: their checkpoints are one file, whatever its digest
+    records = {"a": {"planned_after": None}, "b": {"same_training_as": "a"}}
+    assert reused_results(keys, training_roots(keys, records.get, lambda run: False)) == {"b": "a"}
+
+
+def test_a_finished_training_is_current_only_for_this_code_and_software(tmp_path):
+    from detexp.linked_runs import _current_code_and_software
+
+    code, software = _current_code_and_software()
+    assert not finished_is_current(tmp_path)  # none
+    (tmp_path / "finished.json").write_text(json.dumps({"inputs": {"code": code, "software": software}}))
+    assert finished_is_current(tmp_path)
+    (tmp_path / "finished.json").write_text(json.dumps({"inputs": {"code": code, "software": "rfdetr 0.1"}}))
+    assert not finished_is_current(tmp_path)

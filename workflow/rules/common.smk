@@ -458,7 +458,13 @@ def _jobs_key(run, *stages):
 @lru_cache(maxsize=None)
 def _training_roots():
     keys = {rid: _jobs_key(rid) for rid in RUNS}
-    return linked_runs.training_roots(keys, _training_summary)
+    return linked_runs.training_roots(
+        keys,
+        _training_summary,
+        lambda run: linked_runs.finished_is_current(
+            TRAINING_STATE_DIR.format(run=run)
+        ),
+    )
 
 
 def reused_results(rule, what):

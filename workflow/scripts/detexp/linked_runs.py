@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Collection
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 # A run's training summary as recorded (None: none yet, or not readable)
@@ -77,12 +79,16 @@ def same_jobs_key(params: Any, run: str) -> str:
     return json.dumps(general(params), sort_keys=True, default=str)
 
 
-def training_roots(keys: dict[str, str], summary_of: SummaryOf) -> dict[str, str]:
+def training_roots(
+    keys: dict[str, str], summary_of: SummaryOf, current: Callable[[str], bool] = lambda run: True
+) -> dict[str, str]:
     """Per run, the run whose training it will hold once trained (itself when it trains), as the
     training_plan checkpoint will decide it: runs with equal `keys` (same_jobs_key of their data and
     training jobs) have one training digest. A finished run keeps what its record says: it trained
-    itself, or it links a run still in the study with the same key (anything else: itself, the
-    cautious guess - a run thought to train evaluates on its own)."""
+    itself, or it links a run still in the study with the same key. A finished training of other code
+    or software (not `current`) holds no training of the current digest: a new run the plan sends to
+    it trains or waits for its retraining, which Snakemake alone decides. In every such doubt: itself,
+    the cautious guess (a run thought to train evaluates on its own)."""
     from .shared_training import plan_trainings
 
     def links(run: str) -> bool:
@@ -90,7 +96,7 @@ def training_roots(keys: dict[str, str], summary_of: SummaryOf) -> dict[str, str
 
     plan = plan_trainings(
         {run: keys[run] for run in sorted(keys)},
-        lambda run: keys[run] if summary_of(run) is not None else None,
+        lambda run: keys[run] if summary_of(run) is not None and current(run) else None,
         links,
     )
 
@@ -101,6 +107,8 @@ def training_roots(keys: dict[str, str], summary_of: SummaryOf) -> dict[str, str
             return run
         if record is not None and summary_of(source) is None:
             return run  # its source's training is gone: it trains again, or links what the plan says then
+        if record is None and summary_of(source) is not None and not current(source):
+            return run  # its source holds an older training: whether it trains again is Snakemake's call
         return root(source, seen | {run})
 
     return {run: root(run) for run in keys}
@@ -118,3 +126,26 @@ def reused_results(keys: dict[str, str], roots: dict[str, str]) -> dict[str, str
         owner = root if root in runs else runs[0]
         reused.update({run: owner for run in runs if run != owner})
     return reused
+
+
+@lru_cache(maxsize=1)
+def _current_code_and_software() -> tuple[str, str]:
+    from importlib.metadata import version
+
+    from .codeversion import definitions_digest
+    from .training_digest import SOFTWARE, TRAIN_SCRIPT
+
+    return definitions_digest(TRAIN_SCRIPT), ", ".join(f"{name} {version(name)}" for name in SOFTWARE)
+
+
+def finished_is_current(state_dir: str | Path) -> bool:
+    """Whether the finished training in a state folder is of this code and software (the parts of a
+    training digest that no param of the train job shows); False where there is none."""
+    from .shared_training import FINISHED
+
+    try:
+        inputs = json.loads((Path(state_dir) / FINISHED).read_text()).get("inputs") or {}
+    except (FileNotFoundError, ValueError):
+        return False
+    code, software = _current_code_and_software()
+    return inputs.get("code") == code and inputs.get("software") == software
