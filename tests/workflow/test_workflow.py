@@ -429,6 +429,30 @@ def test_no_core_module_spells_an_output_name_that_layout_defines():
     assert layout.TRAINING_STATE_METRICS == f"{layout.TRAINING_STATE_DIR}/{shared_training.STATE_METRICS}"
 
 
+def test_no_module_spells_a_comparison_column_that_columns_defines():
+    """The comparison tables' columns are named once, in detexp/columns.py: the writer and every reader
+    take them from there, so a renamed column cannot leave a reader behind. Checked for the names of
+    several words (one-word names such as "run" or "note" are common words in other tables too)."""
+    import ast
+
+    from conftest import SCRIPTS
+    from detexp.columns import Comparison, Stats
+
+    names = {v for cls in (Stats, Comparison) for v in vars(cls).values() if isinstance(v, str) and " " in v}
+    # also the text of a value (what a per-run interval covers, in "interval covers"), and a header of
+    # comparison.md's compact view (defined with its legend in summary.py)
+    names -= {Stats.TEST_IMAGES, Stats.IMAGES_SEEN}
+    assert {"ci95 low", "reference run", "won back", "interval excludes 0", "training images seen"} <= names
+    found = []
+    for module in sorted(SCRIPTS.rglob("*.py")):
+        if module.name == "columns.py":
+            continue
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Constant) and node.value in names:
+                found.append((module.name, node.lineno, node.value))
+    assert found == []
+
+
 def test_the_snakefile_reads_the_config_file_layout_names():
     from conftest import REPO
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from detexp.bootstrap import compare_runs
 from detexp.cli import entry, log
+from detexp.columns import Stats
 from detexp.tables import html_page
 from detexp.schemas import schema_default
 
@@ -82,7 +83,7 @@ def run(args):
     table.to_csv(args.out_csv, index=False)
     args.out_html.write_text(html_page(table, "Paired bootstrap: AP difference to the reference run"))
     log(f"{len(pairs)} pair(s), {args.samples} bootstrap samples of {len(gt['images'])} test images")
-    identical = table[table["note"] != ""][["run", "reference run"]].drop_duplicates()
+    identical = table[table[Stats.NOTE] != ""][[Stats.RUN, Stats.REFERENCE]].drop_duplicates()
     for run_id, reference in identical.itertuples(index=False):
         log(f"{run_id} and {reference}: identical training inputs, one training - no difference to estimate")
 

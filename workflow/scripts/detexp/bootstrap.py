@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .columns import Stats
 from .evaluation import ResampledAP
 from .schemas import schema_default
 
@@ -257,47 +258,30 @@ def compare_runs(
         identical = digests.get(reference) is not None and digests.get(reference) == digests.get(other)
         result = paired_bootstrap(gt, predictions[reference], predictions[other], 0 if identical else samples, seed)
         rows += _rows(other, reference, 1, result, names, identical, "test images")
-    columns = [
-        "run",
-        "reference run",
-        "class",
-        "metric",
-        "replicates",
-        "AP",
-        "reference AP",
-        "difference",
-        "ci95 low",
-        "ci95 high",
-        "bootstrap samples",
-        "interval covers",
-        "replicate std",
-        "reference replicate std",
-        "note",
-    ]
     rows += _replicate_rows(gt, predictions, pairs, samples, seed, digests, groups or {}, names)
-    table = pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=list(Stats.ROW))
     seen = _images_seen(pairs, groups or {}, images_seen or {})
-    table["images seen"] = [seen.get(run) for run in table["run"]]
-    table["reference images seen"] = [seen.get(run) for run in table["reference run"]]
-    table["test images"] = len(gt["images"])
+    table[Stats.IMAGES_SEEN] = [seen.get(run) for run in table[Stats.RUN]]
+    table[Stats.REFERENCE_IMAGES_SEEN] = [seen.get(run) for run in table[Stats.REFERENCE]]
+    table[Stats.TEST_IMAGES] = len(gt["images"])
     won = _won_back(gt, predictions, pairs, samples, seed, digests, groups or {}, names)
-    keys = list(zip(table["run"], table["reference run"], table["class"], table["metric"]))
+    keys = list(zip(table[Stats.RUN], table[Stats.REFERENCE], table[Stats.CLASS], table[Stats.METRIC]))
     for column, field in WON_BACK_COLUMNS.items():
         table[column] = [won[k][field] if k in won else None for k in keys]
     # the interval excludes 0: the difference is not explained by what the interval covers (which test
     # images were drawn; with replicates, also which trainings)
-    table["interval excludes 0"] = (table["ci95 low"] > 0) | (table["ci95 high"] < 0)
-    return table
+    table[Stats.EXCLUDES_ZERO] = (table[Stats.LOW] > 0) | (table[Stats.HIGH] < 0)
+    return table[list(Stats.ALL)]
 
 
 # comparison_stats.csv columns of the won-back share, and the won_back_share fields they hold
 WON_BACK_COLUMNS = {
-    "won back": "share",
-    "won back ci95 low": "ci95_low",
-    "won back ci95 high": "ci95_high",
-    "won back samples": "samples",
-    "won back of": "of",
-    "won back note": "note",
+    Stats.WON_BACK: "share",
+    Stats.WON_BACK_LOW: "ci95_low",
+    Stats.WON_BACK_HIGH: "ci95_high",
+    Stats.WON_BACK_SAMPLES: "samples",
+    Stats.WON_BACK_OF: "of",
+    Stats.WON_BACK_NOTE: "note",
 }
 
 
@@ -370,21 +354,21 @@ def _rows(
     """The table rows of one comparison's bootstrap result, per class and metric."""
     return [
         {
-            "run": run,
-            "reference run": reference,
-            "class": names[cat],
-            "metric": metric,
-            "replicates": replicates,
-            "AP": r["other"],
-            "reference AP": r["reference"],
-            "difference": None if identical else r["difference"],
-            "ci95 low": r["ci95_low"],
-            "ci95 high": r["ci95_high"],
-            "bootstrap samples": r["samples"],
-            "interval covers": "" if identical else covers,
-            "replicate std": r.get("other_std"),
-            "reference replicate std": r.get("reference_std"),
-            "note": IDENTICAL if identical else "",
+            Stats.RUN: run,
+            Stats.REFERENCE: reference,
+            Stats.CLASS: names[cat],
+            Stats.METRIC: metric,
+            Stats.REPLICATES: replicates,
+            Stats.AP: r["other"],
+            Stats.REFERENCE_AP: r["reference"],
+            Stats.DIFFERENCE: None if identical else r["difference"],
+            Stats.LOW: r["ci95_low"],
+            Stats.HIGH: r["ci95_high"],
+            Stats.SAMPLES: r["samples"],
+            Stats.COVERS: "" if identical else covers,
+            Stats.REPLICATE_STD: r.get("other_std"),
+            Stats.REFERENCE_REPLICATE_STD: r.get("reference_std"),
+            Stats.NOTE: IDENTICAL if identical else "",
         }
         for cat, metrics in result.items()
         for metric, r in metrics.items()

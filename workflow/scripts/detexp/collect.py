@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from . import layout
+from .columns import Comparison
 from .config import validate_config
 from .experiments import load_experiments
 from .runs import Run, expand_runs
@@ -65,15 +66,15 @@ def study_runs(configfiles: list[Path], workflow_config: Path = Path(layout.WORK
 def _unfinished_row(run_dir: Path, run_id: str, planned: Run | None, classes: list[str]) -> dict[str, Any]:
     """What is known of a run without a summary: its status, experiment and sampled fractions (from
     its resolved config, else from the study's plan)."""
-    row: dict[str, Any] = {"run": run_id, "status": run_status(run_dir), "experiment": run_id}
+    row: dict[str, Any] = {Comparison.RUN: run_id, Comparison.STATUS: run_status(run_dir), Comparison.EXPERIMENT: run_id}
     resolved = run_dir / layout.RESOLVED_CONFIG
     fractions: dict[str, float] = {}
     if resolved.is_file():
         experiment = yaml.safe_load(resolved.read_text()).get("experiment", {})
-        row["experiment"] = experiment.get("name", run_id)
+        row[Comparison.EXPERIMENT] = experiment.get("name", run_id)
         fractions = experiment.get("frame_sample_fractions", {})
     elif planned is not None:
-        row["experiment"] = planned.experiment.name
+        row[Comparison.EXPERIMENT] = planned.experiment.name
         fractions = planned.experiment.fractions_for(classes)
     row.update({f"fraction {cls}": value for cls, value in fractions.items()})
     return row
@@ -103,13 +104,15 @@ def collect(results_dir: str | Path, planned: dict[str, Run] | None = None, clas
             unfinished.append(_unfinished_row(results_dir / name, name, planned.get(name), classes or []))
     table = comparison_table(summaries) if summaries else pd.DataFrame()
     if not table.empty:
-        table.insert(1, "status", "complete")
+        table.insert(1, Comparison.STATUS, "complete")
     if unfinished:
         table = pd.concat([table, pd.DataFrame(unfinished)], ignore_index=True)
         fraction_cols = [c for c in table.columns if c.startswith("fraction ")]
         # An experiment file that leaves a class out keeps all of its frames (fraction 1.0).
         table[fraction_cols] = table[fraction_cols].fillna(1.0)
-        table = table.sort_values(fraction_cols + ["experiment", "run"], kind="stable", na_position="last").reset_index(drop=True)
+        table = table.sort_values(
+            fraction_cols + [Comparison.EXPERIMENT, Comparison.RUN], kind="stable", na_position="last"
+        ).reset_index(drop=True)
     return table
 
 

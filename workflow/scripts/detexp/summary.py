@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from .columns import Comparison, Stats
 from .compute import compute_gap
 from .verdicts import ap_text, interval, neither_detects, percent
 from .remedies import remedy_of
@@ -143,7 +144,7 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
     ratio = summary["dataset"]["achieved_ratio"]["frames"]
     val = summary["validation"]
     run = run_info(summary)
-    row: dict[str, Any] = {"run": run["id"], "experiment": summary["experiment"]}
+    row: dict[str, Any] = {Comparison.RUN: run["id"], Comparison.EXPERIMENT: summary["experiment"]}
     for key, value in run["swept"].items():
         row[key] = value
     row["replicate"] = run["replicate"]
@@ -154,7 +155,7 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
         row[f"fraction {c}"] = fractions[c]
         row[f"kept share {c}"] = per_class.get(c, {}).get("kept_share")
     row["sampling"] = summary["dataset"].get("sampling_method", "fractions")
-    row["remedy"] = remedy_of(summary)
+    row[Comparison.REMEDY] = remedy_of(summary)
     row["frame sampling"] = summary["dataset"].get("frame_sampling", "union")
     for c in classes:
         row[f"train frames {c}"] = train[c]["frames"]
@@ -164,11 +165,11 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
         row[f"frames vs largest class {c}"] = ratio[c]
     test = summary.get("test")
     if test:
-        row["test images"] = test.get("images")
+        row[Comparison.TEST_IMAGES] = test.get("images")
         row["test mAP50:95"] = test["mAP_50_95"]
         row["test mAP50"] = test["mAP_50"]
         for c in classes:
-            row[f"test AP50:95 {c}"] = test["per_class"][c]["AP_50_95"]
+            row[Comparison.test_ap(c)] = test["per_class"][c]["AP_50_95"]
         for c in classes:
             row[f"test AP50 {c}"] = test["per_class"][c]["AP_50"]
         row["test F1"] = test["f1"]
@@ -180,7 +181,7 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
     row["best epoch"] = summary["training"].get("best_epoch")
     row["epochs run"] = summary["training"].get("epochs_run")
     row["train time s"] = summary["training"].get("wall_time_s")
-    row["training images seen"] = summary["training"].get("training_images_seen")
+    row[Comparison.IMAGES_SEEN] = summary["training"].get("training_images_seen")
     adjusted = summary.get("test_logit_adjusted")
     if adjusted:
         row["logit adjustment tau"] = adjusted["logit_adjustment"]["tau"]
@@ -195,7 +196,7 @@ def comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
     for video, vs in summary["videos"].items():
         for c in classes:
             row[f"{video}: {c} detections"] = vs["detections"].get(c)
-    row["notes"] = "; ".join(sampling_notes(summary["dataset"]))
+    row[Comparison.NOTES] = "; ".join(sampling_notes(summary["dataset"]))
     return row
 
 
@@ -232,11 +233,11 @@ def comparison_table(summaries: list[dict[str, Any]]):
     for row, same in zip(rows, same_training(summaries)):
         if same:
             note = f"same training data as {', '.join(same)}"
-            row["notes"] = f"{note}; {row['notes']}" if row["notes"] else note
+            row[Comparison.NOTES] = f"{note}; {row[Comparison.NOTES]}" if row[Comparison.NOTES] else note
     df = pd.DataFrame(rows)
     fraction_cols = [c for c in df.columns if c.startswith("fraction ")]
     swept = sorted({k for s in summaries for k in run_info(s)["swept"]})
-    return df.sort_values(fraction_cols + ["experiment", *swept, "replicate"], kind="stable").reset_index(drop=True)
+    return df.sort_values(fraction_cols + [Comparison.EXPERIMENT, *swept, "replicate"], kind="stable").reset_index(drop=True)
 
 
 METRIC_PREFIXES = ("test ", "val ")
@@ -250,7 +251,7 @@ def replicate_statistics(table: Any) -> Any:
     from scipy import stats
 
     swept = [c for c in table.columns if "." in c]
-    keys = ["experiment", *swept, *[c for c in table.columns if c.startswith("fraction ")]]
+    keys = [Comparison.EXPERIMENT, *swept, *[c for c in table.columns if c.startswith("fraction ")]]
     metrics = [c for c in table.columns if c.startswith(METRIC_PREFIXES) and c != "test F1 threshold"]
     rows = []
     for group, frame in table.groupby(keys, sort=False, dropna=False):
@@ -288,21 +289,21 @@ def _ap_cell(ap: Any, comparison: dict[str, Any] | None) -> str:
     text = ap_text(ap)
     if comparison is None:
         return text
-    if isinstance(comparison.get("note"), str) and comparison["note"]:
+    if isinstance(comparison.get(Stats.NOTE), str) and comparison[Stats.NOTE]:
         return f"{text} (identical)"
-    d = comparison["difference"]
+    d = comparison[Stats.DIFFERENCE]
     if d is None or d != d:
         return text
     if neither_detects(comparison):
         return f"{text} (both 0: no signal)"
-    return f"{text} ({interval(d, comparison['ci95 low'], comparison['ci95 high'])})"
+    return f"{text} ({interval(d, comparison[Stats.LOW], comparison[Stats.HIGH])})"
 
 
 def _images_seen_cell(run: str, seen: Any, comparisons: dict[tuple[str, str], dict[str, Any]], remedied: bool) -> Any:
     """A run's training images seen; a remedy's with its gap to its baseline's where that is not equal
     compute (fewer images at fewer data is what a fraction experiment asks about, not a caveat)."""
     comparison = next((c for (r, _), c in comparisons.items() if r == run), None) if remedied else None
-    gap = comparison and compute_gap(comparison.get("images seen"), comparison.get("reference images seen"))
+    gap = comparison and compute_gap(comparison.get(Stats.IMAGES_SEEN), comparison.get(Stats.REFERENCE_IMAGES_SEEN))
     if seen is None or seen != seen:
         return None
     return f"{seen:.0f} ({gap:+.0%} vs reference)" if gap else seen
@@ -319,27 +320,27 @@ def compact_view(table: Any, stats: Any = None) -> Any:
     comparisons: dict[tuple[str, str], dict[str, Any]] = {}
     references: set[str] = set()
     if stats is not None and not stats.empty:
-        per_run = stats[(stats["replicates"] == 1) & (stats["metric"] == "AP_50_95")]
-        comparisons = {(r["run"], r["class"]): r.to_dict() for _, r in per_run.iterrows()}
-        references = set(per_run["reference run"]) - set(per_run["run"])
-    view = pd.DataFrame({"run": table["run"]})
+        per_run = stats[(stats[Stats.REPLICATES] == 1) & (stats[Stats.METRIC] == "AP_50_95")]
+        comparisons = {(r[Stats.RUN], r[Stats.CLASS]): r.to_dict() for _, r in per_run.iterrows()}
+        references = set(per_run[Stats.REFERENCE]) - set(per_run[Stats.RUN])
+    view = pd.DataFrame({"run": table[Comparison.RUN]})
     for c in varied:
         kept = table[f"kept share {c}"] if f"kept share {c}" in table else [None] * len(table)
         view[f"{c} asked / kept"] = [f"{percent(asked)} / {percent(k)}" for asked, k in zip(table[f"fraction {c}"], kept)]
     for c in classes:
-        if f"test AP50:95 {c}" in table:
+        if Comparison.test_ap(c) in table:
             view[f"AP {c}"] = [
                 _ap_cell(ap, comparisons.get((run, c))) + (" (reference)" if run in references else "")
-                for run, ap in zip(table["run"], table[f"test AP50:95 {c}"])
+                for run, ap in zip(table[Comparison.RUN], table[Comparison.test_ap(c)])
             ]
-    if "training images seen" in table:
-        remedies = table["remedy"] if "remedy" in table else ["none"] * len(table)
+    if Comparison.IMAGES_SEEN in table:
+        remedies = table[Comparison.REMEDY] if Comparison.REMEDY in table else ["none"] * len(table)
         view["images seen"] = [
             _images_seen_cell(run, seen, comparisons, remedy != "none")
-            for run, seen, remedy in zip(table["run"], table["training images seen"], remedies)
+            for run, seen, remedy in zip(table[Comparison.RUN], table[Comparison.IMAGES_SEEN], remedies)
         ]
-    if "status" in table:
-        view["status"] = table["status"]
+    if Comparison.STATUS in table:
+        view["status"] = table[Comparison.STATUS]
     return view
 
 

@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .columns import Stats
+
 # The replicates per run at which the two-level interval was measured to hold its 95% on planted nulls
 # and to find a planted effect (bench/calibration.py on the bundled demo, BENCHMARKS.md "Calibration",
 # docs/statistics.md "What a verdict means"): what the views recommend, and below which they say that
@@ -87,14 +89,14 @@ class Verdict:
 def verdict(row: dict[str, Any], remedy: str | None = None) -> Verdict:
     """The verdict of one comparison row of comparison_stats.csv (`remedy`: the remedy's name where the
     row sets a remedied run against its baseline)."""
-    if isinstance(row.get("note"), str) and row["note"]:
+    if isinstance(row.get(Stats.NOTE), str) and row[Stats.NOTE]:
         return Verdict(None, "identical training: nothing to compare")
-    d = row.get("difference")
+    d = row.get(Stats.DIFFERENCE)
     if _missing(d):
         return Verdict(None, "no AP to compare")
-    if int(row.get("replicates") or 1) < 2:
+    if int(row.get(Stats.REPLICATES) or 1) < 2:
         return Verdict(None, NOISE_UNMEASURED)
-    low, high = row["ci95 low"], row["ci95 high"]
+    low, high = row[Stats.LOW], row[Stats.HIGH]
     if _missing(low) or _missing(high) or low <= 0 <= high:
         return Verdict(None, "not different: the interval includes 0")
     direction = "higher" if d > 0 else "lower"
@@ -106,7 +108,7 @@ def verdict(row: dict[str, Any], remedy: str | None = None) -> Verdict:
 def neither_detects(comparison: dict[str, Any]) -> bool:
     """Whether both runs of a comparison score an AP of exactly 0 on its class: neither model detects
     it on the test split, so a difference of 0 and its interval [0, 0] say nothing about the data."""
-    ap, reference_ap = comparison.get("AP"), comparison.get("reference AP")
+    ap, reference_ap = comparison.get(Stats.AP), comparison.get(Stats.REFERENCE_AP)
     return ap is not None and reference_ap is not None and ap == 0 and reference_ap == 0
 
 
