@@ -20,14 +20,12 @@ def test_two_identical_experiments_train_once_through_the_workflow(workflow_copy
     )
     args = (*DEMO, "config/identical.yaml")
     planned = snakemake(workflow_copy, "-n", *args)
-    # foreseen at DAG build: same_b's evaluation and inference are same_a's, in local jobs
-    assert {
-        rule: job_counts(planned.stdout).get(rule) for rule in ("evaluate", "link_evaluation", "infer", "link_inference")
-    } == dict.fromkeys(("evaluate", "link_evaluation", "infer", "link_inference"), 1)
-    assert (
-        "note: evaluation of a run that will hold another run's training: that run's, reused where Snakemake runs (no GPU job): same_b <- same_a"
-        in planned.stdout
-    )
+    # foreseen at DAG build: same_b's training, evaluation and inference are same_a's, in local jobs
+    pairs = ("train", "link_training", "evaluate", "link_evaluation", "infer", "link_inference")
+    assert {rule: job_counts(planned.stdout).get(rule) for rule in pairs} == dict.fromkeys(pairs, 1)
+    for what in ("training", "evaluation", "inference"):
+        note = f"note: {what} linked where Snakemake runs (no GPU job), for runs that will hold another run's training: same_b <- same_a"
+        assert note in planned.stdout
     snakemake(workflow_copy, *args, "--cores", "2")
     log_a = (workflow_copy / "logs/train/same_a.log").read_text()
     log_b = (workflow_copy / "logs/train/same_b.log").read_text()

@@ -308,6 +308,24 @@ def test_an_identical_finished_training_is_found_without_a_plan(study):
     assert not any(m.startswith("rfdetr train() arguments") for m in messages)
 
 
+def test_a_linked_run_links_where_snakemake_runs_and_never_trains_there(study):
+    """link_training (the local job of a run whose settings foresee another run's training): the train
+    job's own link, and where the other run holds no training of this run's digest, a refusal."""
+    from detexp.linked_training import NotTheSameTraining, link_training
+
+    paths = TrainingPaths.of_run(study / "results/e")
+    messages: list[str] = []
+    summary = link_training(copy_dataset(study, "e"), paths, CLASSES, ONE_EPOCH, 1, None, "a", messages.append)
+    assert summary["same_training_as"] == "a" and summary["linked_by_plan"] is True
+    assert paths.checkpoint.stat().st_ino == TrainingPaths.of_run(study / "results/a").checkpoint.stat().st_ino
+    dataset = copy_dataset(study, "f")
+    edit_annotations(dataset, "valid", lambda c: c["annotations"][0]["bbox"].__setitem__(1, 0.25))
+    other = TrainingPaths.of_run(study / "results/f")
+    with pytest.raises(NotTheSameTraining, match="run a holds no finished training of this run's digest"):
+        link_training(dataset, other, CLASSES, ONE_EPOCH, 1, None, "a", messages.append)
+    assert not any(m.startswith("rfdetr train() arguments") for m in messages) and not other.summary.exists()
+
+
 def test_a_changed_validation_label_retrains(study):
     dataset = copy_dataset(study, "d")
     edit_annotations(dataset, "valid", lambda c: c["annotations"][0]["bbox"].__setitem__(1, 0.5))

@@ -47,6 +47,7 @@ RULE_ONLY_SCRIPTS = {
     "resolve_config.py",
     "training_plan.py",
     "record_code_versions.py",
+    "link_training.py",
     "link_evaluation.py",
     "link_inference.py",
 }

@@ -234,6 +234,7 @@ ALL_RULES = {
     "fetch_weights",
     "training_plan",
     "train",
+    "link_training",
     "evaluate",
     "link_evaluation",
     "infer",

@@ -452,7 +452,13 @@ def _job_params(rule, run):
 def _jobs_key(run, *stages):
     """detexp.linked_runs.same_jobs_key of a run's data and training jobs and `stages` (rules)."""
     stages = (rules.prepare_dataset, rules.train, *stages)
-    return linked_runs.same_jobs_key([_job_params(r, run) for r in stages], run)
+    return linked_runs.same_jobs_key(
+        [
+            {name: v for name, v in _job_params(r, run).items() if name != "code"}
+            for r in dict.fromkeys(stages)
+        ],
+        run,
+    )
 
 
 @lru_cache(maxsize=None)
@@ -461,14 +467,12 @@ def _training_roots():
     return linked_runs.training_roots(
         keys,
         _training_summary,
-        lambda run: linked_runs.finished_is_current(
-            TRAINING_STATE_DIR.format(run=run)
-        ),
+        lambda run: linked_runs.finished_is_current(TRAINING_STATE_DIR.format(run=run)),
     )
 
 
 def reused_results(rule, what):
-    """run -> the run whose results of `rule` (evaluate, infer) it reuses in a local job: the same
+    """run -> the run whose `rule` results (train, evaluate, infer) it links in a local job: the same
     training foreseen, the same settings (see detexp.linked_runs.reused_results)."""
     if LINTING:
         return {}
@@ -479,8 +483,8 @@ def reused_results(rule, what):
             f"{run} <- {source}" for run, source in sorted(reused.items())
         )
         print(
-            f"note: {what} of a run that will hold another run's training: that run's, reused where "
-            f"Snakemake runs (no GPU job): {pairs}",
+            f"note: {what} linked where Snakemake runs (no GPU job), for runs that will hold "
+            f"another run's training: {pairs}",
             file=sys.stderr,
         )
     return reused
@@ -675,6 +679,7 @@ def run_benchmarks(wildcards):
 # Cheap bookkeeping jobs run where Snakemake runs instead of waiting for a queue slot.
 localrules:
     record_code_versions,
+    link_training,
     fetch_weights,
     link_evaluation,
     link_inference,

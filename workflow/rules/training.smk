@@ -31,21 +31,42 @@ checkpoint training_plan:
         "../scripts/training_plan.py"
 
 
+# A run's training: its inputs, outputs and settings, whether it trains (train) or links the training
+# its settings foresee it shares (link_training).
+TRAINING_INPUTS = dict(
+    annotations=expand(
+        DATASET_SPLIT_ANNOTATIONS,
+        split=SPLIT_NAMES,
+        allow_missing=True,
+    ),
+    pretrain_weights=pretrain_weights,
+    baseline_training_set=matched_baseline_training_set,
+)
+TRAINING_OUTPUTS = {
+    # (a dict literal: Snakemake reads `checkpoint` at the start of a line as its keyword)
+    "checkpoint": CHECKPOINT,
+    "class_info": CLASS_INFO,
+    "metrics": TRAINING_METRICS,
+    "summary": TRAINING_SUMMARY,
+}
+TRAINING_PARAMS = dict(
+    dataset_dir=dataset_dir,
+    state_dir=TRAINING_STATE_DIR,
+    lock=TRAINING_LOCK,
+    kept_log=TRAINING_LOG,
+    study_dir=study_dir,
+    classes=CLASSES,
+    training=run_training,
+    seed=run_seed,
+)
+
+
 rule train:
     input:
         unpack(shared_training),
-        annotations=expand(
-            DATASET_SPLIT_ANNOTATIONS,
-            split=SPLIT_NAMES,
-            allow_missing=True,
-        ),
-        pretrain_weights=pretrain_weights,
-        baseline_training_set=matched_baseline_training_set,
+        **TRAINING_INPUTS,
     output:
-        checkpoint=CHECKPOINT,
-        class_info=CLASS_INFO,
-        metrics=TRAINING_METRICS,
-        summary=TRAINING_SUMMARY,
+        **TRAINING_OUTPUTS,
     log:
         "logs/train/{run}.log",
     benchmark:
@@ -57,14 +78,34 @@ rule train:
         gpu=train_gpus,
         runtime=GPU_MINUTES["train"],
     params:
-        dataset_dir=dataset_dir,
-        state_dir=TRAINING_STATE_DIR,
-        lock=TRAINING_LOCK,
-        kept_log=TRAINING_LOG,
-        study_dir=study_dir,
-        classes=CLASSES,
-        training=run_training,
-        seed=run_seed,
+        **TRAINING_PARAMS,
         code=code_version("train.py"),
     script:
         "../scripts/train.py"
+
+
+# Runs whose settings foresee another run's training link it where Snakemake runs: no GPU job.
+LINKED_TRAININGS = reused_results(rules.train, "training")
+
+
+ruleorder: link_training > train
+
+
+rule link_training:
+    input:
+        unpack(reused_from(LINKED_TRAININGS, source_summary=TRAINING_SUMMARY)),
+        **TRAINING_INPUTS,
+    output:
+        **TRAINING_OUTPUTS,
+    log:
+        "logs/train/{run}.log",
+    wildcard_constraints:
+        run=only_runs(LINKED_TRAININGS),
+    conda:
+        ENV
+    params:
+        **TRAINING_PARAMS,
+        source=lambda wildcards: LINKED_TRAININGS[wildcards.run],
+        code=code_version("link_training.py"),
+    script:
+        "../scripts/link_training.py"
