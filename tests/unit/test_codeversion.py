@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from detexp.codeversion import behaviour_digest, code_digest, imported_modules
 
 
@@ -44,3 +46,24 @@ def test_imports_are_followed_transitively_and_only_into_the_project(tmp_path):
     (tmp_path / "entry.py").write_text("from pkg.a import x\n")
     found = {p.relative_to(tmp_path).as_posix() for p in imported_modules(tmp_path / "entry.py", tmp_path)}
     assert found == {"entry.py", "pkg/__init__.py", "pkg/a.py", "pkg/b.py", "pkg/c.py"}
+
+
+def test_the_code_record_keeps_a_version_by_behaviour_or_by_definitions(tmp_path):
+    """A rule's code param: the recorded one where the behaviour or the definitions digest is in the
+    record (later record files win), else the syntax-tree digest; the record gains what was used."""
+    from detexp.code_record import CodeRecord
+    from detexp.codeversion import SCRIPTS_DIR, behaviour_digest, code_digest, definitions_digest, imported_modules
+
+    files = imported_modules(SCRIPTS_DIR / "evaluate.py", SCRIPTS_DIR)
+    behaviour, definitions = behaviour_digest(files), f"definitions {definitions_digest('evaluate.py')}"
+    assert CodeRecord(SCRIPTS_DIR, [tmp_path / "none.json"]).version("evaluate.py") == code_digest(files)
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps({"evaluate.py": {behaviour: "by-behaviour"}, "other.py": {"x": "y"}}))
+    record = CodeRecord(SCRIPTS_DIR, [old, new])
+    assert record.version("evaluate.py") == "by-behaviour"
+    assert record.updated() == {"evaluate.py": {behaviour: "by-behaviour", definitions: "by-behaviour"}, "other.py": {"x": "y"}}
+    new.write_text(json.dumps({"evaluate.py": {definitions: "by-definitions"}}))
+    old.write_text(json.dumps({"evaluate.py": {"an older behaviour": "v0"}}))
+    assert CodeRecord(SCRIPTS_DIR, [old, new]).version("evaluate.py") == "by-definitions"
+    new.write_text("{torn")  # a record cut short reads as none
+    assert CodeRecord(SCRIPTS_DIR, [new]).version("evaluate.py") == code_digest(files)

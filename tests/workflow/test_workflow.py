@@ -324,7 +324,7 @@ def test_code_digests_follow_the_imports_of_every_rule(workflow_copy):
     assert set(before) == ALL_RULES and all(before.values())  # every rule has a digest
     # Results of a run record which code they were made with; with that record a docstring edit keeps
     # the digest (without it, a fresh study, the digest is that of the code as it is).
-    record = from_workflow(workflow_copy, "CODE_VERSIONS_USED")
+    record = from_workflow(workflow_copy, "CODE_RECORD.used")
     (workflow_copy / "results").mkdir()
     (workflow_copy / "results/code_digests.json").write_text(json.dumps(record))
     scripts = {rule: f"{rule}.py" for rule in ALL_RULES}
@@ -366,7 +366,7 @@ def test_definitions_moved_between_modules_rerun_nothing_once_recorded(workflow_
     without the record the params do change (the move is not invisible to the syntax trees)."""
     package = workflow_copy / "workflow/scripts/detexp"
     before = code_digests(workflow_copy)
-    record = from_workflow(workflow_copy, "CODE_VERSIONS_USED")
+    record = from_workflow(workflow_copy, "CODE_RECORD.used")
     compute, verdicts = package / "compute.py", package / "verdicts.py"
     text = compute.read_text()
     moved = text[text.index("def describe_gap(") :]

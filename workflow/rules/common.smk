@@ -12,35 +12,16 @@ from types import SimpleNamespace
 SCRIPTS = Path(workflow.current_basedir).parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from detexp.config import inherited_project_settings, sorted_dict, validate_config
-from detexp.experiments import load_experiments
+from detexp.config import inherited_project_settings, sorted_dict
 from detexp.resources import gpu_job_minutes
-from detexp.validation import ConfigError, path_problem
-from detexp.verdicts import (
-    CALIBRATED_REPLICATES,
-    FEW_REPLICATES_NOTE,
-    ONE_TRAINING_PER_RUN,
-)
+from detexp.validation import ConfigError
 from detexp import layout, linked_runs
-from detexp.codeversion import (
-    behaviour_digest,
-    code_digest,
-    definitions_digest,
-    imported_modules,
-)
+from detexp.code_record import CodeRecord
 from detexp.content import stat_fingerprint, tree_fingerprint
 from detexp.models import MODEL_VARIANTS
-from detexp.formats import check_project, detect_format, project_sources
-from detexp.sources import DatasetError
 from detexp.demo import DEMO_ANNOTATIONS, DEMO_PROJECT_DIR, DEMO_VIDEOS
-from detexp.runs import (
-    describe_pairs,
-    expand_runs,
-    matched_baselines,
-    reference_pairs,
-    resolved_run_config,
-    run_pairs,
-)
+from detexp.runs import matched_baselines, resolved_run_config
+from detexp.study import StudyError, load_study, project_sources, video_paths
 from detexp.runs import training_settings as runs_training_settings
 from detexp.weights import cache_path
 
@@ -67,26 +48,14 @@ for _note in INHERITED.values():
     print(f"note: {_note}", file=sys.stderr)
 
 try:
-    _validated = validate_config(config)
-    config.clear()
-    config.update(_validated)
-    EXPERIMENTS = load_experiments(config)
-    # The {run} wildcard names runs: experiments x sweep values x replicates.
-    RUNS = expand_runs(config, EXPERIMENTS)
-    EXPERIMENT_PAIRS = reference_pairs(config, EXPERIMENTS)
-    PAIRS = run_pairs(RUNS, EXPERIMENT_PAIRS)
-except ConfigError as err:
-    _fail(err, "experiments_dir", "classes")
-
-if EXPERIMENT_PAIRS:
-    print(f"note: compared: {describe_pairs(EXPERIMENT_PAIRS)}", file=sys.stderr)
-if PAIRS and config["replicates"] < 2:
-    print(f"note: {ONE_TRAINING_PER_RUN}", file=sys.stderr)
-elif PAIRS and config["replicates"] < CALIBRATED_REPLICATES:
-    print(
-        f"note: replicates: {config['replicates']} - {FEW_REPLICATES_NOTE}",
-        file=sys.stderr,
-    )
+    STUDY = load_study(config)
+except StudyError as err:
+    _fail(err, *err.keys)
+config.clear()
+config.update(STUDY.config)
+RUNS, EXPERIMENT_PAIRS, PAIRS = STUDY.runs, STUDY.experiment_pairs, STUDY.pairs
+for _note in STUDY.notes:
+    print(f"note: {_note}", file=sys.stderr)
 
 CLASSES = config["classes"]
 PROJECT_DIR = config["project_dir"]
@@ -137,26 +106,11 @@ BENCHMARKS = layout.BENCHMARKS
 COMPARE_PAIRS_BENCHMARK = layout.COMPARE_PAIRS_BENCHMARK
 
 
-# ---- test videos: wildcard value = file stem ---------------------------------------------------
-def _video_paths():
-    paths = {}
-    for entry in config["test_videos"]:
-        path = (
-            Path(entry)
-            if Path(entry).is_absolute()
-            else Path(PROJECT_DIR) / PROJECT_VIDEOS_DIR / entry
-        )
-        stem = path.stem
-        if stem in paths:
-            _fail(
-                f"the workflow config: test_videos: {entry!r} and {str(paths[stem])!r} share the name "
-                f"{stem!r} - output names come from the file stem, so it must be unique"
-            )
-        paths[stem] = path
-    return paths
-
-
-VIDEOS = _video_paths()
+# ---- test videos ({video}: the file stem) and the project's annotation files ------------------
+try:
+    VIDEOS = video_paths(config["test_videos"], PROJECT_DIR, PROJECT_VIDEOS_DIR)
+except StudyError as err:
+    _fail(err, *err.keys)
 
 # SLURM time limits of the GPU rules (minutes): one allocation per run fits gpu_allocation.time_limit_minutes.
 try:
@@ -168,50 +122,13 @@ except ConfigError as err:
 # project_dir is a placeholder until a user points it at a labelled project).
 LINTING = "--lint" in sys.argv
 
-if PROJECT_DIR == DEMO_PROJECT_DIR:
-    PROJECT_FORMAT = "coco"
-    PROJECT_SOURCES = [DEMO_ANNOTATIONS]
-elif LINTING and path_problem(PROJECT_DIR, "folder"):
-    PROJECT_FORMAT = "coco"
-    PROJECT_SOURCES = []
-else:
-    _problem = path_problem(PROJECT_DIR, "folder")
-    if _problem == "not found" or _problem == "is not a folder":
-        _fail(
-            f"the workflow config: project_dir: {PROJECT_DIR} does not exist or is not a folder - point it "
-            "at your labelled project (--config project_dir=...), or run the bundled demo with "
-            "--configfile config/demo.yaml",
-            "project_dir",
-        )
-    if _problem:
-        _fail(f"the workflow config: project_dir: {PROJECT_DIR} {_problem}")
-    for _stem, _path in VIDEOS.items():
-        _problem = path_problem(_path, "file")
-        if _problem:
-            _fail(
-                f"the workflow config: test_videos: {_path} {_problem}", "test_videos"
-            )
-    try:
-        PROJECT_FORMAT = config["project_format"]
-        if PROJECT_FORMAT == "auto":
-            PROJECT_FORMAT = detect_format(PROJECT_DIR, config["annotations_file"])
-        PROJECT_SOURCES = project_sources(
-            PROJECT_DIR, PROJECT_FORMAT, config["annotations_file"]
-        )
-        if workflow.is_main_process and not LINTING:
-            # what the split would refuse, said by the dry run (the annotations only: no image decoded)
-            check_project(
-                PROJECT_DIR,
-                CLASSES,
-                config["splits"],
-                config["seed"],
-                PROJECT_FORMAT,
-                config["annotations_file"],
-                config["images_dir"],
-                config["degenerate_boxes"],
-            )
-    except DatasetError as err:
-        _fail(f"project_dir: {err}")
+try:
+    # what the split would refuse, said by the dry run (the annotations only: no image decoded)
+    PROJECT_FORMAT, PROJECT_SOURCES = project_sources(
+        config, VIDEOS, LINTING, check=workflow.is_main_process
+    )
+except StudyError as err:
+    _fail(err, *err.keys)
 
 
 wildcard_constraints:
@@ -222,51 +139,24 @@ wildcard_constraints:
 
 
 # ---- input and param functions ------------------------------------------------------------------
-# What each rule's code does, recorded where a study's results are (by the job record_code_versions)
-# per entry script - its behaviour digest and its definitions digest, each mapped to the code param it
-# was run with. A docstring or comment edit keeps the behaviour, a move of definitions between modules
-# (a new layout) keeps the definitions: either way the recorded param, and nothing reruns. Code not
-# recorded (a new study, or results made before this record existed) gets its syntax-tree digest,
-# the param earlier versions gave it: an upgrade recomputes nothing.
-CODE_DIGESTS = f"{RESULTS_DIR}/code_digests.json"
-RECORDED_CODE_VERSIONS = {}
+# What each rule's code does, recorded where a study's results are: see detexp/code_record.py.
 # code_versions.json: the record as runs before record_code_versions wrote it (at their start), read
 # beneath the job's own: Snakemake never reruns a job for an output it has no record of making.
-for _record in (layout.CODE_VERSIONS, CODE_DIGESTS):
-    try:
-        for _script, _versions in json.loads(Path(_record).read_text()).items():
-            RECORDED_CODE_VERSIONS.setdefault(_script, {}).update(_versions)
-    except (FileNotFoundError, ValueError):
-        pass
-CODE_VERSIONS_USED = {}
+CODE_DIGESTS = f"{RESULTS_DIR}/code_digests.json"
+CODE_RECORD = CodeRecord(SCRIPTS, [layout.CODE_VERSIONS, CODE_DIGESTS])
 
 
 def code_version(script):
     """The code param of a rule: it changes when what the entry script or any project module it
     imports (transitively) does changes, not for a touch, a reformat, a comment, a docstring or a
-    definition moved to another module.
+    definition moved to another module (once recorded).
     """
-    files = imported_modules(SCRIPTS / script, SCRIPTS)
-    keys = (behaviour_digest(files), f"definitions {definitions_digest(script)}")
-    recorded = RECORDED_CODE_VERSIONS.get(script, {})
-    version = next(
-        (recorded[key] for key in keys if key in recorded), None
-    ) or code_digest(files)
-    CODE_VERSIONS_USED[script] = dict.fromkeys(keys, version)
-    return version
+    return CODE_RECORD.version(script)
 
 
 def code_versions(wildcards):
     """The record as it is, with the versions of this run's jobs added."""
-    return sorted_dict(
-        {
-            **RECORDED_CODE_VERSIONS,
-            **{
-                script: {**RECORDED_CODE_VERSIONS.get(script, {}), **used}
-                for script, used in CODE_VERSIONS_USED.items()
-            },
-        }
-    )
+    return CODE_RECORD.updated()
 
 
 def all_outputs():
