@@ -4,6 +4,7 @@ import json
 import os
 import re
 import sys
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -366,12 +367,15 @@ def reused_results(rule, what):
     training foreseen, the same settings (see detexp.linked_runs.reused_results)."""
     if LINTING:
         return {}
-    keys = {rid: _jobs_key(rid, rule) for rid in RUNS}
-    reused = linked_runs.reused_results(keys, _training_roots())
+    roots = _training_roots()
+    # only runs that will hold a training with another run can reuse anything
+    holders = Counter(roots.values())
+    keys = {rid: _jobs_key(rid, rule) for rid in RUNS if holders[roots[rid]] > 1}
+    reused = linked_runs.reused_results(keys, roots)
     if reused:
-        pairs = ", ".join(
-            f"{run} <- {source}" for run, source in sorted(reused.items())
-        )
+        shown = [f"{run} <- {source}" for run, source in sorted(reused.items())[:5]]
+        more = f" and {len(reused) - 5} more" if len(reused) > 5 else ""
+        pairs = ", ".join(shown) + more
         print(
             f"note: {what} linked where Snakemake runs (no GPU job), for runs that will hold "
             f"another run's training: {pairs}",

@@ -91,6 +91,9 @@ def training_roots(
     the cautious guess (a run thought to train evaluates on its own)."""
     from .shared_training import plan_trainings
 
+    summary_of = lru_cache(maxsize=None)(summary_of)  # each record read once
+    current = lru_cache(maxsize=None)(current)
+
     def links(run: str) -> bool:
         return bool((summary_of(run) or {}).get("same_training_as"))
 
