@@ -134,3 +134,19 @@ def test_collect_results_reads_the_study_it_is_pointed_at(tmp_path):
     planned = subprocess.run(command + ["--configfile", "street.yaml"], cwd=tmp_path, capture_output=True, text=True, check=True)
     statuses = {r["run"]: r["status"] for r in json.loads(planned.stdout)}
     assert statuses == {"bicycle_100": "configured", "bicycle_25": "not started", "bicycle_50": "configured"}
+
+
+def test_the_login_node_rules_stay_local_in_a_deployment_that_prefixes_the_rules(tmp_path):
+    """Each local rule says so itself (`localrule: True`): a `localrules:` list names the rules
+    unprefixed, and in a deployment that renames them (`use rule * from ... as prefix_*`) they would
+    go to the cluster - fetch_weights onto a node without internet."""
+    from conftest import readme_local_rules
+
+    deployment = deploy(copy_workflow(tmp_path / "source"), tmp_path / "my-study")
+    snakefile = deployment / "workflow/Snakefile"
+    snakefile.write_text(snakefile.read_text().replace("use rule * from imbalance", "use rule * from imbalance as imbalance_*"))
+    (deployment / "probe.smk").write_text(
+        'include: "workflow/Snakefile"\nprint("LOCAL " + ",".join(sorted(workflow._localrules)))\n'
+    )
+    out = snakemake(deployment, "-n", "-s", "probe.smk").stdout
+    assert set(out.split("LOCAL ", 1)[1].splitlines()[0].split(",")) == {f"imbalance_{rule}" for rule in readme_local_rules()}

@@ -8,6 +8,7 @@ rule record_code_versions:
         "logs/record_code_versions.log",
     # before the jobs it records: a run cut short keeps the record of what it ran
     priority: 100
+    localrule: True
     conda:
         ENV
     params:

@@ -568,22 +568,3 @@ def run_benchmarks(wildcards):
         }
     )
     return paths
-
-
-# Cheap bookkeeping jobs run where Snakemake runs instead of waiting for a queue slot.
-localrules:
-    record_code_versions,
-    link_training,
-    fetch_weights,
-    link_evaluation,
-    link_inference,
-    adjust_logits,
-    training_plan,
-    make_demo_project,
-    split_dataset,
-    resolve_config,
-    summarize,
-    aggregate,
-    findings,
-    plot_comparison,
-    plot_video_strip,

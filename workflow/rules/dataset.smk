@@ -11,6 +11,7 @@ rule split_dataset:
         ),
     log:
         "logs/split_dataset.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -72,6 +73,7 @@ rule resolve_config:
         RESOLVED_CONFIG,
     log:
         "logs/resolve_config/{run}.log",
+    localrule: True
     conda:
         ENV
     params:

@@ -6,6 +6,7 @@ rule make_demo_project:
         ],
     log:
         "logs/make_demo_project.log",
+    localrule: True
     conda:
         ENV
     params:

@@ -63,6 +63,7 @@ rule link_evaluation:
         "logs/evaluate/{run}.log",
     wildcard_constraints:
         run=only_runs(REUSED_EVALUATIONS),
+    localrule: True
     conda:
         ENV
     params:
@@ -83,6 +84,7 @@ rule adjust_logits:
         metrics=EVAL_ADJUSTED_METRICS,
     log:
         "logs/adjust_logits/{run}.log",
+    localrule: True
     conda:
         ENV
     params:

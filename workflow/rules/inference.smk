@@ -57,6 +57,7 @@ rule link_inference:
         "logs/infer/{run}/{video}.log",
     wildcard_constraints:
         run=only_runs(REUSED_INFERENCES),
+    localrule: True
     conda:
         ENV
     params:

@@ -23,6 +23,7 @@ rule plot_comparison:
         ),
     log:
         "logs/plot_comparison.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -43,6 +44,7 @@ rule plot_video_strip:
         ),
     log:
         "logs/plot_video_strip/{video}.log",
+    localrule: True
     conda:
         ENV
     params:

@@ -42,6 +42,7 @@ rule findings:
         ),
     log:
         "logs/findings.log",
+    localrule: True
     conda:
         ENV
     params:

@@ -18,6 +18,7 @@ rule summarize:
         ),
     log:
         "logs/summarize/{run}.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -43,6 +44,7 @@ rule aggregate:
         replicates=COMPARISON_REPLICATES,
     log:
         "logs/aggregate.log",
+    localrule: True
     conda:
         ENV
     params:

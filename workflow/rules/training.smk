@@ -4,6 +4,7 @@ rule fetch_weights:
         PUBLISHED_WEIGHTS,
     log:
         "logs/fetch_weights/{model}.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -20,6 +21,7 @@ checkpoint training_plan:
         TRAINING_PLAN,
     log:
         "logs/training_plan.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -101,6 +103,7 @@ rule link_training:
         "logs/train/{run}.log",
     wildcard_constraints:
         run=only_runs(LINKED_TRAININGS),
+    localrule: True
     conda:
         ENV
     params:
