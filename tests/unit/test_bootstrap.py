@@ -64,6 +64,15 @@ def test_a_strictly_better_model_has_an_interval_above_zero():
 
 def test_identical_predictions_differ_by_exactly_zero_and_the_table_says_so():
     table = compare_runs(GT, {"a": perfect(), "b": perfect()}, [("a", "b")], samples=50, seed=0)
+    # comparison_stats.csv's header, as users' scripts read it (written out: a renamed or moved column
+    # changes what they read)
+    assert list(table.columns) == [
+        "run", "reference run", "class", "metric", "replicates", "AP", "reference AP", "difference",
+        "ci95 low", "ci95 high", "bootstrap samples", "interval covers", "replicate std",
+        "reference replicate std", "note", "images seen", "reference images seen", "test images",
+        "won back", "won back ci95 low", "won back ci95 high", "won back samples", "won back of",
+        "won back note", "interval excludes 0",
+    ]  # fmt: skip
     assert list(table["class"]) == ["person", "person", "crane hook", "crane hook"]
     assert (table["difference"] == 0).all() and not table["interval excludes 0"].any()
     better = compare_runs(GT, {"a": worse(), "b": perfect()}, [("a", "b")], samples=200, seed=0)

@@ -65,5 +65,10 @@ def test_the_code_record_keeps_a_version_by_behaviour_or_by_definitions(tmp_path
     new.write_text(json.dumps({"evaluate.py": {definitions: "by-definitions"}}))
     old.write_text(json.dumps({"evaluate.py": {"an older behaviour": "v0"}}))
     assert CodeRecord(SCRIPTS_DIR, [old, new]).version("evaluate.py") == "by-definitions"
+    # the job's own record (the later file) wins over the one earlier versions wrote
+    old.write_text(json.dumps({"evaluate.py": {behaviour: "v-old"}}))
+    new.write_text(json.dumps({"evaluate.py": {behaviour: "v-new"}}))
+    record = CodeRecord(SCRIPTS_DIR, [old, new])
+    assert record.version("evaluate.py") == "v-new" and record.updated()["evaluate.py"][behaviour] == "v-new"
     new.write_text("{torn")  # a record cut short reads as none
     assert CodeRecord(SCRIPTS_DIR, [new]).version("evaluate.py") == code_digest(files)
