@@ -354,7 +354,7 @@ def test_a_remedy_off_its_baselines_compute_is_marked_in_the_compact_view():
 
 
 def test_every_remedy_gets_its_name_and_marker_and_the_plots_draw_them(tmp_path):
-    from detexp.remedies import remedy_marker, remedy_of
+    from detexp.remedy_labels import remedy_marker, remedy_of
 
     def remedied(name, sampling=None, loss=None):
         s = summary(name, 0.25, 0.3)

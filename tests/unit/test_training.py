@@ -324,6 +324,7 @@ def test_a_linked_run_links_where_snakemake_runs_and_never_trains_there(study):
     with pytest.raises(NotTheSameTraining, match="run a holds no finished training of this run's digest"):
         link_training(dataset, other, CLASSES, ONE_EPOCH, 1, None, "a", messages.append)
     assert not any(m.startswith("rfdetr train() arguments") for m in messages) and not other.summary.exists()
+    assert not any("this run trains" in m for m in messages)  # it does not: the refusal says what happens
 
 
 def test_a_changed_validation_label_retrains(study):

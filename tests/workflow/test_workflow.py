@@ -361,13 +361,13 @@ def test_code_digests_follow_the_imports_of_every_rule(workflow_copy):
 
 
 def test_definitions_moved_between_modules_rerun_nothing_once_recorded(workflow_copy):
-    """A new layout of the package (here describe_gap moved from compute.py into verdicts.py, which
+    """A new layout of the package (here describe_gap moved from equal_compute.py into verdicts.py, which
     reach the same rules) keeps every code param once a study recorded its code, by what it defines;
     without the record the params do change (the move is not invisible to the syntax trees)."""
     package = workflow_copy / "workflow/scripts/detexp"
     before = code_digests(workflow_copy)
     record = from_workflow(workflow_copy, "CODE_RECORD.used")
-    compute, verdicts = package / "compute.py", package / "verdicts.py"
+    compute, verdicts = package / "equal_compute.py", package / "verdicts.py"
     text = compute.read_text()
     moved = text[text.index("def describe_gap(") :]
     compute.write_text(text.replace(moved, "") + "from .verdicts import describe_gap  # noqa: F401, E402\n")

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .columns import Comparison, Stats
-from .compute import compute_gap, describe_gap
+from .equal_compute import compute_gap, describe_gap
 from .job_warnings import JobWarning, warnings_section
 from .verdicts import (
     CALIBRATED_REPLICATES,

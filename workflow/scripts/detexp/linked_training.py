@@ -34,7 +34,9 @@ def link_training(
         keep_log(paths, log)
         weights = pretrain_weights_path(training, pretrain_path)
         identity = identify(Path(dataset_dir), classes, training, seed, weights, paths.state_dir, content_cache(paths))
-        summary = reuse_finished(paths, identity, log, source) or link_identical(paths, identity, source, log)
+        # (the train job's link says "this run trains" where it finds none: here the refusal below says what happens)
+        link_log = lambda message: None if message.startswith("note: the training plan expected") else log(message)  # noqa: E731
+        summary = reuse_finished(paths, identity, log, source) or link_identical(paths, identity, source, link_log)
         if summary is None:
             raise NotTheSameTraining(
                 f"run {source} holds no finished training of this run's digest {identity.digest[:12]} (the same "

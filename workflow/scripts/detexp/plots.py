@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .remedies import remedy_marker, remedy_of
+from .remedy_labels import remedy_marker, remedy_of
 
 FIGURE_DPI = 110
 

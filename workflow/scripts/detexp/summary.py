@@ -13,9 +13,9 @@ import jsonschema
 import yaml
 
 from .columns import Comparison, Stats
-from .compute import compute_gap
+from .equal_compute import compute_gap
 from .verdicts import ap_text, interval, neither_detects, percent
-from .remedies import remedy_of
+from .remedy_labels import remedy_of
 from .schemas import load_schema
 from .tables import html_page
 from .layout import DETECTIONS_SUFFIX
