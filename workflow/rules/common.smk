@@ -330,7 +330,7 @@ def shared_training(wildcards):
     )
 
 
-# ---- results a linked run reuses (rules link_evaluation, link_inference) --------------------------
+# ---- what a linked run takes from the run whose training it holds (the link_* rules) -------------
 def _job_params(rule, run):
     """The params a rule's job for `run` gets (on the first test video, for a rule per video)."""
     wildcards = SimpleNamespace(run=run, video=next(iter(VIDEOS), None))

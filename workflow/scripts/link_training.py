@@ -10,6 +10,7 @@ from detexp.shared_training import TrainingPaths
 
 def run(smk):
     p, out = smk.params, smk.output
+    # as train.py builds them: that script is in every training's digest, so it is not edited to share this
     paths = TrainingPaths(
         state_dir=Path(p.state_dir),
         lock=Path(p.lock),
