@@ -9,8 +9,20 @@ from pathlib import Path
 import pytest
 
 from detexp.content import ContentHashes
-from detexp.linked_results import REUSED_FROM, NotTheSameInputs, link_evaluation, link_inference
+from detexp.inference import InferenceSettings
+from detexp.linked_results import (
+    REUSED_FROM,
+    NotTheSameInputs,
+    evaluation_settings,
+    inference_settings,
+    link_evaluation,
+    link_inference,
+)
+from detexp.logit_adjustment import LogitAdjustment
 from detexp.reuse import made_from, remember
+
+# What evaluate records beside these: the device and the libraries' versions (detexp.reuse.environment).
+EVALUATED_WITH = {**evaluation_settings(8, 0.5), "device": "cuda", "torch": "2.14.1"}
 
 
 def _run(root: Path, run: str, weights: bytes, image: bytes = b"jpeg") -> dict[str, Path]:
@@ -34,12 +46,16 @@ def _evaluated(run: dict[str, Path]) -> dict[str, Path]:
     outputs["predictions"].write_text("[]")
     outputs["confusion_matrix"].write_bytes(b"png")
     files = [run["checkpoint"], run["annotations"], run["annotations"].parent / "0.jpg"]
-    remember(outputs, made_from(files, {"batch_size": 8}, "code"))
+    remember(outputs, made_from(files, EVALUATED_WITH, "code"))
     return outputs
 
 
 def _link(
-    tmp_path: Path, own: dict[str, Path], source: dict[str, Path], source_outputs: dict[str, Path]
+    tmp_path: Path,
+    own: dict[str, Path],
+    source: dict[str, Path],
+    source_outputs: dict[str, Path],
+    settings: dict | None = None,
 ) -> tuple[dict[str, Path], list[str]]:
     outputs = {name: own["folder"] / f"evaluation/{name}" for name in source_outputs}
     outputs["metrics"].parent.mkdir(exist_ok=True)
@@ -53,6 +69,7 @@ def _link(
         source["annotations"],
         source_outputs,
         outputs,
+        evaluation_settings(8, 0.5) if settings is None else settings,
         ContentHashes(tmp_path / "cache.json"),
         logged.append,
     )
@@ -88,6 +105,22 @@ def test_a_source_result_whose_record_names_other_content_is_refused(tmp_path):
         _link(tmp_path, b, a, outputs)
 
 
+@pytest.mark.parametrize("settings", [evaluation_settings(16, 0.5), evaluation_settings(8, 0.75)])
+def test_a_source_result_made_with_other_settings_is_refused_naming_them(tmp_path, settings):
+    a, b = _run(tmp_path, "a", b"weights"), _run(tmp_path, "b", b"weights")
+    other = next(
+        f"{key} {EVALUATED_WITH[key]!r} there, {value!r} here" for key, value in settings.items() if EVALUATED_WITH[key] != value
+    )
+    with pytest.raises(NotTheSameInputs, match=r"run b was to reuse run a's evaluation .*made with other settings") as err:
+        _link(tmp_path, b, a, _evaluated(a), settings)
+    assert other in str(err.value)
+    assert not (b["folder"] / "evaluation/metrics").exists()
+
+
+INFERRED_WITH = InferenceSettings(0.3, 8, 1, None, "auto")
+ADJUSTED = LogitAdjustment(1.0, {"person": 0.25, "crane hook": 0.75})
+
+
 def test_the_same_checkpoint_reuses_the_inference_naming_both_runs(tmp_path):
     a, b = _run(tmp_path, "a", b"weights"), _run(tmp_path, "b", b"weights")
     video = tmp_path / "clip.mp4"
@@ -97,13 +130,27 @@ def test_the_same_checkpoint_reuses_the_inference_naming_both_runs(tmp_path):
     source["detections"].write_text(
         json.dumps({"model": {"checkpoint": str(a["checkpoint"]), "device": "cuda"}, "totals": {"person": 3}})
     )
-    remember(source, made_from([a["checkpoint"], video], {}, "code"))
+    remember(
+        source, made_from([a["checkpoint"], video], {**inference_settings(INFERRED_WITH, ADJUSTED), "device": "cuda"}, "code")
+    )
     outputs = {"video": b["folder"] / "clip.mp4", "detections": b["folder"] / "clip.json"}
     logged: list[str] = []
-    link_inference("b", "a", b["checkpoint"], video, a["checkpoint"], source, outputs, ContentHashes(), logged.append)
+    settings = inference_settings(INFERRED_WITH, ADJUSTED)
+    link_inference("b", "a", b["checkpoint"], video, a["checkpoint"], source, outputs, settings, ContentHashes(), logged.append)
     detections = json.loads(outputs["detections"].read_text())
     assert detections["model"] == {"checkpoint": str(b["checkpoint"]), "device": "cuda", REUSED_FROM: "a"}
     assert detections["totals"] == {"person": 3} and outputs["video"].read_bytes() == b"drawn"
+    # other priors (the logit adjustment), then another threshold: refused by the record's settings
+    for other in (
+        inference_settings(INFERRED_WITH, LogitAdjustment(1.0, {"person": 0.5, "crane hook": 0.5})),
+        inference_settings(InferenceSettings(0.5, 8, 1, None, "auto"), ADJUSTED),
+    ):
+        with pytest.raises(NotTheSameInputs, match="inference .*made with other settings"):
+            link_inference(
+                "b", "a", b["checkpoint"], video, a["checkpoint"], source, outputs, other, ContentHashes(), logged.append
+            )
     b["checkpoint"].write_bytes(b"other")
     with pytest.raises(NotTheSameInputs, match="inference"):
-        link_inference("b", "a", b["checkpoint"], video, a["checkpoint"], source, outputs, ContentHashes(), logged.append)
+        link_inference(
+            "b", "a", b["checkpoint"], video, a["checkpoint"], source, outputs, settings, ContentHashes(), logged.append
+        )

@@ -10,6 +10,11 @@ EVALUATION_OUTPUTS = dict(
         labels={"run": "{run}", "figure": "confusion matrix"},
     ),
 )
+# The evaluation's settings: the same for its reuse, which checks them against the source's record.
+EVALUATION_PARAMS = dict(
+    batch_size=run_inference_setting("batch_size"),
+    iou_threshold=config["evaluation"]["iou_threshold"],
+)
 
 
 rule evaluate:
@@ -29,8 +34,7 @@ rule evaluate:
         gpu=1,
         runtime=GPU_MINUTES["evaluate"],
     params:
-        batch_size=run_inference_setting("batch_size"),
-        iou_threshold=config["evaluation"]["iou_threshold"],
+        **EVALUATION_PARAMS,
         code=code_version("evaluate.py"),
     script:
         "../scripts/evaluate.py"
@@ -67,6 +71,7 @@ rule link_evaluation:
     conda:
         ENV
     params:
+        **EVALUATION_PARAMS,
         source=lambda wildcards: REUSED_EVALUATIONS[wildcards.run],
         study_dir=study_dir,
         code=code_version("link_evaluation.py"),

@@ -1,5 +1,14 @@
 # A run's inference on one video: computed on a GPU (infer), or reused from the run whose training it holds.
 INFERENCE_OUTPUTS = dict(video=DETECTED_VIDEO, detections=DETECTIONS)
+# The inference's settings: the same for its reuse, which checks them against the source's record.
+INFERENCE_PARAMS = dict(
+    threshold=run_inference_setting("threshold"),
+    batch_size=run_inference_setting("batch_size"),
+    frame_stride=run_inference_setting("frame_stride"),
+    max_frames=run_inference_setting("max_frames"),
+    precision=run_inference_setting("precision"),
+    logit_adjustment_tau=INFERENCE_LOGIT_TAU,
+)
 
 
 rule infer:
@@ -20,12 +29,7 @@ rule infer:
         gpu=1,
         runtime=GPU_MINUTES["infer"],
     params:
-        threshold=run_inference_setting("threshold"),
-        batch_size=run_inference_setting("batch_size"),
-        frame_stride=run_inference_setting("frame_stride"),
-        max_frames=run_inference_setting("max_frames"),
-        precision=run_inference_setting("precision"),
-        logit_adjustment_tau=INFERENCE_LOGIT_TAU,
+        **INFERENCE_PARAMS,
         video_file=video_file,
         code=code_version("infer.py"),
     script:
@@ -51,6 +55,7 @@ rule link_inference:
         ),
         checkpoint=CHECKPOINT,
         video=video_path,
+        dataset_stats=inference_priors,
     output:
         **INFERENCE_OUTPUTS,
     log:
@@ -61,6 +66,7 @@ rule link_inference:
     conda:
         ENV
     params:
+        **INFERENCE_PARAMS,
         source=lambda wildcards: REUSED_INFERENCES[wildcards.run],
         study_dir=study_dir,
         code=code_version("link_inference.py"),

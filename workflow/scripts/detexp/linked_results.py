@@ -5,19 +5,23 @@ Which run's results a run reuses is foreseen as the DAG is built, from the jobs'
 (detexp.linked_runs.reused_results). This is the check that it was foreseen right: the two checkpoints
 are the same bytes (each the one its training recorded), every other input (the test split and its
 images, the video) is the same bytes, and the source's result was made from exactly those (its record,
-detexp.reuse). Any disagreement stops the job and names the files.
+detexp.reuse), with the settings this run asks for. Any disagreement stops the job and names the
+files or the settings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .content import ContentHashes
 from .evaluation import evaluation_inputs
 from .files import link_or_copy, write_text_whole
+from .inference import InferenceSettings
+from .logit_adjustment import LogitAdjustment
 from .reuse import RECORD, record_dir, verified_checkpoint
 
 # The key a reused result names the run it was computed in, beside the checkpoint it now names.
@@ -39,21 +43,46 @@ def _differing(own: list[Path], theirs: list[Path], hashes: ContentHashes) -> li
     ]
 
 
-def _recorded_inputs(first_output: Path) -> list[str] | None:
-    """The sha256 of the input files a result's record says it was made from (None: no record)."""
+def _made_from(first_output: Path) -> dict[str, Any] | None:
+    """What a result's record says it was made from (detexp.reuse.made_from; None: no record)."""
     try:
         record = json.loads((record_dir({"first": first_output}) / RECORD).read_text())
     except (FileNotFoundError, ValueError):
         return None
-    return [sha for _, sha in record["made_from"]["files"]]
+    return record["made_from"]
+
+
+def evaluation_settings(batch_size: int, iou_threshold: float) -> dict[str, Any]:
+    """The settings an evaluation records (evaluation.run_evaluation_or_reuse, its device aside)."""
+    return {"batch_size": batch_size, "iou_threshold": iou_threshold}
+
+
+def inference_settings(settings: InferenceSettings, adjustment: LogitAdjustment | None) -> dict[str, Any]:
+    """The settings an inference records (inference.run_inference_or_reuse, its device aside)."""
+    return {
+        **dataclasses.asdict(settings),
+        "logit_adjustment": None if adjustment is None else dataclasses.asdict(adjustment),
+    }
+
+
+def _as_recorded(value: Any) -> Any:
+    """A value as a record holds it (JSON: tuples are lists)."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def check_same_inputs(
-    run: str, source: str, own: list[Path], theirs: list[Path], source_output: Path, hashes: ContentHashes, what: str
+    run: str,
+    source: str,
+    own: list[Path],
+    theirs: list[Path],
+    source_output: Path,
+    hashes: ContentHashes,
+    what: str,
+    settings: dict[str, Any],
 ) -> None:
     """Refuse unless `own` inputs equal `theirs` by content and the source's result (its first output
-    `source_output`) was made from them, as its record says; a result without a record (made before
-    records existed) is taken as Snakemake made it."""
+    `source_output`) was made from them with these `settings`, as its record says; a result without a
+    record (made before records existed) is taken as Snakemake made it."""
     for checkpoint in (own[0], theirs[0]):
         verified_checkpoint(checkpoint)
     differing = _differing(own, theirs, hashes)
@@ -63,12 +92,24 @@ def check_same_inputs(
             f"inputs differ in content: {'; '.join(differing[:5])}{' ...' if len(differing) > 5 else ''}. Nothing "
             "was reused. This is a fault of the workflow's foresight: please report it with results/training_plan.json"
         )
-    recorded = _recorded_inputs(source_output)
-    if recorded is not None and recorded != hashes.many(theirs):
+    made = _made_from(source_output)
+    record = record_dir({"first": source_output}) / RECORD
+    if made is not None and [sha for _, sha in made["files"]] != hashes.many(theirs):
         raise NotTheSameInputs(
             f"run {source}'s {what} ({source_output}) was not made from the files it has now: its record "
-            f"({record_dir({'first': source_output}) / RECORD}) names other content. Nothing was reused; delete "
-            f"{source_output} and rerun to compute it again"
+            f"({record}) names other content. Nothing was reused; delete {source_output} and rerun to compute it again"
+        )
+    recorded = {} if made is None else made["settings"]
+    other = [
+        f"{key} {recorded.get(key)!r} there, {value!r} here"
+        for key, value in _as_recorded(settings).items()
+        if made is not None and recorded.get(key) != value
+    ]
+    if other:
+        raise NotTheSameInputs(
+            f"run {run} was to reuse run {source}'s {what} ({source_output}), but its record ({record}) says it "
+            f"was made with other settings: {'; '.join(other)}. Nothing was reused; delete {source_output} and rerun "
+            "to compute it again"
         )
     hashes.save()
 
@@ -82,13 +123,15 @@ def link_evaluation(
     source_annotations: Path,
     source_outputs: dict[str, Path],
     outputs: dict[str, Path],
+    settings: dict[str, Any],
     hashes: ContentHashes,
     log: Callable[[str], None] = print,
 ) -> None:
     """`outputs` (metrics, predictions, confusion_matrix) from the source run's evaluation of the same
-    checkpoint on the same test split; the metrics name this run's checkpoint and the source run."""
+    checkpoint on the same test split with the same `settings` (evaluation_settings); the metrics name
+    this run's checkpoint and the source run."""
     own, theirs = evaluation_inputs(checkpoint, annotations), evaluation_inputs(source_checkpoint, source_annotations)
-    check_same_inputs(run, source, own, theirs, source_outputs["metrics"], hashes, "evaluation")
+    check_same_inputs(run, source, own, theirs, source_outputs["metrics"], hashes, "evaluation", settings)
     for name in ("predictions", "confusion_matrix"):
         link_or_copy(source_outputs[name], outputs[name])
     metrics = json.loads(Path(source_outputs["metrics"]).read_text())
@@ -109,12 +152,15 @@ def link_inference(
     source_checkpoint: Path,
     source_outputs: dict[str, Path],
     outputs: dict[str, Path],
+    settings: dict[str, Any],
     hashes: ContentHashes,
     log: Callable[[str], None] = print,
 ) -> None:
     """`outputs` (video, detections) from the source run's inference of the same checkpoint on the same
-    video; the detections name this run's checkpoint and the source run."""
-    check_same_inputs(run, source, [checkpoint, video], [source_checkpoint, video], source_outputs["video"], hashes, "inference")
+    video with the same `settings` (inference_settings); the detections name this run's checkpoint and
+    the source run."""
+    own, theirs = [checkpoint, video], [source_checkpoint, video]
+    check_same_inputs(run, source, own, theirs, source_outputs["video"], hashes, "inference", settings)
     link_or_copy(source_outputs["video"], outputs["video"])
     detections = json.loads(Path(source_outputs["detections"]).read_text())
     detections["model"].update({"checkpoint": str(checkpoint), REUSED_FROM: source})
