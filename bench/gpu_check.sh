@@ -25,3 +25,8 @@ fi
 # the class-weighted loss against the same training unweighted (the overhead should be within noise)
 python3 bench/weighted_loss.py --model nano --resolution 384 --epochs 2 --clips 30 --repeats 2 --batch-size 16 \
   --num-workers 4 2>&1 | grep -v -i "warn" | tee "$OUT/weighted_loss.txt"
+# k Nano trainings packed on the one GPU (gpu_allocation.runs_per_gpu): trainings per GPU-hour at k = 1, 2, 4
+python3 bench/pack_throughput.py --model nano --resolution 384 --epochs 2 --clips 30 --repeats 1 --batch-size 16 \
+  --num-workers 2 --ks 1 2 4 2>&1 | grep -v -i "warn" | tee "$OUT/pack_throughput_384.txt"
+python3 bench/pack_throughput.py --model nano --resolution 640 --epochs 2 --clips 30 --repeats 1 --batch-size 8 \
+  --num-workers 2 --ks 1 2 4 2>&1 | grep -v -i "warn" | tee "$OUT/pack_throughput_640.txt"

@@ -357,6 +357,90 @@ def test_identical_runs_train_once_and_the_second_takes_no_gpu_allocation(cluste
         assert "run same_b holds run same_a's training (the same checkpoint" in (wf / log).read_text()
 
 
+def _running_pack(cluster: SlurmCluster, wf: Path, pack: str, runs: list[str], proc: subprocess.Popen) -> str:
+    """The SLURM job id of a running pack once each of its runs has checkpointed its first epoch."""
+    deadline, last = time.time() + 600, None
+    while time.time() < deadline:
+        assert proc.poll() is None, "the workflow ended before the pack's first epochs were checkpointed"
+        sizes = [
+            (ckpt.stat().st_size if ckpt.exists() else -1)
+            for ckpt in (wf / "results" / run / "training/state/last.ckpt" for run in runs)
+        ]
+        if min(sizes) > 0 and sizes == last:
+            running = [line.split("|") for line in cluster.command("squeue", "-h", "-t", "R", "-o", "%i|%k").splitlines()]
+            (job_id,) = [job for job, comment in running if comment == f"rule_train_{pack}"]
+            return job_id
+        last = sizes
+        time.sleep(1.0)
+    raise AssertionError("the pack's runs did not checkpoint their first epochs in time")
+
+
+def test_runs_packed_two_to_an_allocation_train_side_by_side_resume_together_and_equal_unpacked_runs(cluster, tmp_path):
+    """gpu_allocation.runs_per_gpu 2: a 4-run study (2 experiments x 2 replicates) takes 2 GPU
+    allocations, each asking for one GPU and the CPUs and memory of 2 runs; both runs of a pack train at
+    once, and a requeued pack resumes both from their last epoch. Then the same study unpacked (1 run
+    per allocation) links the same trainings, evaluations and inferences: the same files, nothing
+    trained again."""
+    wf = copy_workflow(tmp_path / "packed")
+    overlay = [
+        *OVERLAY,
+        "replicates=2",
+        "test_videos=[crane_hook_1_short.mp4]",
+        "statistics={bootstrap_samples: 20}",
+        f"training={{epochs: 2, {SLOW_EPOCHS}}}",
+    ]
+    packs = {"pack1": [EXPERIMENT, f"{EXPERIMENT}__rep1"], "pack2": ["exp_person_25", "exp_person_25__rep1"]}
+    note = "; ".join(f"{pack} = {', '.join(runs)}" for pack, runs in packs.items())
+    packed = [*overlay, "gpu_allocation={runs_per_gpu: 2}"]
+    assert (
+        f"note: 4 runs packed into 2 GPU allocations (gpu_allocation.runs_per_gpu): {note}" in snakemake(wf, "-n", *packed).stdout
+    )
+
+    since = time.strftime("%Y-%m-%dT%H:%M:%S")
+    proc = subprocess.Popen(
+        [*SNAKEMAKE_STEADY, *packed], cwd=wf, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        job_id = _running_pack(cluster, wf, "pack1", packs["pack1"], proc)
+        _requeue(cluster, job_id)
+        out, _ = proc.communicate(timeout=900)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out[-3000:]
+    history = cluster.command("sacct", "-D", "-X", "-P", "-n", "-o", "State", "-S", since, "-j", job_id).split()
+    assert history == ["REQUEUED", "COMPLETED"], history
+    jobs = jobs_by_rule(cluster, submitted_jobs(out))
+    gpu_jobs = {name: rows for name, rows in jobs.items() if any("gres/gpu" in r["ReqTRES"] for r in rows)}
+    assert {name: len(rows) for name, rows in gpu_jobs.items()} == {"train_pack1": 1, "train_pack2": 1}, jobs
+    for (row,) in gpu_jobs.values():
+        # one GPU; the CPUs of 2 runs (the profile's 8 each) and their memory (8 GB per CPU)
+        assert "gres/gpu=1," in row["ReqTRES"] + "," and "cpu=16," in row["ReqTRES"] + ",", row
+        assert "--gpus=h100:1 " in row["SubmitLine"] and " --mem 128000 " in row["SubmitLine"], row["SubmitLine"]
+    assert {"train", "evaluate", "infer"}.isdisjoint(jobs)
+    # the pack's log is its last start's (Snakemake starts a job's logs afresh)
+    pack_log = (wf / "logs/packs/pack1.log").read_text()
+    assert f"training 2 run(s) side by side on one GPU: {', '.join(packs['pack1'])}" in pack_log, pack_log
+    for run in packs["pack1"]:
+        log = (wf / f"logs/train/{run}.log").read_text()
+        assert "resuming from last.ckpt: epoch 1 was complete, training continues with epoch 2" in log, log[-3000:]
+        summary = json.loads((wf / f"results/{run}/training/training_summary.json").read_text())
+        assert (summary["epochs_run"], summary["resumed_after_epochs"]) == (2, 1), summary
+    runs = [run for members in packs.values() for run in members]
+    files = ["training/checkpoint_best_total.pth", "training/training_summary.json", "evaluation/predictions.json"]
+    files.append("inference/crane_hook_1_short_detections.json")
+    made = {(run, f): (wf / "results" / run / f).read_bytes() for run in runs for f in files}
+
+    # unpacked: one allocation per run, whose jobs link what the packs made (nothing is trained)
+    proc = on_cluster(cluster, wf, *overlay)
+    jobs = jobs_by_rule(cluster, submitted_jobs(proc.stdout))
+    assert sorted(name for name in jobs if name.startswith("gpu_")) == sorted(f"gpu_{run}" for run in runs), jobs
+    for run in runs:
+        last = _last_job_log(wf / f"logs/train/{run}.log")
+        assert "nothing is trained" in last and "rfdetr train() arguments" not in last, last
+    assert {key: (wf / "results" / key[0] / key[1]).read_bytes() for key in made} == made
+
+
 def test_a_run_on_two_gpus_is_one_allocation_that_trains_two_ranks_and_resumes_after_preemption(cluster, slurm_run):
     """training.gpus 2: the run's allocation asks SLURM for 2 GPUs and twice the CPUs and memory of a
     one-GPU training (the profile's 8 per GPU, 8 GB per CPU) in one task, and its training starts both

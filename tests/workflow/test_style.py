@@ -50,6 +50,7 @@ RULE_ONLY_SCRIPTS = {
     "link_training.py",
     "link_evaluation.py",
     "link_inference.py",
+    "train_pack.py",
 }
 
 

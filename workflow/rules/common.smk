@@ -187,6 +187,17 @@ def all_outputs():
 LOGIT_ADJUSTMENT = config["evaluation"]["logit_adjustment"]
 
 
+def confusion_matrix_output(path, run="{run}"):
+    """A run's confusion matrix, in the report under the run."""
+    return report(
+        path,
+        caption="../report/confusion_matrix.rst",
+        category="Experiments",
+        subcategory=run,
+        labels={"run": run, "figure": "confusion matrix"},
+    )
+
+
 def run_adjusted_metrics(wildcards):
     """The run's logit-adjusted test metrics where evaluation.logit_adjustment is set (else none)."""
     return (

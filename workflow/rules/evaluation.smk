@@ -2,13 +2,7 @@
 EVALUATION_OUTPUTS = dict(
     metrics=EVAL_METRICS,
     predictions=EVAL_PREDICTIONS,
-    confusion_matrix=report(
-        CONFUSION_MATRIX,
-        caption="../report/confusion_matrix.rst",
-        category="Experiments",
-        subcategory="{run}",
-        labels={"run": "{run}", "figure": "confusion matrix"},
-    ),
+    confusion_matrix=confusion_matrix_output(CONFUSION_MATRIX),
 )
 # The evaluation's settings: the same for its reuse, which checks them against the source's record.
 EVALUATION_PARAMS = dict(

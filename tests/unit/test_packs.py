@@ -1,0 +1,100 @@
+"""packs and packing: which runs share a GPU allocation (gpu_allocation.runs_per_gpu), the time their
+trainings get, and the pack job's order of steps and its failures."""
+
+from __future__ import annotations
+
+import pytest
+
+from detexp.packing import PackFailed, member_steps, run_pack, training_waves
+from detexp.packs import describe_packs, pack_minutes, plan_packs
+from detexp.schemas import checked_setting
+from detexp.validation import ConfigError
+
+ALLOCATION = {"runs_per_gpu": 2, "time_limit_minutes": 1440, "evaluate_minutes": 20, "infer_minutes_per_video": 20}
+
+
+def test_runs_are_packed_k_to_an_allocation_in_name_order_and_a_lone_run_keeps_its_own():
+    runs = ["b", "a__rep1", "a", "c", "d"]
+    assert plan_packs(runs, 2) == {"pack1": ["a", "a__rep1"], "pack2": ["b", "c"]}  # d: its own allocation
+    assert plan_packs(runs, 3) == {"pack1": ["a", "a__rep1", "b"], "pack2": ["c", "d"]}
+    assert plan_packs(runs, 1) == {} and plan_packs(["a"], 4) == {}
+    names = list(plan_packs([f"r{i:02d}" for i in range(20)], 2))
+    assert names[0] == "pack01" and names[-1] == "pack10"  # sorted as text, in pack order
+
+
+def test_a_pack_trains_for_what_its_evaluations_and_inferences_leave():
+    assert pack_minutes(ALLOCATION, n_videos=2, pack_size=2) == 1440 - 2 * (20 + 2 * 20)
+    with pytest.raises(
+        ConfigError, match=r"runs_per_gpu 2 leaves 30 minute\(s\) .*pack of 2 runs, .*\(120 minutes\).*at least 60"
+    ):
+        pack_minutes({**ALLOCATION, "time_limit_minutes": 150}, n_videos=2, pack_size=2)
+
+
+def test_the_dry_run_line_names_each_pack_and_counts_the_rest():
+    packs = plan_packs([f"r{i}" for i in range(14)], 2)
+    line = describe_packs(packs)
+    # in name order, as text: r10 comes before r2
+    assert line.startswith(
+        "14 runs packed into 7 GPU allocations (gpu_allocation.runs_per_gpu): pack1 = r0, r1; pack2 = r10, r11; "
+    )
+    assert line.endswith("pack5 = r4, r5; and 2 more")
+    assert describe_packs({"pack1": ["a", "b"]}).startswith("2 runs packed into 1 GPU allocation (")
+
+
+def _member(run: str, same_as: str | None = None, videos: tuple[str, ...] = ("v",)) -> dict:
+    return {
+        "train": {"same_as": same_as, "log": f"logs/train/{run}.log"},
+        "evaluate": {"log": f"logs/evaluate/{run}.log"},
+        "infer": [{"log": f"logs/infer/{run}/{v}.log"} for v in videos],
+    }
+
+
+def test_runs_that_link_a_pack_mates_training_start_after_it_and_steps_follow_training():
+    members = {"a": _member("a"), "b": _member("b", same_as="a"), "c": _member("c", same_as="elsewhere")}
+    assert training_waves(members) == [["a", "c"], ["b"]]
+    assert training_waves({"a": _member("a")}) == [["a"]]
+    steps = member_steps(_member("a", videos=("v1", "v2")))
+    assert [(step, log) for step, log, _ in steps] == [
+        ("evaluate", "logs/evaluate/a.log"),
+        ("infer", "logs/infer/a/v1.log"),
+        ("infer", "logs/infer/a/v2.log"),
+    ]
+
+
+def test_failed_trainings_are_named_with_their_logs_and_nothing_runs_after_them(tmp_path, monkeypatch):
+    """Each training runs in a process of its own writing its run's log; a failure there is reported
+    once every training of the pack has ended, and the failed runs are not evaluated."""
+    monkeypatch.chdir(tmp_path)
+    members = {}
+    for run in ("a", "b"):
+        member = _member(run)
+        member["train"].update(
+            dataset_dir=str(tmp_path / f"missing_{run}"),
+            paths={
+                "state_dir": f"results/{run}/training/state",
+                "lock": f"results/{run}/training/training.lock",
+                "checkpoint": f"results/{run}/training/checkpoint_best_total.pth",
+                "class_info": f"results/{run}/training/class_info.json",
+                "metrics": f"results/{run}/training/metrics.csv",
+                "summary": f"results/{run}/training/training_summary.json",
+                "study_dir": "results",
+                "job_log": None,
+                "kept_log": None,
+            },
+            classes=["crane hook", "person"],
+            training=checked_setting(
+                {"model": "nano", "epochs": 1, "pretrain_weights": "none"}, "training", "config.schema.yaml"
+            ),
+            seed=1,
+            pretrain_path=None,
+        )
+        members[run] = member
+    logged: list[str] = []
+    with pytest.raises(PackFailed) as failed:
+        run_pack(members, threads_per_run=1, log=logged.append)
+    message = str(failed.value)
+    for run in ("a", "b"):
+        assert f"run {run}: its training failed (exit 1; logs/train/{run}.log)" in message
+        assert "missing_" + run in (tmp_path / f"logs/train/{run}.log").read_text()
+        assert not (tmp_path / f"logs/evaluate/{run}.log").exists()
+    assert "training 2 run(s) side by side on one GPU: a, b" in logged and logged[-1] == "finished: none"
