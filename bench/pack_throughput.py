@@ -12,6 +12,7 @@ Usage: python bench/pack_throughput.py [--model nano] [--resolution 384] [--epoc
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -54,11 +55,17 @@ def training_arguments(args, dataset: Path, run_dir: Path, seed: int) -> dict:
 def run_pack_of(args, k: int, dataset: Path, out: Path) -> tuple[float, list[float], float]:
     """k trainings side by side: the pack's wall time, each training's, and the largest peak memory."""
     runs = {f"r{i}": out / f"r{i}" for i in range(k)}
+    # the machine's cores shared out, as a pack job shares its CPUs (train_pack.py)
+    threads = str(max(1, (os.cpu_count() or 1) // k))
     with mps_daemon(print) as mps, tempfile.TemporaryDirectory() as spec_dir:
         start = time.perf_counter()
         procs = [
             start_step(
-                "train", training_arguments(args, dataset, run_dir, seed=42 + i), str(out / f"{run}.log"), mps, Path(spec_dir)
+                "train",
+                training_arguments(args, dataset, run_dir, seed=42 + i),
+                str(out / f"{run}.log"),
+                {**mps, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads},
+                Path(spec_dir),
             )
             for i, (run, run_dir) in enumerate(runs.items())
         ]

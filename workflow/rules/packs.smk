@@ -50,7 +50,6 @@ for _pack, _runs in PACKS.items():
             runtime=config["gpu_allocation"]["time_limit_minutes"],
         params:
             members=pack_members(_runs),
-            threads_per_run=config["gpu_allocation"]["cpus_per_gpu"],
             code=code_version("train_pack.py"),
         script:
             "../scripts/train_pack.py"

@@ -20,7 +20,9 @@ def run(smk):
             member["train"]["same_as"] = layout.run_of(shared, layout.TRAINING_SUMMARY)
         elif source in members and source != run_id:
             member["train"]["same_as"] = source
-    run_pack(members, smk.params.threads_per_run, log)
+    # the job's CPUs shared out (Snakemake may have given it fewer than it asked for, on a workstation):
+    # a process per run with all of them each would oversubscribe the cores many times over
+    run_pack(members, max(1, smk.threads // len(members)), log)
 
 
 snakemake_only(globals(), run)
