@@ -27,10 +27,14 @@ if PACKS and _OVERWRITTEN is None:
         "set-resources of train; use runs_per_gpu 1 (or report it)"
     )
 
+_TRAIN = workflow.modifier.modify_rulename(
+    "train"
+)  # its name where the workflow is a module
+
 for _pack, _runs in PACKS.items():
-    if "train" in _OVERWRITTEN:
+    if _TRAIN in _OVERWRITTEN:
         _OVERWRITTEN.setdefault(
-            workflow.modifier.modify_rulename(f"train_{_pack}"), _OVERWRITTEN["train"]
+            workflow.modifier.modify_rulename(f"train_{_pack}"), _OVERWRITTEN[_TRAIN]
         )
 
     rule:
