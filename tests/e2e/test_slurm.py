@@ -426,6 +426,11 @@ def test_runs_packed_two_to_an_allocation_train_side_by_side_resume_together_and
         assert "resuming from last.ckpt: epoch 1 was complete, training continues with epoch 2" in log, log[-3000:]
         summary = json.loads((wf / f"results/{run}/training/training_summary.json").read_text())
         assert (summary["epochs_run"], summary["resumed_after_epochs"]) == (2, 1), summary
+    for pack, members in packs.items():  # a packed run's timings are its pack's job's
+        for run in members:
+            jobs_of_run = json.loads((wf / f"results/{run}/experiment_summary.json").read_text())["jobs"]
+            assert jobs_of_run[f"{pack} (train, evaluate and infer of 2 runs)"] is not None, jobs_of_run
+            assert not {"train", "evaluate"} & set(jobs_of_run), jobs_of_run
     runs = [run for members in packs.values() for run in members]
     files = ["training/checkpoint_best_total.pth", "training/training_summary.json", "evaluation/predictions.json"]
     files.append("inference/crane_hook_1_short_detections.json")

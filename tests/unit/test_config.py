@@ -95,6 +95,7 @@ def test_a_gpu_allocation_fits_its_time_limit_training_gets_the_rest():
     allocation = validate_config(config())["gpu_allocation"]
     assert allocation == {
         "gpus_per_node": 8,
+        "runs_per_gpu": 1,
         "cpus_per_gpu": 8,
         "time_limit_minutes": 1440,
         "evaluate_minutes": 20,

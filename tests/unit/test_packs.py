@@ -66,8 +66,8 @@ def test_failed_trainings_are_named_with_their_logs_and_nothing_runs_after_them(
     once every training of the pack has ended, and the failed runs are not evaluated."""
     monkeypatch.chdir(tmp_path)
     members = {}
-    for run in ("a", "b"):
-        member = _member(run)
+    for run in ("a", "b", "c"):
+        member = _member(run, same_as="a" if run == "c" else None)
         member["train"].update(
             dataset_dir=str(tmp_path / f"missing_{run}"),
             paths={
@@ -93,6 +93,9 @@ def test_failed_trainings_are_named_with_their_logs_and_nothing_runs_after_them(
     with pytest.raises(PackFailed) as failed:
         run_pack(members, threads_per_run=1, log=logged.append)
     message = str(failed.value)
+    # c was to link a's training, which failed: it is not started (unpacked, its job would wait for none)
+    assert "run c: the training it links (run a's) failed" in message
+    assert not (tmp_path / "logs/train/c.log").exists()
     for run in ("a", "b"):
         assert f"run {run}: its training failed (exit 1; logs/train/{run}.log)" in message
         assert "missing_" + run in (tmp_path / f"logs/train/{run}.log").read_text()

@@ -566,7 +566,14 @@ def video_of_every_run(wildcards):
 
 def run_benchmarks(wildcards):
     """The benchmark files of one experiment's jobs, named by job. Read if present, not declared
-    as inputs: a deleted benchmark file must never rerun a training."""
+    as inputs: a deleted benchmark file must never rerun a training. A packed run's GPU jobs are its
+    pack's one job (packs.smk), named so: not an earlier unpacked job's file."""
+    pack = PACK_OF.get(wildcards.run)
+    if pack is not None:
+        return {
+            "prepare_dataset": BENCHMARKS["prepare_dataset"].format(run=wildcards.run),
+            f"{pack} (train, evaluate and infer of {len(PACKS[pack])} runs)": f"benchmarks/packs/{pack}.tsv",
+        }
     paths = {
         job: pattern.format(run=wildcards.run)
         for job, pattern in BENCHMARKS.items()

@@ -15,14 +15,11 @@ def _of_run(value, run):
 
 def pack_inputs(runs):
     """Input function: every run's training inputs (as train's), test split, videos and priors, and
-    the trainings of other runs that a run links (a pack-mate's: the pack itself trains it first).
+    the run whose finished training a run links (shared_training_source, as for train).
     """
 
     def inputs(wildcards):
-        files = {
-            "plan": ancient(TRAINING_PLAN),
-            "videos": list(map(str, VIDEOS.values())),
-        }
+        files = {"videos": list(map(str, VIDEOS.values()))}
         for i, run in enumerate(runs):
             files.update(
                 {f"{name}_{i}": _of_run(v, run) for name, v in TRAINING_INPUTS.items()}
@@ -30,8 +27,16 @@ def pack_inputs(runs):
             files[f"test_annotations_{i}"] = TEST_ANNOTATIONS.format(run=run)
             files[f"dataset_stats_{i}"] = _of_run(inference_priors, run)
             source = shared_training_source(run)
-            if source is not None and source not in runs:
+            if source in runs:
+                # a pack-mate, trained first by this very job: named by one of its inputs (its
+                # training split), as its training summary would be this job's own output
+                files[f"same_training_as_{i}"] = DATASET_SPLIT_ANNOTATIONS.format(
+                    run=source, split="train"
+                )
+            elif source is not None and source not in PACK_OF:
                 files[f"shared_training_{i}"] = TRAINING_SUMMARY.format(run=source)
+            # (a run of another pack: no wait between packs, which could wait for each other; the
+            # run links that training if it has finished by then, else trains it itself)
         return files
 
     return inputs
@@ -129,3 +134,8 @@ def pack_members(runs):
         return out
 
     return members
+
+
+def pack_video_files(wildcards):
+    """The test videos by name, size and modification time, as infer's video_file param."""
+    return [video_file(Wildcards(fromdict={"video": video})) for video in VIDEOS]

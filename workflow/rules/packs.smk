@@ -13,6 +13,7 @@ try:
         pack_minutes(config["gpu_allocation"], len(VIDEOS), len(_runs))
 except ConfigError as err:
     _fail(err)
+PACK_OF = {run: pack for pack, runs in PACKS.items() for run in runs}
 if PACKS and workflow.is_main_process:
     print(f"note: {describe_packs(PACKS)}", file=sys.stderr)
 
@@ -46,6 +47,8 @@ for _pack, _runs in PACKS.items():
             pack_outputs(_runs),
         log:
             pack_logs(_pack, _runs),
+        benchmark:
+            f"benchmarks/packs/{_pack}.tsv"
         conda:
             ENV
         threads: config["gpu_allocation"]["cpus_per_gpu"] * len(_runs)
@@ -54,6 +57,7 @@ for _pack, _runs in PACKS.items():
             runtime=config["gpu_allocation"]["time_limit_minutes"],
         params:
             members=pack_members(_runs),
+            video_files=pack_video_files,
             code=code_version("train_pack.py"),
         script:
             "../scripts/train_pack.py"

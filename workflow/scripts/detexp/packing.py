@@ -76,7 +76,10 @@ def mps_daemon(log: Callable[[str], None]) -> Iterator[dict[str, str]]:
     try:
         yield env
     finally:
-        subprocess.run([control], input="quit\n", env={**os.environ, **env}, capture_output=True, text=True)
+        try:
+            subprocess.run([control], input="quit\n", env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            log("CUDA MPS: the daemon did not answer 'quit' within 60 s; the allocation's end stops it")
         log("CUDA MPS: daemon stopped")
 
 
@@ -103,20 +106,29 @@ def run_pack(members: dict[str, dict[str, Any]], threads_per_run: int, log: Call
     failed (after the others are done)."""
     failed: dict[str, str] = {}
     threads = {"OMP_NUM_THREADS": str(threads_per_run), "MKL_NUM_THREADS": str(threads_per_run)}
-    with tempfile.TemporaryDirectory(prefix="pack.") as tmp, mps_daemon(log) as mps:
+    with tempfile.TemporaryDirectory(prefix="pack.") as tmp:
         spec_dir = Path(tmp)
-        for wave in training_waves(members):
-            started = time.monotonic()
-            log(f"training {len(wave)} run(s) side by side on one GPU: {', '.join(wave)}")
-            procs = {
-                run: start_step("train", members[run]["train"], members[run]["train"]["log"], {**threads, **mps}, spec_dir)
-                for run in wave
-            }
-            for run, proc in procs.items():
-                code = proc.wait()
-                if code != 0:
-                    failed[run] = f"its training failed (exit {code}; {members[run]['train']['log']})"
-            log(f"trainings done in {time.monotonic() - started:.0f} s")
+        # MPS for the trainings only: evaluation and inference, one at a time, take the GPU as usual
+        with mps_daemon(log) as mps:
+            for wave in training_waves(members):
+                for run in wave:
+                    source = members[run]["train"]["same_as"]
+                    if source in failed:  # it was to link that training: as unpacked, it waits for none
+                        failed[run] = f"the training it links (run {source}'s) failed"
+                wave = [run for run in wave if run not in failed]
+                if not wave:
+                    continue
+                started = time.monotonic()
+                log(f"training {len(wave)} run(s) side by side on one GPU: {', '.join(wave)}")
+                env = {**threads, **mps}
+                procs = {
+                    run: start_step("train", members[run]["train"], members[run]["train"]["log"], env, spec_dir) for run in wave
+                }
+                for run, proc in procs.items():
+                    code = proc.wait()
+                    if code != 0:
+                        failed[run] = f"its training failed (exit {code}; {members[run]['train']['log']})"
+                log(f"trainings done in {time.monotonic() - started:.0f} s")
         for run, member in members.items():
             if run in failed:
                 continue
