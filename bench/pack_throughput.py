@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_step import CLASSES, REPO, demo_dataset, training_parser  # noqa: E402
+from train_step import CLASSES, REPO, demo_dataset, training_parser, workflow_training  # noqa: E402
 
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 from detexp.packing import mps_daemon, start_step  # noqa: E402
@@ -34,18 +34,7 @@ def training_arguments(args, dataset: Path, run_dir: Path, seed: int) -> dict:
         "dataset_dir": str(dataset),
         "paths": {name: str(value) if value is not None else None for name, value in vars(paths).items()},
         "classes": CLASSES,
-        "training": {
-            "model": args.model,
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "image_size": args.resolution,
-            "lr": 1e-4,
-            "patience": None,
-            "pretrain_weights": None,
-            "multi_scale": True,
-            "num_workers": args.num_workers,
-            "extra": {},
-        },
+        "training": workflow_training(args),
         "seed": seed,
         "pretrain_path": None,
         "same_as": None,

@@ -72,9 +72,9 @@ def run_bare(args, dataset: Path, out: Path) -> tuple[float, float | None]:
     return result["wall"], result["mem"]
 
 
-def run_workflow(args, dataset: Path, out: Path, settings: dict | None = None) -> tuple[float, float | None]:
-    """The workflow's training (with further training `settings`): its wall time and peak GPU memory."""
-    training = {
+def workflow_training(args, settings: dict | None = None) -> dict:
+    """The `training` settings of the benchmarks' workflow trainings (with further `settings`)."""
+    return {
         "model": args.model,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -87,6 +87,11 @@ def run_workflow(args, dataset: Path, out: Path, settings: dict | None = None) -
         "extra": {},
         **(settings or {}),
     }
+
+
+def run_workflow(args, dataset: Path, out: Path, settings: dict | None = None) -> tuple[float, float | None]:
+    """The workflow's training (with further training `settings`): its wall time and peak GPU memory."""
+    training = workflow_training(args, settings)
     # A study folder of its own: in a shared one, a repeat would link the finished training of an
     # identical earlier run (the workflow's reuse) instead of training.
     run_dir = out / "study" / "run"
