@@ -76,6 +76,7 @@ def pack_members(runs):
             inference = {name: _of_run(v, run) for name, v in INFERENCE_PARAMS.items()}
             checkpoint_path = CHECKPOINT.format(run=run)
             outputs = {n: p.format(run=run) for n, p in TRAINING_OUTPUTS.items()}
+            train_log = rules.train.log[0].format(run=run)
             out[run] = {
                 "train": {
                     "dataset_dir": train["dataset_dir"],
@@ -87,15 +88,15 @@ def pack_members(runs):
                         "state_dir": train["state_dir"],
                         "lock": train["lock"],
                         "study_dir": train["study_dir"],
-                        "job_log": rules.train.log[0].format(run=run),
+                        "job_log": train_log,
                         "kept_log": train["kept_log"],
                     },
                     "classes": train["classes"],
                     "training": train["training"],
                     "seed": train["seed"],
                     "pretrain_path": pretrain_weights_file(run),
-                    "same_as": None,  # the script's: from the inputs or the plan
-                    "log": rules.train.log[0].format(run=run),
+                    "same_as": None,  # train_pack.py's, from pack_inputs' shared inputs
+                    "log": train_log,
                 },
                 "evaluate": {
                     "checkpoint": checkpoint_path,
