@@ -134,3 +134,53 @@ def test_after_snakemake_is_killed_its_training_is_not_started_twice(workflow_co
     assert f"taking over the training lock {EXP}/training/training.lock of a training that is gone" in log
     assert f"PID {orphan.pid}" in log and "its process has ended" in log
     assert not lock.exists()
+
+
+def test_a_pack_whose_run_fails_keeps_its_mates_finished_training(workflow_copy):
+    """gpu_allocation.runs_per_gpu 2: one run of a pack cannot train (another training of it is live),
+    its pack-mate's training finishes beside it. The pack job fails, evaluating nothing (Snakemake
+    removes its outputs); the mate's training is kept, and the next run links it - not trained again,
+    the same checkpoint bytes - while the other run trains."""
+    from detexp.content import file_sha256
+    from detexp.runlock import TrainingLock
+
+    mate, blocked = "exp_person_100", "exp_person_25"
+    args = (
+        *DEMO,
+        "--config",
+        f"experiments=[{mate}, {blocked}]",
+        "gpu_allocation={runs_per_gpu: 2}",
+        "test_videos=[crane_hook_1_short.mp4]",
+        "--cores",
+        "2",
+        "--",
+        *(f"results/{run}/evaluation/metrics.json" for run in (mate, blocked)),
+    )
+    mate_log, blocked_log = (workflow_copy / f"logs/train/{run}.log" for run in (mate, blocked))
+    held = workflow_copy / "results" / blocked / "training/training.lock"
+    with TrainingLock(held, f"results/{blocked}/training/state", lambda message: None):
+        failed = snakemake(workflow_copy, *args, check=False)
+    assert failed.returncode != 0
+    pack_log = (workflow_copy / "logs/packs/pack1.log").read_text()
+    assert f"training 2 run(s) side by side on one GPU: {mate}, {blocked}" in pack_log, pack_log
+    assert f"run {blocked}: its training failed (exit 1; logs/train/{blocked}.log)" in pack_log, pack_log
+    assert f"The other runs' trainings ({mate}) finished and are kept" in pack_log, pack_log
+    assert f"another training of run results/{blocked}/training/state is live" in blocked_log.read_text()
+    first = mate_log.read_text()
+    assert "rfdetr train() arguments" in first, first[-3000:]
+    # nothing evaluated; the pack's outputs removed by Snakemake, the finished training kept
+    assert (workflow_copy / f"logs/evaluate/{mate}.log").read_text() == ""  # the job's logs are opened empty
+    assert (workflow_copy / f"logs/infer/{mate}/crane_hook_1_short.log").read_text() == ""
+    assert not (workflow_copy / "results" / mate / "training/checkpoint_best_total.pth").exists()
+    finished = json.loads((workflow_copy / "results" / mate / "training/state/finished.json").read_text())
+
+    snakemake(workflow_copy, *args)  # the other training has ended
+    log = mate_log.read_text()
+    again = log[len(first) :] if log.startswith(first) else log
+    assert "nothing is trained" in again and "rfdetr train() arguments" not in again, again[-3000:]
+    assert "rfdetr train() arguments" in blocked_log.read_text()
+    checkpoint = workflow_copy / "results" / mate / "training/checkpoint_best_total.pth"
+    assert file_sha256(checkpoint) == finished["summary"]["checkpoint_sha256"]
+    for run in (mate, blocked):
+        metrics = json.loads((workflow_copy / "results" / run / "evaluation/metrics.json").read_text())
+        assert metrics["checkpoint"].endswith(f"{run}/training/checkpoint_best_total.pth"), metrics
