@@ -10,6 +10,9 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/run_functions.smk"
+include: "workflow/rules/linked_functions.smk"
+include: "workflow/rules/report_functions.smk"
 include: "workflow/rules/code_versions.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/dataset.smk"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from detexp.packing import PackFailed, member_steps, run_pack, training_waves
-from detexp.packs import describe_packs, pack_minutes, plan_packs
+from detexp.packs import describe_packs, pack_minutes, plan_packs, run_benchmarks
 from detexp.schemas import checked_setting
 from detexp.validation import ConfigError
 
@@ -104,3 +104,18 @@ def test_failed_trainings_are_named_with_their_logs_and_nothing_runs_after_them(
         "training 2 run(s) side by side on one GPU: a, b" in logged
         and logged[-1] == "trainings finished: none; nothing evaluated (a training failed)"
     )
+
+
+def test_a_packed_runs_timings_are_its_packs_job_and_an_unpacked_runs_its_own_jobs():
+    packs = {"pack1": ["a", "b"]}
+    assert run_benchmarks("b", ["v1", "v2"], packs) == {
+        "prepare_dataset": "benchmarks/prepare_dataset/b.tsv",
+        "pack1 (train, evaluate and infer of 2 runs)": "benchmarks/packs/pack1.tsv",
+    }
+    assert run_benchmarks("c", ["v1", "v2"], packs) == {
+        "prepare_dataset": "benchmarks/prepare_dataset/c.tsv",
+        "train": "benchmarks/train/c.tsv",
+        "evaluate": "benchmarks/evaluate/c.tsv",
+        "infer v1": "benchmarks/infer/c/v1.tsv",
+        "infer v2": "benchmarks/infer/c/v2.tsv",
+    }

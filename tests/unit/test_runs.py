@@ -7,7 +7,7 @@ import pytest
 from detexp.config import validate_config
 from detexp.experiments import Experiment
 from detexp.validation import ConfigError
-from detexp.runs import expand_runs
+from detexp.runs import expand_runs, strip_runs
 
 EXPERIMENTS = {
     "exp_a": Experiment("exp_a", "", {"person": 0.25}, "config/experiments/exp_a.yaml"),
@@ -137,3 +137,15 @@ def test_training_settings_leave_out_what_is_unset_and_carry_a_matched_baseline(
         "baseline_epochs": 30,
         "baseline_gpus": 2,
     }
+
+
+def test_a_video_strip_shows_replicate_0_of_each_run_by_fractions_then_name_at_most_max_rows():
+    experiments = {
+        **EXPERIMENTS,
+        "exp_0": Experiment("exp_0", "", {"person": 0.25}, "config/experiments/exp_0.yaml"),
+        "exp_c": Experiment("exp_c", "", {"person": 0.5}, "config/experiments/exp_c.yaml"),
+    }
+    runs = expand_runs(config(replicates=2), experiments)
+    classes = ["crane hook", "person"]
+    assert strip_runs(runs, classes) == ["exp_0", "exp_a", "exp_c", "exp_b"]
+    assert strip_runs(runs, classes, max_rows=2) == ["exp_0", "exp_a"]

@@ -2,7 +2,7 @@
 # trains its runs side by side on one GPU, then evaluates and infers each (detexp.packing). Its
 # outputs are its runs' own (the train, evaluate and infer rules' files), made by the same code with
 # the same settings, so everything after it is the same as for unpacked runs.
-from detexp.packs import describe_packs, pack_minutes, plan_packs
+from detexp.packs import PACK_BENCHMARK, describe_packs, pack_minutes, plan_packs
 
 PACKS = plan_packs(
     [r for r in RUNS if r not in LINKED_TRAININGS and run_gpus(r) == 1],
@@ -48,7 +48,7 @@ for _pack, _runs in PACKS.items():
         log:
             pack_logs(_pack, _runs),
         benchmark:
-            f"benchmarks/packs/{_pack}.tsv"
+            PACK_BENCHMARK.format(pack=_pack)
         conda:
             ENV
         threads: config["gpu_allocation"]["cpus_per_gpu"] * len(_runs)

@@ -10,9 +10,13 @@ inferences (nothing is computed again, detexp.reuse).
 
 from __future__ import annotations
 
+from . import layout
 from .config import CONFIG_SOURCE
 from .resources import MIN_TRAINING_MINUTES
 from .validation import ConfigError
+
+# The Snakemake benchmark of a pack's job (train_<pack>).
+PACK_BENCHMARK = "benchmarks/packs/{pack}.tsv"
 
 
 def plan_packs(runs: list[str], runs_per_gpu: int) -> dict[str, list[str]]:
@@ -49,3 +53,17 @@ def describe_packs(packs: dict[str, list[str]], shown: int = 5) -> str:
     runs = sum(len(r) for r in packs.values())
     allocations = f"{len(packs)} GPU allocation{'s' if len(packs) > 1 else ''}"
     return f"{runs} runs packed into {allocations} (gpu_allocation.runs_per_gpu): {'; '.join(listed)}{more}"
+
+
+def run_benchmarks(run: str, videos: list[str], packs: dict[str, list[str]]) -> dict[str, str]:
+    """The benchmark files of a run's jobs, named by job (layout.BENCHMARKS). A packed run's GPU jobs
+    are its pack's one job, named so: never an earlier unpacked job's files."""
+    pack = next((name for name, runs in packs.items() if run in runs), None)
+    if pack is not None:
+        return {
+            "prepare_dataset": layout.BENCHMARKS["prepare_dataset"].format(run=run),
+            f"{pack} (train, evaluate and infer of {len(packs[pack])} runs)": PACK_BENCHMARK.format(pack=pack),
+        }
+    paths = {job: pattern.format(run=run) for job, pattern in layout.BENCHMARKS.items() if "{video}" not in pattern}
+    paths.update({f"infer {video}": layout.BENCHMARKS["infer"].format(run=run, video=video) for video in videos})
+    return paths

@@ -271,3 +271,16 @@ def training_settings(run: Run, runs: dict[str, Run], baselines: dict[str, str],
         if runs[baseline].config["training"]["gpus"] > 1:
             training["match_images_seen"]["baseline_gpus"] = runs[baseline].config["training"]["gpus"]
     return sorted_dict(training)
+
+
+# A video strip shows one row per run, so it stays readable: replicate 0 only, at most this many rows.
+STRIP_MAX_ROWS = 12
+
+
+def strip_runs(runs: dict[str, Run], classes: list[str], max_rows: int = STRIP_MAX_ROWS) -> list[str]:
+    """The runs a test video's strip shows, one row each: replicate 0 of each experiment and sweep point,
+    in the order of the comparison table (by the sampled fractions, then by name), at most `max_rows`."""
+    shown = [rid for rid, run in runs.items() if run.replicate == 0]
+    return sorted(
+        shown, key=lambda rid: (tuple(runs[rid].experiment.fractions_for(classes).values()), runs[rid].experiment.name, rid)
+    )[:max_rows]
