@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import validate_config
-from .demo import DEMO_ANNOTATIONS, DEMO_PROJECT_DIR
+from .demo import DEMO_ANNOTATIONS, DEMO_CLASSES, DEMO_PROJECT_DIR
 from .experiments import load_experiments
 from .runs import Run, describe_pairs, expand_runs, reference_pairs, run_pairs
 from .sources import DatasetError
@@ -79,8 +79,15 @@ def project_sources(config: dict[str, Any], videos: dict[str, Path], linting: bo
     decoded), so that what it would refuse the dry run says. `snakemake --lint` reads the rules, not a
     project: there a missing project is no error (the bundled study's is a placeholder)."""
     project_dir = config["project_dir"]
-    if project_dir == DEMO_PROJECT_DIR:
-        return "coco", [DEMO_ANNOTATIONS]  # made by the workflow's own rule
+    if project_dir == DEMO_PROJECT_DIR:  # made by the workflow's own rule, with the demo's classes
+        wrong = [c for c in config["classes"] if c not in DEMO_CLASSES]
+        if wrong:
+            raise StudyError(
+                f"the workflow config: classes: {wrong} not in the bundled demo project ({DEMO_PROJECT_DIR}) - it has: "
+                f"{', '.join(DEMO_CLASSES)}",
+                "classes",
+            )
+        return "coco", [DEMO_ANNOTATIONS]
     problem = path_problem(project_dir, "folder")
     if linting and problem:
         return "coco", []
