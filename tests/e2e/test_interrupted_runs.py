@@ -136,27 +136,30 @@ def test_after_snakemake_is_killed_its_training_is_not_started_twice(workflow_co
     assert not lock.exists()
 
 
-def test_a_pack_whose_run_fails_keeps_its_mates_finished_training(workflow_copy):
+def test_a_pack_whose_run_fails_keeps_its_mates_finished_work(workflow_copy):
     """gpu_allocation.runs_per_gpu 2: one run of a pack cannot train (another training of it is live),
-    its pack-mate's training finishes beside it. The pack job fails, evaluating nothing (Snakemake
-    removes its outputs); the mate's training is kept, and the next run links it - not trained again,
-    the same checkpoint bytes - while the other run trains."""
-    from detexp.content import file_sha256
+    its pack-mate trains beside it and is evaluated and inferred. The pack job fails and Snakemake removes
+    its outputs, the mate's included; the next run links the mate's training, evaluation and inference
+    back from their records (not trained or computed again: the same bytes) while the other run trains."""
     from detexp.runlock import TrainingLock
 
     mate, blocked = "exp_person_100", "exp_person_25"
+    video = "crane_hook_1_short"
     args = (
         *DEMO,
         "--config",
         f"experiments=[{mate}, {blocked}]",
         "gpu_allocation={runs_per_gpu: 2}",
-        "test_videos=[crane_hook_1_short.mp4]",
+        f"test_videos=[{video}.mp4]",
         "--cores",
         "2",
         "--",
         *(f"results/{run}/evaluation/metrics.json" for run in (mate, blocked)),
     )
-    mate_log, blocked_log = (workflow_copy / f"logs/train/{run}.log" for run in (mate, blocked))
+    logs = {step: workflow_copy / f"logs/{step}/{mate}.log" for step in ("train", "evaluate")}
+    logs["infer"] = workflow_copy / f"logs/infer/{mate}/{video}.log"
+    results = workflow_copy / "results" / mate
+    made = ["training/checkpoint_best_total.pth", "evaluation/metrics.json", f"inference/{video}_detections.json"]
     held = workflow_copy / "results" / blocked / "training/training.lock"
     with TrainingLock(held, f"results/{blocked}/training/state", lambda message: None):
         failed = snakemake(workflow_copy, *args, check=False)
@@ -164,23 +167,27 @@ def test_a_pack_whose_run_fails_keeps_its_mates_finished_training(workflow_copy)
     pack_log = (workflow_copy / "logs/packs/pack1.log").read_text()
     assert f"training 2 run(s) side by side on one GPU: {mate}, {blocked}" in pack_log, pack_log
     assert f"run {blocked}: its training failed (exit 1; logs/train/{blocked}.log)" in pack_log, pack_log
-    assert f"The other runs' trainings ({mate}) finished and are kept" in pack_log, pack_log
+    assert f"The other runs of the pack ({mate}) finished; their results are kept and linked at the next run" in pack_log
+    blocked_log = workflow_copy / f"logs/train/{blocked}.log"
     assert f"another training of run results/{blocked}/training/state is live" in blocked_log.read_text()
-    first = mate_log.read_text()
-    assert "rfdetr train() arguments" in first, first[-3000:]
-    # nothing evaluated; the pack's outputs removed by Snakemake, the finished training kept
-    assert (workflow_copy / f"logs/evaluate/{mate}.log").read_text() == ""  # the job's logs are opened empty
-    assert (workflow_copy / f"logs/infer/{mate}/crane_hook_1_short.log").read_text() == ""
-    assert not (workflow_copy / "results" / mate / "training/checkpoint_best_total.pth").exists()
-    finished = json.loads((workflow_copy / "results" / mate / "training/state/finished.json").read_text())
+    first = {step: log.read_text() for step, log in logs.items()}
+    assert "rfdetr train() arguments" in first["train"], first["train"][-3000:]
+    assert all(first.values()) and not any("reused:" in text for text in first.values()), first
+    # Snakemake removed the failed job's outputs; the mate's evaluation and inference keep their records
+    assert not any((results / f).exists() for f in made)
+    records = [json.loads(r.read_text()) for r in sorted(results.glob("*/.made_from/*/inputs.json"))]
+    assert sorted(Path(next(iter(r["outputs"].values()))).parent.name for r in records) == ["evaluation", "inference"]
+    trained = json.loads((results / "training/state/finished.json").read_text())["summary"]["checkpoint_sha256"]
 
     snakemake(workflow_copy, *args)  # the other training has ended
-    log = mate_log.read_text()
-    again = log[len(first) :] if log.startswith(first) else log
-    assert "nothing is trained" in again and "rfdetr train() arguments" not in again, again[-3000:]
+    again = {step: log.read_text() for step, log in logs.items()}
+    again = {step: text[len(first[step]) :] if text.startswith(first[step]) else text for step, text in again.items()}
+    assert "nothing is trained" in again["train"] and "rfdetr train() arguments" not in again["train"], again["train"]
+    for step in ("evaluate", "infer"):
+        assert "reused:" in again[step] and "no model loaded" in again[step], again[step]
     assert "rfdetr train() arguments" in blocked_log.read_text()
-    checkpoint = workflow_copy / "results" / mate / "training/checkpoint_best_total.pth"
-    assert file_sha256(checkpoint) == finished["summary"]["checkpoint_sha256"]
-    for run in (mate, blocked):
-        metrics = json.loads((workflow_copy / "results" / run / "evaluation/metrics.json").read_text())
-        assert metrics["checkpoint"].endswith(f"{run}/training/checkpoint_best_total.pth"), metrics
+    from detexp.content import file_sha256
+
+    assert file_sha256(results / made[0]) == trained  # the training it finished in the failed pack
+    for record in records:  # the files the records were made with, linked back
+        assert {name: file_sha256(workflow_copy / path) for name, path in record["outputs"].items()} == record["sha256"]

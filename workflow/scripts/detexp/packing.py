@@ -5,8 +5,8 @@ Each step is the step of an unpacked run - training.train, evaluation.run_evalua
 inference.run_inference_or_reuse, with the same arguments - in a process of its own that writes the
 run's own log (logs/train/<run>.log and so on), so a run's results, reuse and resumption are the same
 packed or not: one training lock per run, a requeued pack resumes each unfinished training from its
-last epoch and links the finished ones, and one run's failed training leaves its pack-mates' trainings
-finished (their next pack links them). Where `nvidia-cuda-mps-control` exists and a GPU is visible, the CUDA MPS
+last epoch and links the finished ones, and one run's failure leaves its pack-mates' work finished
+(their next pack links it). Where `nvidia-cuda-mps-control` exists and a GPU is visible, the CUDA MPS
 daemon is started for the pack's trainings, so that their kernels share the GPU instead of taking
 turns; elsewhere the processes share it plainly.
 
@@ -102,8 +102,8 @@ def start_step(step: str, arguments: dict[str, Any], log_path: str, env: dict[st
 
 def run_pack(members: dict[str, dict[str, Any]], threads_per_run: int, log: Callable[[str], None] = print) -> None:
     """Train the pack's runs (`members`: run -> its train, evaluate and infer arguments and logs) side by
-    side, then evaluate and infer each; raise PackFailed naming the runs that failed (once every
-    training has ended; after a failed training nothing is evaluated)."""
+    side, then evaluate and infer each whose training finished; raise PackFailed naming the runs that
+    failed (after the others are done)."""
     failed: dict[str, str] = {}
     threads = {"OMP_NUM_THREADS": str(threads_per_run), "MKL_NUM_THREADS": str(threads_per_run)}
     with tempfile.TemporaryDirectory(prefix="pack.") as tmp:
@@ -129,30 +129,25 @@ def run_pack(members: dict[str, dict[str, Any]], threads_per_run: int, log: Call
                     if code != 0:
                         failed[run] = f"its training failed (exit {code}; {members[run]['train']['log']})"
                 log(f"trainings done in {time.monotonic() - started:.0f} s")
-        if failed:
-            # Snakemake removes every output of a failed job: after a failed training nothing is
-            # evaluated (it would be removed), and the GPU is given back; finished trainings are kept
-            done = [run for run in members if run not in failed]
-            log(f"trainings finished: {', '.join(done) or 'none'}; nothing evaluated (a training failed)")
-            raise PackFailed(
-                "; ".join(f"run {run}: {why}" for run, why in failed.items())
-                + (
-                    f". The other runs' trainings ({', '.join(done)}) finished and are kept: the next run links"
-                    " them, then evaluates them (Snakemake removes a failed job's outputs, so this job evaluated"
-                    " nothing)"
-                    if done
-                    else ""
-                )
-            )
         for run, member in members.items():
+            if run in failed:
+                continue
             for step, log_path, arguments in member_steps(member):
                 code = start_step(step, arguments, log_path, threads, spec_dir).wait()
-                if code != 0:  # the job fails, and Snakemake removes every output: stop here
-                    raise PackFailed(
-                        f"run {run}: its {step} failed (exit {code}; {log_path}). Every training of the pack"
-                        " finished and is kept: the next run links them"
-                    )
-    log(f"finished: {', '.join(members)}")
+                if code != 0:
+                    failed[run] = f"its {step} failed (exit {code}; {log_path})"
+                    break
+    done = [run for run in members if run not in failed]
+    log(f"finished: {', '.join(done) or 'none'}")
+    if failed:
+        raise PackFailed(
+            "; ".join(f"run {run}: {why}" for run, why in failed.items())
+            + (
+                f". The other runs of the pack ({', '.join(done)}) finished; their results are kept and linked at the next run"
+                if done
+                else ""
+            )
+        )
 
 
 def _train(arguments: dict[str, Any]) -> None:
