@@ -3,9 +3,12 @@ trainings get, and the pack job's order of steps and its failures."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
-from detexp.packing import PackFailed, member_steps, run_pack, training_waves
+from detexp.packing import PackFailed, member_steps, mps_daemon, run_pack, training_waves
 from detexp.packs import describe_packs, pack_minutes, plan_packs, run_benchmarks
 from detexp.schemas import checked_setting
 from detexp.validation import ConfigError
@@ -116,3 +119,46 @@ def test_a_packed_runs_timings_are_its_packs_job_and_an_unpacked_runs_its_own_jo
         "infer v1": "benchmarks/infer/c/v1.tsv",
         "infer v2": "benchmarks/infer/c/v2.tsv",
     }
+
+
+def _mps_control(folder, start_exit: int = 0):
+    """An `nvidia-cuda-mps-control` on PATH that records how it is called (this machine has no GPU)."""
+    folder.mkdir()
+    control = folder / "nvidia-cuda-mps-control"
+    control.write_text(
+        "#!/bin/sh\n"
+        'calls="$CUDA_MPS_LOG_DIRECTORY/../calls"\n'
+        'if [ "$1" = "-d" ]; then echo "start $CUDA_MPS_PIPE_DIRECTORY" >> "$calls"; exit ' + str(start_exit) + "; fi\n"
+        'echo "said $(cat)" >> "$calls"\n'
+    )
+    control.chmod(0o755)
+    return folder
+
+
+def test_the_mps_daemon_lives_in_the_jobs_tmpdir_for_the_block_and_is_told_to_quit(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", f"{_mps_control(tmp_path / 'bin')}:{os.environ['PATH']}")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    logged: list[str] = []
+    with mps_daemon(logged.append) as env:
+        pipe = Path(env["CUDA_MPS_PIPE_DIRECTORY"])
+        assert pipe.is_dir() and Path(env["CUDA_MPS_LOG_DIRECTORY"]).is_dir() and pipe.parent.parent == tmp_path
+        calls = pipe.parent / "calls"
+        assert calls.read_text().splitlines() == [f"start {pipe}"]  # started for the block, not stopped yet
+    assert calls.read_text().splitlines() == [f"start {pipe}", "said quit"]
+    assert logged == [f"CUDA MPS: daemon started ({pipe.parent})", "CUDA MPS: daemon stopped"]
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # no GPU visible: the trainings share it plainly
+    with mps_daemon(logged.append) as env:
+        assert env == {}
+    assert logged[-1].startswith("CUDA MPS: not used")
+
+
+def test_an_mps_daemon_that_does_not_start_leaves_the_trainings_sharing_plainly(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", f"{_mps_control(tmp_path / 'bin', start_exit=1)}:{os.environ['PATH']}")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    logged: list[str] = []
+    with mps_daemon(logged.append) as env:
+        assert env == {}
+    assert logged == ["CUDA MPS: the daemon did not start (1): sharing plainly"]
