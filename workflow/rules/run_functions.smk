@@ -47,6 +47,8 @@ def inference_priors(wildcards):
 
 
 def project_dir(wildcards):
+    """The project folder, as a function: a plain string param is formatted with the job's wildcards,
+    which a folder name with braces in it would break."""
     return PROJECT_DIR
 
 
