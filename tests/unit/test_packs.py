@@ -16,13 +16,47 @@ from detexp.validation import ConfigError
 ALLOCATION = {"runs_per_gpu": 2, "time_limit_minutes": 1440, "evaluate_minutes": 20, "infer_minutes_per_video": 20}
 
 
-def test_runs_are_packed_k_to_an_allocation_in_name_order_and_a_lone_run_keeps_its_own():
+def _points(runs: list[str]) -> dict[str, str]:
+    """Each run's experiment point, as detexp.runs.Run.point gives it (the id without its replicate)."""
+    return {run: run.split("__rep")[0] for run in runs}
+
+
+def test_a_points_replicates_are_packed_k_to_an_allocation_and_left_over_runs_together():
     runs = ["b", "a__rep1", "a", "c", "d"]
-    assert plan_packs(runs, 2) == {"pack1": ["a", "a__rep1"], "pack2": ["b", "c"]}  # d: its own allocation
-    assert plan_packs(runs, 3) == {"pack1": ["a", "a__rep1", "b"], "pack2": ["c", "d"]}
-    assert plan_packs(runs, 1) == {} and plan_packs(["a"], 4) == {}
-    names = list(plan_packs([f"r{i:02d}" for i in range(20)], 2))
+    # a's two replicates fill a pack; b, c and d are left over: b and c share one, d keeps its own
+    assert plan_packs(_points(runs), 2) == {"pack1": ["a", "a__rep1"], "pack2": ["b", "c"]}
+    assert plan_packs(_points(runs), 3) == {"pack1": ["a", "a__rep1", "b"], "pack2": ["c", "d"]}
+    assert plan_packs(_points(runs), 1) == {} and plan_packs(_points(["a"]), 4) == {}
+    names = list(plan_packs(_points([f"r{i:02d}" for i in range(20)]), 2))
     assert names[0] == "pack01" and names[-1] == "pack10"  # sorted as text, in pack order
+    three = [f"{e}{rep}" for e in ("a", "b") for rep in ("", "__rep1", "__rep2")]
+    assert plan_packs(_points(three), 2) == {
+        "pack1": ["a", "a__rep1"],
+        "pack2": ["a__rep2", "b__rep2"],  # the left-over replicates
+        "pack3": ["b", "b__rep1"],
+    }
+
+
+def _study(experiments: tuple[str, ...], replicates: int) -> dict[str, str]:
+    return _points([e + (f"__rep{r}" if r else "") for e in experiments for r in range(replicates)])
+
+
+def test_packs_stay_as_they_were_when_a_study_gains_an_experiment_or_replicates():
+    """A pack whose runs change runs again (only to link its runs' results, but in a GPU allocation):
+    what is added leaves the other points' packs alone. In plain name order, a run added before
+    others moves every pack after it."""
+    before = plan_packs(_study(("exp_b", "exp_c"), 3), 2)
+    assert before == {
+        "pack1": ["exp_b", "exp_b__rep1"],
+        "pack2": ["exp_b__rep2", "exp_c__rep2"],
+        "pack3": ["exp_c", "exp_c__rep1"],
+    }
+    # an experiment that sorts first: only the pack of left-over replicates changes
+    grown = plan_packs(_study(("exp_a", "exp_b", "exp_c"), 3), 2)
+    assert [before[p] in grown.values() for p in before] == [True, False, True]
+    # replicates 2 -> 3: every pack of the first two is kept
+    two = plan_packs(_study(("exp_b", "exp_c"), 2), 2)
+    assert all(runs in before.values() for runs in two.values()) and len(two) == 2
 
 
 def test_a_pack_trains_for_what_its_evaluations_and_inferences_leave():
@@ -34,7 +68,7 @@ def test_a_pack_trains_for_what_its_evaluations_and_inferences_leave():
 
 
 def test_the_dry_run_line_names_each_pack_and_counts_the_rest():
-    packs = plan_packs([f"r{i}" for i in range(14)], 2)
+    packs = plan_packs(_points([f"r{i}" for i in range(14)]), 2)
     line = describe_packs(packs)
     # in name order, as text: r10 comes before r2
     assert line.startswith(

@@ -5,7 +5,11 @@
 from detexp.packs import PACK_BENCHMARK, describe_packs, pack_minutes, plan_packs
 
 PACKS = plan_packs(
-    [r for r in RUNS if r not in LINKED_TRAININGS and run_gpus(r) == 1],
+    {
+        rid: run.point
+        for rid, run in RUNS.items()
+        if rid not in LINKED_TRAININGS and run_gpus(rid) == 1
+    },
     config["gpu_allocation"]["runs_per_gpu"],
 )
 try:

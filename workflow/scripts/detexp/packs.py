@@ -1,11 +1,17 @@
 """Runs packed into shared GPU allocations (gpu_allocation.runs_per_gpu): which runs share one, and
 the time the pack's training gets. Read as the DAG is built; the pack job itself is detexp.packing.
 
-A pack is k runs in the order of their names. Only runs that train themselves on one GPU are packed:
-a run on several GPUs has an allocation of its own, and a run that links another run's training takes
-no GPU at all (detexp.linked_runs). Adding a run to a packed study may move the runs named after it to
-other packs: those packs run again, and link their runs' finished trainings, evaluations and
-inferences (nothing is computed again, detexp.reuse).
+A pack is k replicates of one experiment at one sweep point (the same data size and settings, so its
+trainings take about as long), in the order of their names; the replicates left over (fewer than k
+at a point) are packed together, in name order. Only runs that train themselves on one GPU are
+packed: a run on several GPUs has an allocation of its own, and a run that links another run's
+training takes no GPU at all (detexp.linked_runs).
+
+A pack whose runs change runs again (Snakemake records its job's settings, every member's), linking
+its runs' finished trainings, evaluations and inferences (nothing is computed again, detexp.reuse).
+So packs are kept stable: adding an experiment or a sweep point leaves the other points' full packs
+as they are, and so does adding replicates where a point's count was a multiple of k; only the packs
+of left-over replicates can change.
 """
 
 from __future__ import annotations
@@ -19,16 +25,28 @@ from .validation import ConfigError
 PACK_BENCHMARK = "benchmarks/packs/{pack}.tsv"
 
 
-def plan_packs(runs: list[str], runs_per_gpu: int) -> dict[str, list[str]]:
-    """pack name -> its runs: `runs` in name order, `runs_per_gpu` to a pack (the last may hold fewer).
-    Nothing is packed at runs_per_gpu 1, or where fewer than two runs could share an allocation."""
-    ordered = sorted(runs)
-    if runs_per_gpu < 2 or len(ordered) < 2:
+def plan_packs(points: dict[str, str], runs_per_gpu: int) -> dict[str, list[str]]:
+    """pack name -> its runs, from each run's experiment point (run -> Run.point): each point's runs in
+    name order, `runs_per_gpu` to a pack, then the points' left-over runs together in name order.
+    Nothing is packed at runs_per_gpu 1, and a run left alone keeps an allocation of its own. Packs are
+    named in the order of their first runs."""
+    if runs_per_gpu < 2:
         return {}
-    chunks = [ordered[i : i + runs_per_gpu] for i in range(0, len(ordered), runs_per_gpu)]
+    by_point: dict[str, list[str]] = {}
+    for run in sorted(points):
+        by_point.setdefault(points[run], []).append(run)
+    chunks: list[list[str]] = []
+    left_over: list[str] = []
+    for point in sorted(by_point):
+        runs = by_point[point]
+        whole = len(runs) - len(runs) % runs_per_gpu
+        chunks += [runs[i : i + runs_per_gpu] for i in range(0, whole, runs_per_gpu)]
+        left_over += runs[whole:]
+    chunks += [left_over[i : i + runs_per_gpu] for i in range(0, len(left_over), runs_per_gpu)]
     # a pack of one run is that run's own allocation: it keeps the plain rules
-    width = len(str(len(chunks)))
-    return {f"pack{n:0{width}d}": chunk for n, chunk in enumerate(chunks, 1) if len(chunk) > 1}
+    packs = sorted((chunk for chunk in chunks if len(chunk) > 1), key=lambda chunk: chunk[0])
+    width = len(str(len(packs)))
+    return {f"pack{n:0{width}d}": chunk for n, chunk in enumerate(packs, 1)}
 
 
 def pack_minutes(allocation: dict[str, int], n_videos: int, pack_size: int) -> int:
