@@ -141,12 +141,11 @@ def test_failed_trainings_are_named_with_their_logs_and_nothing_runs_after_them(
 
 
 def test_a_packed_runs_timings_are_its_packs_job_and_an_unpacked_runs_its_own_jobs():
-    packs = {"pack1": ["a", "b"]}
-    assert run_benchmarks("b", ["v1", "v2"], packs) == {
+    assert run_benchmarks("b", ["v1", "v2"], "pack1", 2) == {
         "prepare_dataset": "benchmarks/prepare_dataset/b.tsv",
         "pack1 (train, evaluate and infer of 2 runs)": "benchmarks/packs/pack1.tsv",
     }
-    assert run_benchmarks("c", ["v1", "v2"], packs) == {
+    assert run_benchmarks("c", ["v1", "v2"]) == {
         "prepare_dataset": "benchmarks/prepare_dataset/c.tsv",
         "train": "benchmarks/train/c.tsv",
         "evaluate": "benchmarks/evaluate/c.tsv",
@@ -155,8 +154,10 @@ def test_a_packed_runs_timings_are_its_packs_job_and_an_unpacked_runs_its_own_jo
     }
 
 
-def _mps_control(folder, start_exit: int = 0):
-    """An `nvidia-cuda-mps-control` on PATH that records how it is called (this machine has no GPU)."""
+def _mps_control(tmp_path, monkeypatch, start_exit: int = 0) -> None:
+    """An `nvidia-cuda-mps-control` on PATH that records how it is called (this machine has no GPU), a
+    GPU visible and the job's TMPDIR at tmp_path."""
+    folder = tmp_path / "bin"
     folder.mkdir()
     control = folder / "nvidia-cuda-mps-control"
     control.write_text(
@@ -166,13 +167,13 @@ def _mps_control(folder, start_exit: int = 0):
         'echo "said $(cat)" >> "$calls"\n'
     )
     control.chmod(0o755)
-    return folder
+    monkeypatch.setenv("PATH", f"{folder}:{os.environ['PATH']}")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
 
 
 def test_the_mps_daemon_lives_in_the_jobs_tmpdir_for_the_block_and_is_told_to_quit(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", f"{_mps_control(tmp_path / 'bin')}:{os.environ['PATH']}")
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    _mps_control(tmp_path, monkeypatch)
     logged: list[str] = []
     with mps_daemon(logged.append) as env:
         pipe = Path(env["CUDA_MPS_PIPE_DIRECTORY"])
@@ -189,9 +190,7 @@ def test_the_mps_daemon_lives_in_the_jobs_tmpdir_for_the_block_and_is_told_to_qu
 
 
 def test_an_mps_daemon_that_does_not_start_leaves_the_trainings_sharing_plainly(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", f"{_mps_control(tmp_path / 'bin', start_exit=1)}:{os.environ['PATH']}")
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    _mps_control(tmp_path, monkeypatch, start_exit=1)
     logged: list[str] = []
     with mps_daemon(logged.append) as env:
         assert env == {}

@@ -115,15 +115,11 @@ def pack_members(runs):
                         "checkpoint": checkpoint_path,
                         "out_video": DETECTED_VIDEO.format(run=run, video=video),
                         "out_json": DETECTIONS.format(run=run, video=video),
+                        # infer's params but the adjustment: InferenceSettings
                         "settings": {
-                            n: inference[n]
-                            for n in (
-                                "threshold",
-                                "batch_size",
-                                "frame_stride",
-                                "max_frames",
-                                "precision",
-                            )
+                            n: v
+                            for n, v in inference.items()
+                            if n != "logit_adjustment_tau"
                         },
                         "logit_adjustment_tau": inference["logit_adjustment_tau"],
                         "dataset_stats": DATASET_STATS.format(run=run),

@@ -60,4 +60,7 @@ def video_of_every_run(wildcards):
 def run_benchmarks(wildcards):
     """The benchmark files of the run's jobs, named by job. Read if present, not declared as inputs:
     a deleted benchmark file must never rerun a training."""
-    return packed_run_benchmarks(wildcards.run, list(VIDEOS), PACKS)
+    pack = PACK_OF.get(wildcards.run)
+    return packed_run_benchmarks(
+        wildcards.run, list(VIDEOS), pack, len(PACKS.get(pack, ()))
+    )

@@ -73,14 +73,13 @@ def describe_packs(packs: dict[str, list[str]], shown: int = 5) -> str:
     return f"{runs} runs packed into {allocations} (gpu_allocation.runs_per_gpu): {'; '.join(listed)}{more}"
 
 
-def run_benchmarks(run: str, videos: list[str], packs: dict[str, list[str]]) -> dict[str, str]:
+def run_benchmarks(run: str, videos: list[str], pack: str | None = None, pack_size: int = 0) -> dict[str, str]:
     """The benchmark files of a run's jobs, named by job (layout.BENCHMARKS). A packed run's GPU jobs
-    are its pack's one job, named so: never an earlier unpacked job's files."""
-    pack = next((name for name, runs in packs.items() if run in runs), None)
+    are its pack's one job (`pack`, of `pack_size` runs), named so: never an earlier unpacked job's files."""
     if pack is not None:
         return {
             "prepare_dataset": layout.BENCHMARKS["prepare_dataset"].format(run=run),
-            f"{pack} (train, evaluate and infer of {len(packs[pack])} runs)": PACK_BENCHMARK.format(pack=pack),
+            f"{pack} (train, evaluate and infer of {pack_size} runs)": PACK_BENCHMARK.format(pack=pack),
         }
     paths = {job: pattern.format(run=run) for job, pattern in layout.BENCHMARKS.items() if "{video}" not in pattern}
     paths.update({f"infer {video}": layout.BENCHMARKS["infer"].format(run=run, video=video) for video in videos})
