@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from detexp import codeversion
 from detexp.codeversion import behaviour_digest, code_digest, imported_modules
 
 
@@ -72,3 +73,74 @@ def test_the_code_record_keeps_a_version_by_behaviour_or_by_definitions(tmp_path
     assert record.version("evaluate.py") == "v-new" and record.updated()["evaluate.py"][behaviour] == "v-new"
     new.write_text("{torn")  # a record cut short reads as none
     assert CodeRecord(SCRIPTS_DIR, [new]).version("evaluate.py") == code_digest(files)
+
+
+def _package(root, modules):
+    for rel, text in modules.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def _digests(root):
+    from detexp.codeversion import definitions_digest
+
+    files = imported_modules(root / "entry.py", root)
+    return code_digest(files, root), behaviour_digest(files, root), definitions_digest("entry.py", root)
+
+
+def test_a_move_into_a_stage_folder_changes_no_digest(tmp_path):
+    """A stage folder (a folder in a package without __init__.py) is a place, not a package level: its
+    modules' imports are read as the package without it would write them, relative ones included."""
+    flat, staged = tmp_path / "flat", tmp_path / "staged"
+    init = {"pkg/__init__.py": '"""A package."""\n', "pkg/sub/__init__.py": ""}
+    _package(
+        flat,
+        init
+        | {
+            "entry.py": "from pkg.a import f\nimport pkg.b as b\n\nf(b.g)\n",
+            "pkg/a.py": "def f(x):\n    from .b import g\n    from .sub import s\n    return g(x) + s\n",
+            "pkg/b.py": "from . import sub\n\n\ndef g(x):\n    from .sub.c import h\n    return h(x)\n",
+            "pkg/sub/c.py": "def h(x):\n    from ..a import f\n    return f\n",
+        },
+    )
+    _package(
+        staged,
+        init
+        | {
+            "entry.py": "from pkg.one.a import f\nimport pkg.two.b as b\n\nf(b.g)\n",
+            "pkg/one/a.py": "def f(x):\n    from ..two.b import g\n    from ..sub import s\n    return g(x) + s\n",
+            "pkg/two/b.py": "from .. import sub\n\n\ndef g(x):\n    from ..sub.c import h\n    return h(x)\n",
+            "pkg/sub/c.py": "def h(x):\n    from ..one.a import f\n    return f\n",
+        },
+    )
+    assert len(imported_modules(staged / "entry.py", staged)) == len(imported_modules(flat / "entry.py", flat)) == 6
+    assert _digests(staged) == _digests(flat)
+    # what the code does still counts
+    (staged / "pkg/one/a.py").write_text("def f(x):\n    from ..two.b import g\n    from ..sub import s\n    return g(x) - s\n")
+    assert all(a != b for a, b in zip(_digests(staged), _digests(flat)))
+    # a package (with __init__.py) is a level of the package: a move into one is a change
+    (staged / "pkg/one/a.py").write_text("def f(x):\n    from ..two.b import g\n    from ..sub import s\n    return g(x) + s\n")
+    (staged / "pkg/two/__init__.py").write_text("")
+    for cached in (codeversion._is_stage_folder, codeversion._tree_dumps, codeversion._definitions_of):
+        cached.cache_clear()  # a process sees one layout: this test changed it
+    assert _digests(staged)[2] != _digests(flat)[2]
+
+
+def test_the_digest_module_is_read_as_it_was_when_digests_took_their_form(tmp_path):
+    """codeversion.py only names code: the digests read its frozen text, so an edit to how digests are
+    made leaves every recorded one (and every finished training) valid."""
+    import shutil
+
+    from detexp.codeversion import SCRIPTS_DIR, definitions_digest, script_behaviour
+
+    copy = tmp_path / "scripts"
+    shutil.copytree(SCRIPTS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    current = copy / "detexp/codeversion.py"
+    frozen = (SCRIPTS_DIR / "detexp/codeversion_as_digested.txt").read_text()
+    assert current.read_text() != frozen  # else this test shows nothing
+    files = imported_modules(copy / "evaluate.py", copy)
+    assert behaviour_digest(files, copy) != script_behaviour("evaluate.py")
+    assert definitions_digest("train.py", copy) != definitions_digest("train.py")
+    current.write_text(frozen)  # the copy's codeversion.py is not this module: its own text is read
+    assert behaviour_digest(files, copy) == script_behaviour("evaluate.py")
+    assert definitions_digest("train.py", copy) == definitions_digest("train.py")
