@@ -4,7 +4,7 @@ The paired bootstrap (results/comparison_stats.csv) scores two runs on each of `
 of the test split. Compared, interleaved over several repeats, on one generated split:
   - anew: build each resampled test set (repeats renamed apart) and evaluate it with faster-coco-eval
     (the obvious way, and the workflow's way until it was replaced);
-  - per image: detexp.evaluation.ResampledAP - each run evaluated once per image, each resample one
+  - per image: detexp.test.evaluation.ResampledAP - each run evaluated once per image, each resample one
     accumulate in C++.
 Prints seconds per pair of runs at the given samples (median) and the ratio.
 Usage: python bench/bootstrap_resample.py [--images 500] [--predictions 30] [--samples 100] [--repeats 3]
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
-from detexp.evaluation import ResampledAP, coco_ap  # noqa: E402
+from detexp.test.evaluation import ResampledAP, coco_ap  # noqa: E402
 
 CATEGORIES = [{"id": 1, "name": "person"}, {"id": 2, "name": "crane hook"}, {"id": 5, "name": "rare"}]
 

@@ -3,7 +3,7 @@
 The workflow trains a pool of runs on the bundled demo (config/demo.yaml, CPU): N replicates of the
 reference (every frame; replicates differ in the training seed only) and N of person at 25% (each
 replicate also draws its own frames). Comparisons are then formed from the pool and judged the way
-findings.md judges them (detexp.verdicts: a claim where the 95% interval excludes 0):
+findings.md judges them (detexp.report.verdicts: a claim where the 95% interval excludes 0):
 
 - planted null, seeds: reference replicates against other reference replicates (same data and
   settings, other seeds): the true difference is 0 for every class;
@@ -11,9 +11,9 @@ findings.md judges them (detexp.verdicts: a claim where the 95% interval exclude
   the same fractions);
 - planted effect: person at 25% against the reference: the right sign is "lower" for person.
 
-Each at R = 1 (the images-only interval of one training per run, detexp.bootstrap.paired_bootstrap),
+Each at R = 1 (the images-only interval of one training per run, detexp.report.bootstrap.paired_bootstrap),
 and R = 2 up to half the pool per side (the nulls: 2R runs of one pool), up to 5 (the effect) (the
-two-level interval, detexp.bootstrap.two_level_bootstrap, and, for comparison, a Welch t-interval over
+two-level interval, detexp.report.bootstrap.two_level_bootstrap, and, for comparison, a Welch t-interval over
 the replicates' APs on the whole test split). Comparisons are
 disjoint draws from the pool (K of each kind, not independent: they share runs). Prints a Markdown
 table: claim rate (planted nulls: should be <= 5-7%; 1 - it is the coverage of the true 0) and power
@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO / "workflow/scripts"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from demo_learning_curve import SNAKEMAKE, copy_workflow  # noqa: E402
-from detexp.bootstrap import paired_bootstrap, two_level_bootstrap  # noqa: E402
+from detexp.report.bootstrap import paired_bootstrap, two_level_bootstrap  # noqa: E402
 from detexp.layout import DATASET_SPLIT_ANNOTATIONS, EVAL_PREDICTIONS, RESULTS_DIR, run_file  # noqa: E402
 
 TEST_ANNOTATIONS = DATASET_SPLIT_ANNOTATIONS.format(split="test")
@@ -83,7 +83,7 @@ def welch_interval(a: list[float], b: list[float]) -> tuple[float, float]:
 
 
 def claims(low: float, high: float) -> int:
-    """-1 (lower), +1 (higher) or 0 (no claim), as detexp.verdicts decides from an interval."""
+    """-1 (lower), +1 (higher) or 0 (no claim), as detexp.report.verdicts decides from an interval."""
     if np.isnan(low) or np.isnan(high) or low <= 0 <= high:
         return 0
     return 1 if low > 0 else -1
@@ -128,7 +128,7 @@ def main() -> None:
 
 
 def report(gt: dict, predictions: dict, pools: dict[str, list[str]], args: argparse.Namespace) -> None:
-    from detexp.evaluation import ResampledAP
+    from detexp.test.evaluation import ResampledAP
 
     names = {int(c["id"]): c["name"] for c in gt["categories"]}
     person = next(c for c, n in names.items() if n == "person")

@@ -3,7 +3,7 @@
 Interleaved over several repeats, on the same video, checkpoint and device:
   - naive: load the model, then decode a frame, predict it alone, annotate with supervision, write
     with OpenCV (mp4v);
-  - workflow: detexp.inference.run_inference (loading the model, decoding, batched prediction and annotation+H.264
+  - workflow: detexp.test.inference.run_inference (loading the model, decoding, batched prediction and annotation+H.264
     encoding overlapped in threads; half precision and rfdetr's traced inference on a GPU; JSON);
   - model only: the workflow's predictor on frames already in memory, in its batch size (the ceiling).
 Prints frames per second (median) for each and the ratios, and how closely the workflow's predictor
@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
-from detexp.demo import write_demo_video  # noqa: E402
-from detexp.inference import PRECISIONS, InferenceSettings, Predictor, annotate, batched, run_inference  # noqa: E402
+from detexp.data.demo import write_demo_video  # noqa: E402
+from detexp.test.inference import PRECISIONS, InferenceSettings, Predictor, annotate, batched, run_inference  # noqa: E402
 from detexp.device import pick_device  # noqa: E402
-from detexp.video import probe, read_frames  # noqa: E402
+from detexp.data.video import probe, read_frames  # noqa: E402
 
 
 def naive(checkpoint: Path, device: str, video: Path, out: Path, threshold: float) -> int:

@@ -24,7 +24,7 @@ from train_step import CLASSES, REPO, demo_dataset, training_parser, workflow_tr
 
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 from detexp.packing import mps_daemon, start_step  # noqa: E402
-from detexp.shared_training import TrainingPaths  # noqa: E402
+from detexp.train.shared_training import TrainingPaths  # noqa: E402
 
 
 def training_arguments(args, dataset: Path, run_dir: Path, seed: int) -> dict:

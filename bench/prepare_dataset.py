@@ -23,9 +23,9 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
-from detexp.dataset import prepare_dataset  # noqa: E402
-from detexp.formats import read_project  # noqa: E402
-from detexp.sampling import assign_splits  # noqa: E402
+from detexp.data.dataset import prepare_dataset  # noqa: E402
+from detexp.data.formats import read_project  # noqa: E402
+from detexp.data.sampling import assign_splits  # noqa: E402
 
 CLASSES = ["crane hook", "person"]
 FRACTIONS = [0.25, 0.5, 0.75, 1.0]

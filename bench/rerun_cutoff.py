@@ -4,7 +4,7 @@ A no-op statement added to the dataset module makes Snakemake rerun every job do
 dataset preparation. With early cutoff, train links its finished training and evaluate and infer
 link their results of identical inputs (no model loaded). Compared, interleaved over several
 repeats, in one finished copy of the demo:
-  - cutoff: a new no-op statement in workflow/scripts/detexp/project.py, then `snakemake`;
+  - cutoff: a new no-op statement in workflow/scripts/detexp/data/project.py, then `snakemake`;
   - no cutoff for evaluate and infer: the same, with their `.made_from` records deleted first (what
     the rerun cost before they cut off early; train still links its finished training);
   - full: `results/` deleted, then `snakemake` (every job computes; the demo project is kept).
@@ -25,7 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
-from detexp.reuse import MADE_FROM  # noqa: E402
+from detexp.test.reuse import MADE_FROM  # noqa: E402
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 DEMO = ("--configfile", "config/demo.yaml", "--cores", "2")
@@ -54,7 +54,7 @@ def main() -> None:
         wf = Path(tmp)
         copy_workflow(wf)
         print(f"first run of the demo: {snakemake(wf):.0f} s", flush=True)
-        dataset = wf / "workflow/scripts/detexp/project.py"
+        dataset = wf / "workflow/scripts/detexp/data/project.py"
         times: dict[str, list[float]] = {"cutoff": [], "no cutoff for evaluate and infer": [], "full": []}
         for repeat in range(args.repeats):
             dataset.write_text(dataset.read_text() + f"\n_NO_OP_{repeat}_A = None\n")

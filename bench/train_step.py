@@ -3,7 +3,7 @@
 Generates a demo project (640x480 frames), prepares one dataset, then alternates, several times:
   - bare: RFDETR<model>(pretrain_weights=None).train(dataset_dir, epochs, batch_size, lr,
     resolution, output_dir, seed, num_workers) with rfdetr's defaults for everything else;
-  - workflow: detexp.training.train, as the train rule's script calls it (its own process).
+  - workflow: detexp.train.training.train, as the train rule's script calls it (its own process).
 Each in a fresh process. Prints training images/s (images x epochs / train() wall time),
 peak GPU memory, and the ratio workflow / bare.
 Usage: python bench/train_step.py [--model nano] [--resolution 384] [--epochs 3] [--repeats 2]
@@ -22,11 +22,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
-from detexp.dataset import prepare_dataset  # noqa: E402
-from detexp.formats import read_project  # noqa: E402
-from detexp.sampling import assign_splits  # noqa: E402
-from detexp.demo import make_demo_project  # noqa: E402
-from detexp.models import MODEL_VARIANTS  # noqa: E402
+from detexp.data.dataset import prepare_dataset  # noqa: E402
+from detexp.data.formats import read_project  # noqa: E402
+from detexp.data.sampling import assign_splits  # noqa: E402
+from detexp.data.demo import make_demo_project  # noqa: E402
+from detexp.study.models import MODEL_VARIANTS  # noqa: E402
 from detexp import layout  # noqa: E402
 
 CLASSES = ["crane hook", "person"]
@@ -45,10 +45,10 @@ mem = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() els
 print("RESULT", json.dumps({"wall": wall, "mem": mem}))
 """
 
-# What the train rule's script runs: detexp.training.train, into the paths a run folder has.
+# What the train rule's script runs: detexp.train.training.train, into the paths a run folder has.
 WORKFLOW = """
 import json, sys
-from detexp.training import TrainingPaths, train
+from detexp.train.training import TrainingPaths, train
 a = json.loads(sys.argv[1])
 train(a["dataset"], TrainingPaths.of_run(a["run"]), a["classes"], a["training"], seed=42)
 """

@@ -11,8 +11,8 @@ import numpy as np
 import hashlib
 import os
 
-from detexp.formats.coco import read_coco_project
-from detexp.project import Box, Frame
+from detexp.data.formats.coco import read_coco_project
+from detexp.data.project import Box, Frame
 from detexp.schemas import schema_default
 
 CLASSES = ["crane hook", "person"]

@@ -18,7 +18,7 @@ def test_an_identical_rewrite_upstream_trains_evaluates_and_infers_nothing_anew(
     re-prepares every dataset byte for byte: the rerun links every training, evaluation and inference;
     a docstring edit reruns nothing at all."""
     run = copy_run(demo_run, tmp_path / "run")
-    for module in ("training.py", "dataset.py", "sampling.py", "formats/__init__.py"):
+    for module in ("train/training.py", "data/dataset.py", "data/sampling.py", "data/formats/__init__.py"):
         path = run / "workflow/scripts/detexp" / module
         text = path.read_text()
         path.write_text(text.replace('"""', '"""Edited: ', 1))
@@ -27,7 +27,7 @@ def test_an_identical_rewrite_upstream_trains_evaluates_and_infers_nothing_anew(
     assert job_counts(out) == {} and "Nothing to be done" in out, out[-3000:]
 
     metrics_before = {p: p.read_bytes() for p in (run / "results").glob("*/evaluation/metrics.json")}
-    dataset = run / "workflow/scripts/detexp/project.py"
+    dataset = run / "workflow/scripts/detexp/data/project.py"
     dataset.write_text(dataset.read_text() + "\n_NO_OP = None\n")
     counts = job_counts(snakemake(run, "-n", *RUN).stdout)
     assert counts["split_dataset"] == 1 and counts["prepare_dataset"] == 4 and counts["train"] == 4 and counts["evaluate"] == 4, (

@@ -107,7 +107,7 @@ def test_training_ran_the_configured_epochs(demo_run):
 def test_annotated_videos_match_their_sources_and_are_h264(demo_run):
     import av
 
-    from detexp.video import probe
+    from detexp.data.video import probe
 
     for exp in EXPERIMENTS:
         for video in VIDEOS:
@@ -161,7 +161,7 @@ def test_the_default_views_answer_the_question_in_160_columns(demo_run):
     row = stats[(stats["run"] == "exp_person_25") & (stats["class"] == "person") & (stats["metric"] == "AP_50_95")].iloc[0]
     table = pd.read_csv(demo_run / "results/comparison.csv").set_index("run")
     ap = table.loc["exp_person_25", "test AP50:95 person"]
-    from detexp.verdicts import ap_text, interval, percent
+    from detexp.report.verdicts import ap_text, interval, percent
 
     expected = f"{ap_text(ap)} ({interval(row['difference'], row['ci95 low'], row['ci95 high'])})"
     if row["AP"] == row["reference AP"] == 0:  # a 1-epoch model may detect nothing: no difference to read
@@ -191,7 +191,7 @@ def test_nothing_is_stale_after_a_complete_run_even_after_touching_code(demo_run
 def test_a_real_change_in_a_core_module_reruns_the_rules_that_import_it(demo_run):
     """The digest reaches Snakemake's rerun decision: bootstrap.py is imported by compare_pairs alone
     (aggregate and findings read its table)."""
-    path = demo_run / "workflow/scripts/detexp/bootstrap.py"
+    path = demo_run / "workflow/scripts/detexp/report/bootstrap.py"
     original = path.read_bytes()
     try:
         path.write_bytes(original + b"\n_DIGEST_PROBE = 1\n")
@@ -308,7 +308,7 @@ def test_fetching_the_published_weights_again_never_reruns_a_training(demo_run, 
     """pretrain_weights: auto trains from the checkpoint fetch_weights placed in weights_dir; a later
     fetch (the same content in a newer file) leaves every training as it is. No published weights can
     be downloaded here, so the finished `auto` study is made by --touch on a copy of the demo run."""
-    from detexp.weights import cache_path
+    from detexp.study.weights import cache_path
 
     run = tmp_path / "auto"
     copy_run(demo_run, run)

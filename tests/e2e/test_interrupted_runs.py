@@ -141,7 +141,7 @@ def test_a_pack_whose_run_fails_keeps_its_mates_finished_work(workflow_copy):
     its pack-mate trains beside it and is evaluated and inferred. The pack job fails and Snakemake removes
     its outputs, the mate's included; the next run links the mate's training, evaluation and inference
     back from their records (not trained or computed again: the same bytes) while the other run trains."""
-    from detexp.runlock import TrainingLock
+    from detexp.train.runlock import TrainingLock
 
     mate, blocked = "exp_person_100", "exp_person_25"
     video = "crane_hook_1_short"

@@ -1,6 +1,6 @@
 """The remedies study on the demo: each remedy paired with its unremedied baseline, the share of the
 lost AP each wins back with its interval, and findings that say what each interval rests on. (The
-replicate-level rows are tested on hand-made predictions in tests/unit/test_bootstrap.py and
+replicate-level rows are tested on hand-made predictions in tests/unit/report/test_bootstrap.py and
 test_findings.py: a replicated study here would double the suite's longest e2e test.)"""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import math
 
 import pytest
 
-from detexp.distributed import images_per_epoch
-from detexp.verdicts import NOISE_UNMEASURED, interval
+from detexp.train.distributed import images_per_epoch
+from detexp.report.verdicts import NOISE_UNMEASURED, interval
 
 EXPERIMENTS = ["person_100", "person_25", "person_25_irfs", "person_25_class_weighted"]
 REMEDIES = ["person_25_irfs", "person_25_class_weighted"]

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from conftest import DEMO, copy_workflow, job_counts, readme_local_rules, snakemake, unavailable
-from detexp.distributed import images_per_epoch
+from detexp.train.distributed import images_per_epoch
 from slurm_cluster import ClusterUnavailable, SlurmCluster
 
 EXPERIMENT = "exp_person_100"

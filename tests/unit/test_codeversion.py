@@ -135,12 +135,15 @@ def test_the_digest_module_is_read_as_it_was_when_digests_took_their_form(tmp_pa
 
     copy = tmp_path / "scripts"
     shutil.copytree(SCRIPTS_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    current = copy / "detexp/codeversion.py"
-    frozen = (SCRIPTS_DIR / "detexp/codeversion_as_digested.txt").read_text()
-    assert current.read_text() != frozen  # else this test shows nothing
     files = imported_modules(copy / "evaluate.py", copy)
-    assert behaviour_digest(files, copy) != script_behaviour("evaluate.py")
-    assert definitions_digest("train.py", copy) != definitions_digest("train.py")
-    current.write_text(frozen)  # the copy's codeversion.py is not this module: its own text is read
+    assert copy / "detexp/codeversion.py" in files  # evaluate imports it: it would count
     assert behaviour_digest(files, copy) == script_behaviour("evaluate.py")
     assert definitions_digest("train.py", copy) == definitions_digest("train.py")
+    current = copy / "detexp/codeversion.py"
+    current.write_text(current.read_text() + "\n\ndef a_new_way_to_digest():\n    return 2\n")
+    assert behaviour_digest(files, copy) == script_behaviour("evaluate.py")
+    assert definitions_digest("train.py", copy) == definitions_digest("train.py")
+    frozen = copy / "detexp/codeversion_as_digested.txt"
+    frozen.write_text(frozen.read_text() + "\n\ndef a_new_way_to_digest():\n    return 2\n")
+    assert behaviour_digest(files, copy) != script_behaviour("evaluate.py")
+    assert definitions_digest("train.py", copy) != definitions_digest("train.py")

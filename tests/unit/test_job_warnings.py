@@ -4,10 +4,10 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from detexp.findings import findings
-from detexp.formats import degenerate_box_warning
+from detexp.report.findings import findings
+from detexp.data.formats import degenerate_box_warning
 from detexp.job_warnings import OTHER, grouped, kind_of, read_warnings, warnings_section
-from detexp.sampling import sampling_warnings
+from detexp.data.sampling import sampling_warnings
 
 KEPT = {"kept_share": 1.0, "requested_share": 0.25, "frames_kept": 10, "frames_available": 10, "frames_drawn": 3}
 

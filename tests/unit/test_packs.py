@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from detexp.packing import PackFailed, member_steps, mps_daemon, run_pack, training_waves
-from detexp.packs import describe_packs, pack_minutes, plan_packs, run_benchmarks
+from detexp.study.packs import describe_packs, pack_minutes, plan_packs, run_benchmarks
 from detexp.schemas import checked_setting
-from detexp.validation import ConfigError
+from detexp.study.validation import ConfigError
 
 ALLOCATION = {"runs_per_gpu": 2, "time_limit_minutes": 1440, "evaluate_minutes": 20, "infer_minutes_per_video": 20}
 
 
 def _points(runs: list[str]) -> dict[str, str]:
-    """Each run's experiment point, as detexp.runs.Run.point gives it (the id without its replicate)."""
+    """Each run's experiment point, as detexp.study.runs.Run.point gives it (the id without its replicate)."""
     return {run: run.split("__rep")[0] for run in runs}
 
 

@@ -367,7 +367,7 @@ def test_definitions_moved_between_modules_rerun_nothing_once_recorded(workflow_
     package = workflow_copy / "workflow/scripts/detexp"
     before = code_digests(workflow_copy)
     record = from_workflow(workflow_copy, "CODE_RECORD.used")
-    compute, verdicts = package / "equal_compute.py", package / "verdicts.py"
+    compute, verdicts = package / "report/equal_compute.py", package / "report/verdicts.py"
     text = compute.read_text()
     moved = text[text.index("def describe_gap(") :]
     compute.write_text(text.replace(moved, "") + "from .verdicts import describe_gap  # noqa: F401, E402\n")
@@ -382,6 +382,24 @@ def test_definitions_moved_between_modules_rerun_nothing_once_recorded(workflow_
     verdicts.write_text(verdicts.read_text().replace('direction = "more" if gap > 0 else "fewer"', 'direction = "more"'))
     changed = code_digests(workflow_copy)
     assert {rule for rule in before if changed[rule] != before[rule]} == moved_to
+
+
+def test_a_module_moved_into_a_stage_folder_reruns_nothing_recorded_or_not(workflow_copy):
+    """Stage folders are places, not package levels: device.py (lazily imported by evaluate and infer,
+    imported by train) moved from the top of the package into train/, its imports rewritten, keeps
+    every rule's code param, without a record of the study's code too."""
+    package = workflow_copy / "workflow/scripts/detexp"
+    before = code_digests(workflow_copy)
+    (package / "device.py").rename(package / "train/device.py")
+    for module, old, new in [
+        ("train/training.py", "from ..device import", "from .device import"),
+        ("test/evaluation.py", "from ..device import", "from ..train.device import"),
+        ("test/inference.py", "from ..device import", "from ..train.device import"),
+    ]:
+        text = (package / module).read_text()
+        assert old in text
+        (package / module).write_text(text.replace(old, new))
+    assert code_digests(workflow_copy) == before
 
 
 def test_video_strip_rows_follow_the_comparison_order(workflow_copy):
@@ -416,7 +434,7 @@ def test_no_core_module_spells_an_output_name_that_layout_defines():
     names = {Path(p).name for p in patterns if "." in Path(p).name}
     assert {"metrics.json", "checkpoint_best_total.pth", "_annotations.coco.json", "splits.json"} <= names
     found = []
-    for module in sorted((SCRIPTS / "detexp").glob("*.py")):
+    for module in sorted((SCRIPTS / "detexp").rglob("*.py")):
         if module.name == "layout.py":
             continue
         for node in ast.walk(ast.parse(module.read_text())):
@@ -425,19 +443,20 @@ def test_no_core_module_spells_an_output_name_that_layout_defines():
                 found += [(module.name, node.lineno, n) for n in spelled - RFDETR_NAMES.get(module.name, set())]
     assert found == []
     # the one rfdetr name that layout spells too
-    from detexp import layout, shared_training
+    from detexp import layout
+    from detexp.train import shared_training
 
     assert layout.TRAINING_STATE_METRICS == f"{layout.TRAINING_STATE_DIR}/{shared_training.STATE_METRICS}"
 
 
 def test_no_module_spells_a_comparison_column_that_columns_defines():
-    """The comparison tables' columns are named once, in detexp/columns.py: the writer and every reader
+    """The comparison tables' columns are named once, in detexp/report/columns.py: the writer and every reader
     take them from there, so a renamed column cannot leave a reader behind. Checked for the names of
     several words (one-word names such as "run" or "note" are common words in other tables too)."""
     import ast
 
     from conftest import SCRIPTS
-    from detexp.columns import Comparison, Stats
+    from detexp.report.columns import Comparison, Stats
 
     names = {v for cls in (Stats, Comparison) for v in vars(cls).values() if isinstance(v, str) and " " in v}
     # also the text of a value (what a per-run interval covers, in "interval covers"), and a header of

@@ -10,15 +10,15 @@ from pathlib import Path
 SCRIPTS = Path(workflow.current_basedir).parent / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from detexp.config import inherited_project_settings, sorted_dict
-from detexp.resources import gpu_job_minutes
-from detexp.validation import ConfigError
+from detexp.study.config import inherited_project_settings, sorted_dict
+from detexp.study.resources import gpu_job_minutes
+from detexp.study.validation import ConfigError
 from detexp import layout
 from detexp.code_record import CodeRecord
-from detexp.models import MODEL_VARIANTS
-from detexp.demo import DEMO_ANNOTATIONS, DEMO_PROJECT_DIR, DEMO_VIDEOS
-from detexp.study import StudyError, load_study, project_sources, video_paths
-from detexp.weights import cache_path
+from detexp.study.models import MODEL_VARIANTS
+from detexp.data.demo import DEMO_ANNOTATIONS, DEMO_PROJECT_DIR, DEMO_VIDEOS
+from detexp.study.study import StudyError, load_study, project_sources, video_paths
+from detexp.study.weights import cache_path
 
 
 def _fail(err, *inherited):

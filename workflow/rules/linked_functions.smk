@@ -1,12 +1,12 @@
 # Runs that share a training, and what a run that holds another run's training links (the
-# training_plan checkpoint, the link_* rules): the decisions are detexp.linked_runs'; these functions
-# give them the jobs' params and files.
+# training_plan checkpoint, the link_* rules): the decisions are detexp.train.linked_runs'; these
+# functions give them the jobs' params and files.
 import json
 from collections import Counter
 from functools import lru_cache
 from types import SimpleNamespace
 
-from detexp import linked_runs
+from detexp.train import linked_runs
 
 
 def training_plan_runs(wildcards):
@@ -57,7 +57,7 @@ except ValueError:
 
 def shared_training_source(run):
     """The run whose finished training this run links instead of training (None: it trains): see
-    detexp.linked_runs."""
+    detexp.train.linked_runs."""
     return linked_runs.shared_training_source(
         run, RUNS, _training_summary, _training_plan
     )
@@ -91,7 +91,7 @@ def _job_params(rule, run):
 
 
 def _jobs_key(run, *stages):
-    """detexp.linked_runs.same_jobs_key of a run's data and training jobs and `stages` (rules)."""
+    """detexp.train.linked_runs.same_jobs_key of a run's data and training jobs and `stages` (rules)."""
     stages = (rules.prepare_dataset, rules.train, *stages)
     return linked_runs.same_jobs_key(
         [
@@ -113,8 +113,8 @@ def _training_roots():
 
 
 def reused_results(rule, what):
-    """run -> the run whose `rule` results (train, evaluate, infer) it links in a local job: the same
-    training foreseen, the same settings (see detexp.linked_runs.reused_results)."""
+    """run -> the run whose `rule` results (train, evaluate, infer) it links in a local job:
+    the same training foreseen, the same settings (linked_runs.reused_results)."""
     if LINTING:
         return {}
     roots = _training_roots()

@@ -1,8 +1,8 @@
-# Runs packed k to a GPU allocation (gpu_allocation.runs_per_gpu; detexp.packs): one job per pack
+# Runs packed k to a GPU allocation (gpu_allocation.runs_per_gpu; detexp.study.packs): one job per pack
 # trains its runs side by side on one GPU, then evaluates and infers each (detexp.packing). Its
 # outputs are its runs' own (the train, evaluate and infer rules' files), made by the same code with
 # the same settings, so everything after it is the same as for unpacked runs.
-from detexp.packs import PACK_BENCHMARK, describe_packs, pack_minutes, plan_packs
+from detexp.study.packs import PACK_BENCHMARK, describe_packs, pack_minutes, plan_packs
 
 PACKS = plan_packs(
     {

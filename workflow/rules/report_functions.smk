@@ -1,6 +1,6 @@
 # Input functions of the study's jobs after the runs (summaries, the comparison, findings, plots).
-from detexp.packs import run_benchmarks as packed_run_benchmarks
-from detexp.runs import strip_runs
+from detexp.study.packs import run_benchmarks as packed_run_benchmarks
+from detexp.study.runs import strip_runs
 
 
 def run_summaries(wildcards):

@@ -1,11 +1,11 @@
 # Input and param functions of a run's jobs (dataset, training, evaluation, inference): lookups of the
-# run's settings (detexp.runs) and its files (the path patterns of common.smk).
+# run's settings (detexp.study.runs) and its files (the path patterns of common.smk).
 import os
 from functools import lru_cache
 
 from detexp.content import stat_fingerprint, tree_fingerprint
-from detexp.runs import matched_baselines, resolved_run_config
-from detexp.runs import training_settings as runs_training_settings
+from detexp.study.runs import matched_baselines, resolved_run_config
+from detexp.study.runs import training_settings as runs_training_settings
 
 # Post-hoc logit adjustment of the test predictions ({tau}), or None.
 LOGIT_ADJUSTMENT = config["evaluation"]["logit_adjustment"]
@@ -134,7 +134,7 @@ MATCHED_BASELINES = matched_baselines(RUNS, PAIRS)
 
 
 def training_settings(run):
-    """A run's training settings (see detexp.runs.training_settings)."""
+    """A run's training settings (see detexp.study.runs.training_settings)."""
     return runs_training_settings(run, RUNS, MATCHED_BASELINES, DATASET_DIR)
 
 

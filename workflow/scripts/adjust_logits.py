@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from detexp.cli import entry, log
-from detexp.logit_adjustment import evaluate_adjusted
+from detexp.test.logit_adjustment import evaluate_adjusted
 from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from detexp.cli import entry
-from detexp.summary import write_comparison
+from detexp.report.summary import write_comparison
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("summaries", nargs="+", type=Path, help="experiment_summary.json files")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from detexp import layout
 from detexp.cli import entry
-from detexp.collect import collect, paired_statistics, render, study_runs
+from detexp.report.collect import collect, paired_statistics, render, study_runs
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("results_dir", nargs="?", type=Path, default=Path(layout.RESULTS_DIR), help="default: %(default)s")

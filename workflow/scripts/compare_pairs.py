@@ -4,9 +4,9 @@ import argparse
 import json
 from pathlib import Path
 
-from detexp.bootstrap import compare_runs
+from detexp.report.bootstrap import compare_runs
 from detexp.cli import entry, log
-from detexp.columns import Stats
+from detexp.report.columns import Stats
 from detexp.tables import html_page
 from detexp.schemas import schema_default
 

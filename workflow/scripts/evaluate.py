@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from detexp.cli import entry, log
-from detexp.evaluation import run_evaluation, run_evaluation_or_reuse
+from detexp.test.evaluation import run_evaluation, run_evaluation_or_reuse
 from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)

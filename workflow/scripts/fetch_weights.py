@@ -4,8 +4,8 @@ import argparse
 from pathlib import Path
 
 from detexp.cli import entry, log
-from detexp.models import MODEL_VARIANTS
-from detexp.weights import fetch
+from detexp.study.models import MODEL_VARIANTS
+from detexp.study.weights import fetch
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("model", choices=sorted(MODEL_VARIANTS))

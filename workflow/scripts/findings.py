@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from detexp.cli import entry, log
-from detexp.findings import findings, findings_html
+from detexp.report.findings import findings, findings_html
 from detexp.job_warnings import read_warnings
 
 parser = argparse.ArgumentParser(description=__doc__)

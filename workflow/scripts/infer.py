@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 from detexp.cli import entry, log
-from detexp.inference import PRECISIONS, InferenceSettings, run_inference, run_inference_or_reuse
-from detexp.logit_adjustment import LogitAdjustment
+from detexp.test.inference import PRECISIONS, InferenceSettings, run_inference, run_inference_or_reuse
+from detexp.test.logit_adjustment import LogitAdjustment
 from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)

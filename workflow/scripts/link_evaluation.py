@@ -1,12 +1,12 @@
 """A linked run's evaluation: the evaluation of the run whose training it holds, reused once the
 checkpoint and the test split are shown the same by content, and its settings the same as this run's
-(detexp.linked_results)."""
+(detexp.test.linked_results)."""
 
 from pathlib import Path
 
 from detexp.cli import log, snakemake_only
 from detexp.content import CACHE_FILE, ContentHashes
-from detexp.linked_results import evaluation_settings, link_evaluation
+from detexp.test.linked_results import evaluation_settings, link_evaluation
 
 
 def run(smk):

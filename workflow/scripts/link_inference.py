@@ -1,15 +1,15 @@
 """A linked run's inference on one video: the inference of the run whose training it holds, reused
 once the checkpoint is shown the same by content, and its settings the same as this run's
-(detexp.linked_results)."""
+(detexp.test.linked_results)."""
 
 import json
 from pathlib import Path
 
 from detexp.cli import log, snakemake_only
 from detexp.content import CACHE_FILE, ContentHashes
-from detexp.inference import InferenceSettings
-from detexp.linked_results import inference_settings, link_inference
-from detexp.logit_adjustment import LogitAdjustment
+from detexp.test.inference import InferenceSettings
+from detexp.test.linked_results import inference_settings, link_inference
+from detexp.test.logit_adjustment import LogitAdjustment
 
 
 def run(smk):

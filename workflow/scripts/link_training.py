@@ -1,11 +1,11 @@
 """A linked run's training: the finished training of the run whose training its settings foresee it
-shares, linked where Snakemake runs (detexp.linked_training)."""
+shares, linked where Snakemake runs (detexp.train.linked_training)."""
 
 from pathlib import Path
 
 from detexp.cli import log, snakemake_only
-from detexp.linked_training import link_training
-from detexp.shared_training import TrainingPaths
+from detexp.train.linked_training import link_training
+from detexp.train.shared_training import TrainingPaths
 
 
 def run(smk):

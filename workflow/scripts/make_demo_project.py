@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from detexp.cli import log, snakemake_only
-from detexp.demo import DEMO_VIDEOS, make_demo_project
+from detexp.data.demo import DEMO_VIDEOS, make_demo_project
 
 
 def run(smk):

@@ -5,9 +5,9 @@ import json
 from pathlib import Path
 
 from detexp.cli import snakemake_only
-from detexp.plots import plot_ap_against, plot_training_curves
-from detexp.summary import run_info
-from detexp.metrics import read_metrics
+from detexp.report.plots import plot_ap_against, plot_training_curves
+from detexp.report.summary import run_info
+from detexp.train.metrics import read_metrics
 
 
 def run(smk):

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from detexp.cli import entry
-from detexp.plots import STRIP_FRAMES, plot_video_strip
+from detexp.report.plots import STRIP_FRAMES, plot_video_strip
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("out", type=Path, help="PNG to write")

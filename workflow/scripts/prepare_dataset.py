@@ -5,10 +5,10 @@ import json
 from pathlib import Path
 
 from detexp.cli import add_project_arguments, entry, json_setting, log, project_arguments
-from detexp.dataset import prepare_dataset
-from detexp.formats import read_project_of
+from detexp.data.dataset import prepare_dataset
+from detexp.data.formats import read_project_of
 from detexp.layout import RESULTS_DIR
-from detexp.sampling import FRAME_SAMPLING_MODES, sampling_warnings
+from detexp.data.sampling import FRAME_SAMPLING_MODES, sampling_warnings
 from detexp.schemas import schema_default
 
 parser = argparse.ArgumentParser(description=__doc__)

@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 from detexp.cli import add_project_arguments, entry, log, project_arguments
-from detexp.formats import read_project_of
-from detexp.sampling import assign_splits, split_statistics
+from detexp.data.formats import read_project_of
+from detexp.data.sampling import assign_splits, split_statistics
 from detexp.layout import RESULTS_DIR, SPLIT_NAMES
 from detexp.schemas import schema_default
 from detexp.tables import html_page

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from detexp.cli import snakemake_only
-from detexp.plots import plot_training_curves
-from detexp.summary import build_summary
-from detexp.metrics import read_metrics
+from detexp.report.plots import plot_training_curves
+from detexp.report.summary import build_summary
+from detexp.train.metrics import read_metrics
 
 
 def run(smk):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from detexp import layout
 from detexp.cli import log, snakemake_only
-from detexp.training import TrainingPaths, train
+from detexp.train.training import TrainingPaths, train
 
 
 def run(smk):

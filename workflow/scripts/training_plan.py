@@ -1,6 +1,6 @@
 """Decide which runs train on identical inputs and so share one training (the training_plan checkpoint).
 
-Runs of one study whose training inputs agree in content (detexp.training_digest) have one training
+Runs of one study whose training inputs agree in content (detexp.train.training_digest) have one training
 digest; the first of them to hold it finished as its own (else the first by run id) trains, the others
 link its result.
 """
@@ -11,8 +11,8 @@ from pathlib import Path
 from detexp.cli import log, snakemake_only
 from detexp.content import CACHE_FILE, ContentHashes
 from detexp.files import write_text_whole
-from detexp.shared_training import finished_training, plan_trainings
-from detexp.training import identify
+from detexp.train.shared_training import finished_training, plan_trainings
+from detexp.train.training import identify
 
 
 def run(smk):

@@ -19,13 +19,16 @@ from typing import Iterable
 
 # The entry scripts' folder (workflow/scripts), the root of the package's imports.
 SCRIPTS_DIR = Path(__file__).resolve().parents[1]
-_THIS_FILE = Path(__file__).resolve()
-_AS_DIGESTED = _THIS_FILE.with_name("codeversion_as_digested.txt")
+# This module, where the package is (detexp/codeversion.py), and the frozen text digests read for it.
+_THIS_MODULE = Path(__file__).resolve().relative_to(SCRIPTS_DIR)
+_AS_DIGESTED = "codeversion_as_digested.txt"
 
 
-def _digested_text(path: Path) -> str:
+def _digested_text(path: Path, root: Path) -> str:
     """The text a digest reads for a file: its own, but this module's as it was (see the docstring)."""
-    return (_AS_DIGESTED if path.name == _THIS_FILE.name and path.resolve() == _THIS_FILE else path).read_text()
+    if path.name == _THIS_MODULE.name and path.is_relative_to(root) and path.relative_to(root) == _THIS_MODULE:
+        path = path.with_name(_AS_DIGESTED)
+    return path.read_text()
 
 
 # Cached, as the parsed files are: a process (a DAG build, a job) sees one layout of the package.
@@ -158,16 +161,17 @@ def _tree_dumps(text: str, filename: str, root: Path) -> tuple[str, str]:
     return ast.dump(tree), ast.dump(_without_docstrings(tree))
 
 
-def code_digest(paths: Iterable[str | Path], root: Path = SCRIPTS_DIR) -> str:
+def code_digest(paths: Iterable[str | Path], root: Path | None = None) -> str:
     """A digest of what Python files do, not how they are laid out.
 
     Hashes each file's syntax tree (no comments, no formatting, no line numbers), so that a touch,
     a fresh checkout or a reformat never reruns a job, while a real change does.
     """
+    root = root or SCRIPTS_DIR
     digest = hashlib.sha256()
     for path in sorted(map(Path, paths), key=lambda p: _flat_path(p, root)):
         digest.update(path.name.encode())
-        digest.update(_tree_dumps(_digested_text(path), str(path), root)[0].encode())
+        digest.update(_tree_dumps(_digested_text(path, root), str(path), root)[0].encode())
     return digest.hexdigest()[:16]
 
 
@@ -186,12 +190,13 @@ def _without_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
-def behaviour_digest(paths: Iterable[str | Path], root: Path = SCRIPTS_DIR) -> str:
+def behaviour_digest(paths: Iterable[str | Path], root: Path | None = None) -> str:
     """Like code_digest, but docstrings do not count either: only what the code does."""
+    root = root or SCRIPTS_DIR
     digest = hashlib.sha256()
     for path in sorted(map(Path, paths), key=lambda p: _flat_path(p, root)):
         digest.update(path.name.encode())
-        digest.update(_tree_dumps(_digested_text(path), str(path), root)[1].encode())
+        digest.update(_tree_dumps(_digested_text(path, root), str(path), root)[1].encode())
     return digest.hexdigest()[:16]
 
 
@@ -220,15 +225,16 @@ def _definitions_of(text: str, filename: str, root: Path) -> tuple[str, ...]:
     return tuple(_definitions(text, filename, root))
 
 
-def definitions_digest(script: str, root: Path = SCRIPTS_DIR) -> str:
+def definitions_digest(script: str, root: Path | None = None) -> str:
     """What an entry script (a file name in workflow/scripts) and every project module it imports
     (transitively, function-level imports included) define: the sorted set of their top-level
     definitions, each by its name and its syntax tree without docstrings. A comment, a docstring, a
     reformat, a reordering or a move of a definition to another module leaves it unchanged; imports do
     not count (they only say where a name comes from); any change of what a definition does changes it."""
+    root = root or SCRIPTS_DIR
     entries: list[str] = []
     for path in imported_modules(root / script, root):
-        entries.extend(_definitions_of(_digested_text(path), str(path), root))
+        entries.extend(_definitions_of(_digested_text(path, root), str(path), root))
     return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()[:16]
 
 

@@ -1,4 +1,4 @@
-"""A pack's GPU allocation (gpu_allocation.runs_per_gpu; which runs: detexp.packs): its runs' trainings
+"""A pack's GPU allocation (gpu_allocation.runs_per_gpu; which runs: detexp.study.packs): its runs' trainings
 at the same time on the one GPU, then their evaluations and inferences one after another.
 
 Each step is the step of an unpacked run - training.train, evaluation.run_evaluation_or_reuse,
@@ -152,8 +152,8 @@ def run_pack(members: dict[str, dict[str, Any]], threads_per_run: int, log: Call
 
 def _train(arguments: dict[str, Any]) -> None:
     from .cli import log
-    from .shared_training import TrainingPaths
-    from .training import train
+    from .train.shared_training import TrainingPaths
+    from .train.training import train
 
     paths = TrainingPaths(**{name: Path(path) if path is not None else None for name, path in arguments["paths"].items()})
     train(
@@ -170,7 +170,7 @@ def _train(arguments: dict[str, Any]) -> None:
 
 def _evaluate(arguments: dict[str, Any]) -> None:
     from .cli import log
-    from .evaluation import run_evaluation_or_reuse
+    from .test.evaluation import run_evaluation_or_reuse
 
     outputs = {name: Path(path) for name, path in arguments["outputs"].items()}
     for path in outputs.values():
@@ -182,8 +182,8 @@ def _evaluate(arguments: dict[str, Any]) -> None:
 
 def _infer(arguments: dict[str, Any]) -> None:
     from .cli import log
-    from .inference import InferenceSettings, run_inference_or_reuse
-    from .logit_adjustment import LogitAdjustment
+    from .test.inference import InferenceSettings, run_inference_or_reuse
+    from .test.logit_adjustment import LogitAdjustment
 
     tau = arguments["logit_adjustment_tau"]
     adjustment = (
