@@ -1,5 +1,5 @@
 """The package's layers point one way: a stage folder's modules import the shared modules at the top of
-`detexp/`, their own folder's and earlier stages' (docs/development.md, "Where things are")."""
+`detexp/`, their own folder's and earlier stages' (docs/development.md, "Layout")."""
 
 from __future__ import annotations
 
@@ -41,6 +41,10 @@ def test_the_stage_folders_are_the_stages_in_their_order():
     folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert folders == set(STAGES), "a new folder in detexp/ goes into STAGES, at its place in the DAG"
     assert not any((PACKAGE / stage / "__init__.py").exists() for stage in STAGES)  # places, not package levels
+    # Code digests read a module as if it were at the top (detexp.codeversion): two modules of one name
+    # in two stages would read alike.
+    names = [p.name for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
 
 
 def test_imports_point_from_later_stages_to_earlier_ones_only():
