@@ -147,3 +147,28 @@ def test_the_digest_module_is_read_as_it_was_when_digests_took_their_form(tmp_pa
     frozen.write_text(frozen.read_text() + "\n\ndef a_new_way_to_digest():\n    return 2\n")
     assert behaviour_digest(files, copy) != script_behaviour("evaluate.py")
     assert definitions_digest("train.py", copy) != definitions_digest("train.py")
+
+
+def test_a_workflow_reached_through_a_linked_folder_digests_the_same(tmp_path):
+    """A home directory is a symbolic link on many clusters: the digests of code read through one are
+    those of the code itself (the stage folders read flat, codeversion.py read as its frozen text)."""
+    from detexp.code_record import CodeRecord
+    from detexp.codeversion import SCRIPTS_DIR, definitions_digest, script_behaviour
+
+    link = tmp_path / "linked"
+    link.symlink_to(SCRIPTS_DIR)
+    files = imported_modules(link / "train.py", link)
+    real = imported_modules(SCRIPTS_DIR / "train.py", SCRIPTS_DIR)
+    assert behaviour_digest(files, link) == behaviour_digest(files) == script_behaviour("train.py")
+    assert code_digest(files) == code_digest(real)
+    assert definitions_digest("train.py", link) == definitions_digest("train.py")
+    assert CodeRecord(link, []).version("evaluate.py") == CodeRecord(SCRIPTS_DIR, []).version("evaluate.py")
+
+
+def test_the_digest_module_imports_no_project_module():
+    """Its frozen text stands for it in every digest, so what it imports must not change the files a
+    digest covers either."""
+    from detexp.codeversion import SCRIPTS_DIR
+
+    module = SCRIPTS_DIR / "detexp/codeversion.py"
+    assert imported_modules(module, SCRIPTS_DIR) == [module]

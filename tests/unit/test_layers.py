@@ -43,7 +43,8 @@ def test_the_stage_folders_are_the_stages_in_their_order():
     assert not any((PACKAGE / stage / "__init__.py").exists() for stage in STAGES)  # places, not package levels
     # Code digests read a module as if it were at the top (detexp.codeversion): two modules of one name
     # in two stages would read alike.
-    names = [p.name for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"]
+    names = [p.stem for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"]
+    names += [p.parent.name for p in PACKAGE.rglob("*/__init__.py")]  # packages (data/formats) too
     assert sorted({n for n in names if names.count(n) > 1}) == []
 
 

@@ -24,9 +24,19 @@ _THIS_MODULE = Path(__file__).resolve().relative_to(SCRIPTS_DIR)
 _AS_DIGESTED = "codeversion_as_digested.txt"
 
 
+@lru_cache(maxsize=None)
+def _parts_in(path: Path, root: Path) -> tuple[str, ...] | None:
+    """A file's path parts below `root` (None outside it), symbolic links resolved: a workflow reached
+    through a linked folder (a home directory on many clusters) is the same code."""
+    try:
+        return path.resolve().relative_to(root.resolve()).parts
+    except ValueError:
+        return None
+
+
 def _digested_text(path: Path, root: Path) -> str:
     """The text a digest reads for a file: its own, but this module's as it was (see the docstring)."""
-    if path.name == _THIS_MODULE.name and path.is_relative_to(root) and path.relative_to(root) == _THIS_MODULE:
+    if path.name == _THIS_MODULE.name and _parts_in(path, root) == _THIS_MODULE.parts:
         path = path.with_name(_AS_DIGESTED)
     return path.read_text()
 
@@ -66,6 +76,8 @@ class _FlatImports(ast.NodeTransformer):
         return ast.copy_location(ast.Import(names=names), node)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.AST:
+        if node.level > len(self.package):
+            return node  # above the package: not an import of the project (Python refuses it)
         module = tuple(node.module.split(".")) if node.module else ()
         target = self.package[: len(self.package) - node.level + 1] + module if node.level else module
         if not target or not self._is_project(target[0]):
@@ -86,20 +98,14 @@ def _parse_flat(text: str, filename: str, root: Path) -> ast.AST:
     """A file's syntax tree, its imports of project modules as the package without stage folders
     would write them (files outside `root` as they are)."""
     tree = ast.parse(text, filename=filename)
-    try:
-        package = ".".join(Path(filename).relative_to(root).parts[:-1])
-    except ValueError:
-        return tree
-    return _FlatImports(package, root).visit(tree)
+    parts = _parts_in(Path(filename), root)
+    return tree if parts is None else _FlatImports(".".join(parts[:-1]), root).visit(tree)
 
 
 def _flat_path(path: Path, root: Path) -> tuple[str, ...]:
     """Where a file would be in the package without stage folders: digests take files in that order."""
-    try:
-        parts = path.relative_to(root).parts
-    except ValueError:
-        return path.parts
-    return _flat_parts(parts[:-1], root) + parts[-1:]
+    parts = _parts_in(path, root)
+    return path.parts if parts is None else _flat_parts(parts[:-1], root) + parts[-1:]
 
 
 def _module_file(root: Path, dotted: str) -> Path | None:
