@@ -2,7 +2,6 @@
 # constraints, the code record and the workflow's targets. Everything a user can get wrong in a YAML
 # file fails here, at DAG-build time. Input and param functions: run_functions.smk (a run's jobs),
 # linked_functions.smk (shared trainings), report_functions.smk (the study's jobs after its runs).
-import re
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ sys.path.insert(0, str(SCRIPTS))
 
 from detexp.study.config import inherited_project_settings, sorted_dict
 from detexp.study.resources import gpu_job_minutes
+from detexp.study.runs import name_pattern
 from detexp.study.validation import ConfigError
 from detexp import layout
 from detexp.code_record import CodeRecord
@@ -127,8 +127,8 @@ except StudyError as err:
 
 
 wildcard_constraints:
-    run="|".join(map(re.escape, RUNS)),
-    video="|".join(map(re.escape, VIDEOS)) or "^$",
+    run=name_pattern(RUNS),
+    video=name_pattern(VIDEOS) or "^$",
     split="|".join(SPLIT_NAMES),
     model="|".join(MODEL_VARIANTS),
 

@@ -136,7 +136,7 @@ def reused_results(rule, what):
 
 def only_runs(runs):
     """A {run} wildcard constraint matching these runs only (none: nothing)."""
-    return "|".join(map(re.escape, sorted(runs))) or "(?!)"
+    return name_pattern(runs) or "(?!)"
 
 
 def reused_from(reused, **patterns):

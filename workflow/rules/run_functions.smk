@@ -7,6 +7,20 @@ from detexp.content import stat_fingerprint, tree_fingerprint
 from detexp.study.runs import matched_baselines, resolved_run_config
 from detexp.study.runs import training_settings as runs_training_settings
 
+
+def per_run(value_of):
+    """A param of a run's jobs, `value_of(run)`: the value itself where every run has the same one
+    (Snakemake records the same value, and calls no function for each job), else a function giving the
+    job's run's. A string with braces is always a function: Snakemake would format it with wildcards.
+    """
+    values = {run_id: value_of(run) for run_id, run in RUNS.items()}
+    first = next(iter(values.values()), None)
+    uniform = all(value == first for value in values.values())
+    if uniform and not (isinstance(first, str) and ("{" in first or "}" in first)):
+        return first
+    return lambda wildcards: values[wildcards.run]
+
+
 # Post-hoc logit adjustment of the test predictions ({tau}), or None.
 LOGIT_ADJUSTMENT = config["evaluation"]["logit_adjustment"]
 
@@ -108,12 +122,8 @@ def run_fractions(wildcards):
     return sorted_dict(RUNS[wildcards.run].experiment.fractions_for(CLASSES))
 
 
-def run_frame_sampling(wildcards):
-    return RUNS[wildcards.run].experiment.sampling_mode(config)
-
-
-def run_background_fraction(wildcards):
-    return RUNS[wildcards.run].experiment.background_fraction
+run_frame_sampling = per_run(lambda run: run.experiment.sampling_mode(config))
+run_background_fraction = per_run(lambda run: run.experiment.background_fraction)
 
 
 def run_remedies(wildcards):
@@ -167,12 +177,8 @@ def run_training(wildcards):
 
 
 def run_inference_setting(name):
-    """A param function giving one `inference` setting of the run (it may be swept)."""
-
-    def setting(wildcards):
-        return RUNS[wildcards.run].config["inference"][name]
-
-    return setting
+    """A param giving one `inference` setting of the run (it may be swept): see per_run."""
+    return per_run(lambda run: run.config["inference"][name])
 
 
 def run_config(wildcards):

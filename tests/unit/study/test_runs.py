@@ -149,3 +149,18 @@ def test_a_video_strip_shows_replicate_0_of_each_run_by_fractions_then_name_at_m
     classes = ["crane hook", "person"]
     assert strip_runs(runs, classes) == ["exp_0", "exp_a", "exp_c", "exp_b"]
     assert strip_runs(runs, classes, max_rows=2) == ["exp_0", "exp_a"]
+
+
+def test_a_name_pattern_matches_exactly_its_names_and_is_shorter_than_their_alternation():
+    import re
+
+    from detexp.study.runs import name_pattern
+
+    names = [f"exp_{e:04d}__epochs{s}__r{r}" for e in range(4) for s in range(1, 26) for r in range(10)]
+    names += ["a", "ab", "a.b+c", "x-y"]  # a name that is a prefix of another; characters regex reads
+    pattern = re.compile(f"(?:{name_pattern(names)})")
+    assert all(pattern.fullmatch(n) for n in names)
+    near = ["exp_0004__epochs1__r0", "exp_0000__epochs26__r0", "exp_0000__epochs1__r", "abc", "a-b+c", "", "x-"]
+    assert not any(pattern.fullmatch(n) for n in near)
+    assert len(name_pattern(names)) < len("|".join(map(re.escape, names))) / 4
+    assert name_pattern([]) == ""
