@@ -17,7 +17,7 @@ from detexp import layout
 from detexp.code_record import CodeRecord
 from detexp.study.models import MODEL_VARIANTS
 from detexp.data.demo import DEMO_ANNOTATIONS, DEMO_PROJECT_DIR, DEMO_VIDEOS
-from detexp.study.study import StudyError, load_study, project_sources, video_paths
+from detexp.study.load import StudyError, load_study, project_sources, video_paths
 from detexp.study.weights import cache_path
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from detexp.study.study import StudyError, load_study, project_sources, video_paths
+from detexp.study.load import StudyError, load_study, project_sources, video_paths
 from detexp.study.replicates import ONE_TRAINING_PER_RUN
 from projects import write_clip_project
 
