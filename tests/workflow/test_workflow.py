@@ -275,6 +275,26 @@ def from_workflow(workdir: Path, expression: str):
     return json.loads(out.split("PROBE ", 1)[1].splitlines()[0])
 
 
+# Printed when the dry run's process ends: what building the DAG imported.
+LOADED_PROBE = """import atexit, json
+include: "Snakefile"
+LATER = ("detexp.train", "detexp.test", "detexp.report")
+GPU = ("torch", "torchvision", "rfdetr", "supervision", "cv2", "faster_coco_eval")
+atexit.register(
+    lambda: print("LOADED " + json.dumps(sorted(m for m in sys.modules if m.startswith(LATER) or m.split(".")[0] in GPU)))
+)
+"""
+
+
+def test_the_dag_build_loads_no_gpu_library_and_of_later_stages_only_the_training_records(workflow_copy):
+    """Layers at DAG build: no GPU or video library, nothing of the test and report stages, and of the
+    train stage only what reads finished trainings' records (which run links which)."""
+    (workflow_copy / "probe.smk").write_text(LOADED_PROBE)
+    out = snakemake(workflow_copy, "-n", "-s", "probe.smk", *DEMO).stdout
+    loaded = json.loads(out.split("LOADED ", 1)[1].splitlines()[0])
+    assert loaded == ["detexp.train", "detexp.train.linked_runs", "detexp.train.shared_training", "detexp.train.training_digest"]
+
+
 def test_the_slurm_page_names_every_rule_that_runs_on_the_login_node(workflow_copy):
     assert set(from_workflow(workflow_copy, LOCAL_RULES)) == readme_local_rules()
 
