@@ -76,8 +76,10 @@ def test_a_missing_project_is_refused_except_where_only_the_rules_are_read(tmp_p
         ["resources/demo_project/_annotations.coco.json"],
     )
     # the demo project is made by a rule, after the dry run: its classes are known all the same
-    with pytest.raises(
-        StudyError, match=r"classes: \['dog'\] not in the bundled demo project .* it has: crane hook, person"
-    ) as err:
-        project_sources(_config(Path("resources/demo_project"), classes=["person", "dog"]), {}, linting=False, check=True)
+    with pytest.raises(StudyError) as err:
+        project_sources(_config(Path("resources/demo_project"), classes=["Person", "dog"]), {}, linting=False, check=True)
     assert err.value.keys == ("classes",)
+    assert str(err.value) == (
+        "the workflow config: classes: the bundled demo project resources/demo_project: class(es) 'Person' "
+        "(did you mean 'person'?), 'dog' not in the project - it has: crane hook, person"
+    )

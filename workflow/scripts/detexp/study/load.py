@@ -12,6 +12,7 @@ from typing import Any
 
 from .config import validate_config
 from ..data.demo import DEMO_ANNOTATIONS, DEMO_CLASSES, DEMO_PROJECT_DIR
+from ..data.project import check_classes
 from .experiments import load_experiments
 from .runs import Run, describe_pairs, expand_runs, reference_pairs, run_pairs
 from ..data.sources import DatasetError
@@ -80,13 +81,10 @@ def project_sources(config: dict[str, Any], videos: dict[str, Path], linting: bo
     project: there a missing project is no error (the bundled study's is a placeholder)."""
     project_dir = config["project_dir"]
     if project_dir == DEMO_PROJECT_DIR:  # made by the workflow's own rule, with the demo's classes
-        wrong = [c for c in config["classes"] if c not in DEMO_CLASSES]
-        if wrong:
-            raise StudyError(
-                f"the workflow config: classes: {wrong} not in the bundled demo project ({DEMO_PROJECT_DIR}) - it has: "
-                f"{', '.join(DEMO_CLASSES)}",
-                "classes",
-            )
+        try:
+            check_classes(config["classes"], dict.fromkeys(DEMO_CLASSES), Path(DEMO_PROJECT_DIR))
+        except DatasetError as err:
+            raise StudyError(f"the workflow config: classes: the bundled demo project {err}", "classes") from None
         return "coco", [DEMO_ANNOTATIONS]
     problem = path_problem(project_dir, "folder")
     if linting and problem:
