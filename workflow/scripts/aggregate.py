@@ -1,33 +1,21 @@
-"""Compare experiments: one row per experiment summary, as CSV, Markdown and HTML."""
+"""Compare experiments: one row per experiment summary, as CSV, Markdown and HTML - the aggregate rule
+(collect_results.py prints the same comparison from the command line, also mid-study)."""
 
-import argparse
 from pathlib import Path
 
-from detexp.cli import entry
+from detexp.cli import snakemake_only
 from detexp.report.summary import write_comparison
 
-parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("summaries", nargs="+", type=Path, help="experiment_summary.json files")
-parser.add_argument("--csv", type=Path, required=True)
-parser.add_argument("--md", type=Path, required=True)
-parser.add_argument("--html", type=Path, required=True)
-parser.add_argument("--replicates", type=Path, required=True, help="CSV: mean, std and 95%% CI over replicates")
-parser.add_argument("--stats", type=Path, help="the paired bootstrap's comparison_stats.csv: differences in the Markdown view")
 
-
-def from_snakemake(smk):
-    return argparse.Namespace(
-        summaries=list(smk.input.summaries),
-        stats=Path(smk.input.stats),
-        csv=Path(smk.output.csv),
-        md=Path(smk.output.md),
-        html=Path(smk.output.html),
-        replicates=Path(smk.output.replicates),
+def run(smk):
+    write_comparison(
+        list(smk.input.summaries),
+        Path(smk.output.csv),
+        Path(smk.output.md),
+        Path(smk.output.html),
+        Path(smk.output.replicates),
+        Path(smk.input.stats),
     )
 
 
-def run(args):
-    write_comparison(args.summaries, args.csv, args.md, args.html, args.replicates, args.stats)
-
-
-entry(globals(), parser, from_snakemake, run)
+snakemake_only(globals(), run)

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from detexp import layout
-from detexp.cli import entry
 from detexp.report.collect import collect, paired_statistics, render, study_runs
 
 parser = argparse.ArgumentParser(description=__doc__)
@@ -31,15 +30,12 @@ parser.add_argument(
 )
 
 
-def from_snakemake(smk):
-    raise SystemExit("collect_results.py is a command-line tool; the aggregate rule writes the comparison files")
-
-
-def run(args):
+def main(args: argparse.Namespace) -> None:
     planned = study_runs(args.configfile) if args.configfile else None
     classes = next(iter(planned.values())).config["classes"] if planned else None
     table = collect(args.results_dir, planned, classes)
     sys.stdout.write(render(table, args.format, paired_statistics(args.results_dir), args.every_column))
 
 
-entry(globals(), parser, from_snakemake, run)
+if __name__ == "__main__":  # a command-line tool only: the aggregate rule writes the comparison files
+    main(parser.parse_args())

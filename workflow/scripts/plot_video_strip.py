@@ -1,25 +1,14 @@
-"""A strip of annotated frames of one test video: one row per run, the same frames in each."""
+"""A strip of annotated frames of one test video: one row per run, the same frames in each - the
+plot_video_strip rule."""
 
-import argparse
 from pathlib import Path
 
-from detexp.cli import entry
-from detexp.report.plots import STRIP_FRAMES, plot_video_strip
-
-parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("out", type=Path, help="PNG to write")
-parser.add_argument("videos", nargs="+", help="RUN=results/<run>/inference/detected_<video>.mp4")
-parser.add_argument("--frames", type=int, default=STRIP_FRAMES, help="frames per row (default %(default)s)")
+from detexp.cli import snakemake_only
+from detexp.report.plots import plot_video_strip
 
 
-def from_snakemake(smk):
-    return argparse.Namespace(
-        out=Path(smk.output[0]), videos=[f"{r}={v}" for r, v in zip(smk.params.runs, smk.input)], frames=STRIP_FRAMES
-    )
+def run(smk):
+    plot_video_strip(dict(zip(smk.params.runs, smk.input, strict=True)), Path(smk.output[0]))
 
 
-def run(args):
-    plot_video_strip(dict(v.split("=", 1) for v in args.videos), args.out, args.frames)
-
-
-entry(globals(), parser, from_snakemake, run)
+snakemake_only(globals(), run)
