@@ -247,6 +247,18 @@ def test_the_collector_marks_unfinished_runs_of_the_study_it_is_given(tmp_path):
     assert sorted(collect(results)["run"]) == ["exp_b", "exp_c", "exp_d", "exp_e"]
 
 
+def test_the_collector_leaves_fractions_nothing_records_empty(tmp_path):
+    """A run folder with neither a resolved config nor a place in the plan: its fractions are unknown,
+    not the 1.0 of a class an experiment file leaves out."""
+    results = write_results(tmp_path)
+    (results / "exp_f/training/state").mkdir(parents=True)
+    planned = study_runs([tmp_path / "study.yaml"], workflow_config=tmp_path / "no such file")
+    table = collect(results, planned, ["crane hook", "person"]).set_index("experiment")
+    fractions = ["fraction crane hook", "fraction person"]
+    assert table.loc["exp_f", fractions].isna().all() and table.index[-1] == "exp_f"
+    assert list(table.loc["exp_a", fractions]) == [1.0, 0.25]  # left out of its file: 1.0
+
+
 def test_the_collector_command_prints_four_formats(tmp_path):
     results = write_results(tmp_path)
     outputs = {}

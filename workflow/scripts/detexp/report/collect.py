@@ -108,8 +108,10 @@ def collect(results_dir: str | Path, planned: dict[str, Run] | None = None, clas
     if unfinished:
         table = pd.concat([table, pd.DataFrame(unfinished)], ignore_index=True)
         fraction_cols = [c for c in table.columns if c.startswith("fraction ")]
-        # An experiment file that leaves a class out keeps all of its frames (fraction 1.0).
-        table[fraction_cols] = table[fraction_cols].fillna(1.0)
+        # An experiment file that leaves a class out keeps all of its frames (fraction 1.0); a run
+        # whose fractions are not known at all (no resolved config, not in the plan) stays empty.
+        known = table[fraction_cols].notna().any(axis=1)
+        table.loc[known, fraction_cols] = table.loc[known, fraction_cols].fillna(1.0)
         table = table.sort_values(
             fraction_cols + [Comparison.EXPERIMENT, Comparison.RUN], kind="stable", na_position="last"
         ).reset_index(drop=True)
