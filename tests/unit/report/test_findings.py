@@ -164,7 +164,9 @@ def test_logit_adjustment_is_reported_against_the_same_checkpoint():
     stats = pd.DataFrame([row("quarter", "full", "person", -0.12, -0.18, -0.07)])
     text = findings(stats, table)
     assert "## Post-hoc logit adjustment (tau 1)" in text and "AP does not change" in text
-    assert "- full: F1 0.50 at confidence 0.35 -> 0.55 at 0.4; per class crane hook 0.60 -> 0.58, person 0.30 -> 0.41." in text
+    assert (
+        "- full: F1 0.500 at confidence 0.35 -> 0.550 at 0.4; per class crane hook 0.600 -> 0.580, person 0.300 -> 0.410." in text
+    )
     assert "## Post-hoc" not in findings(stats, TABLE)
 
 
@@ -211,6 +213,18 @@ def test_remedies_are_ranked_by_the_share_of_the_lost_ap_they_win_back():
         "2. quarter_os (oversampling): +0.030 [-0.010, +0.070] of the 0.120 that quarter lost against full: 25% (no interval: x).\n"
     ), ranking
     assert "The order is of point estimates, not a verdict: no verdict: training noise is unmeasured" in ranking
+    # with replicates the order is still of point estimates: a ranked list must not read as a verdict
+    replicated = findings(stats.assign(replicates=3), table)
+    assert "two remedies rank apart only where their won-back intervals\ndo not overlap." in replicated
+    assert "not a verdict" not in replicated.split("## Remedies for person", 1)[1]
+
+
+def test_a_verdict_never_states_a_difference_that_reads_as_zero():
+    from detexp.report.verdicts import verdict
+
+    tiny = row("quarter_rfs", "quarter", "person", 0.0004, 0.0001, 0.0007, replicates=4)
+    assert verdict(tiny, "rfs").text == "rfs wins back 0.00040"
+    assert verdict(row("quarter_rfs", "quarter", "person", -0.08, -0.1, -0.05, replicates=4), "rfs").text == "rfs costs 0.080"
 
 
 def test_a_comparison_where_neither_run_detects_the_class_says_it_gives_no_signal():

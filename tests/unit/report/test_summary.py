@@ -362,7 +362,15 @@ def test_a_remedy_off_its_baselines_compute_is_marked_in_the_compact_view():
             )
         ]
     )
-    assert compact_view(table, stats)["images seen"].tolist() == [5120, 2560, "3200 (+25% vs reference)", 2700]
+    view = compact_view(table, stats)
+    assert view["images seen"].tolist() == [5120, 2560, "3200 (+25% vs quarter)", 2700]
+    # a remedy's difference is to its baseline, not to the run marked (reference): the cell names it
+    assert view["AP person"].tolist() == [
+        "0.600 (reference)",
+        "0.400 (+0.100 [0.000, +0.200])",
+        "0.500 (+0.100 vs quarter [0.000, +0.200])",
+        "0.450 (+0.100 vs quarter [0.000, +0.200])",
+    ]
 
 
 def test_every_remedy_gets_its_name_and_marker_and_the_plots_draw_them(tmp_path):

@@ -15,6 +15,7 @@ from .verdicts import (
     FEW_REPLICATES,
     NO_SIGNAL,
     NOISE_UNMEASURED,
+    ap_text,
     interval,
     neither_detects,
     percent,
@@ -123,6 +124,12 @@ def remedy_ranking(claims: Any, runs: dict[str, dict[str, Any]], classes: list[s
             ]
             if (claims[claims[Stats.CLASS] == c][Stats.REPLICATES] < 2).all():
                 lines += ["", f"The order is of point estimates, not a verdict: {NOISE_UNMEASURED}."]
+            else:
+                lines += [
+                    "",
+                    "The order is of point estimates: two remedies rank apart only where their won-back intervals",
+                    "do not overlap.",
+                ]
     return lines
 
 
@@ -141,10 +148,10 @@ def logit_adjustment_lines(table: Any, classes: list[str]) -> list[str]:
         "",
     ]
     for r in table.to_dict("records"):
-        per_class = ", ".join(f"{c} {r[f'test F1 {c}']:.2f} -> {r[f'adjusted F1 {c}']:.2f}" for c in classes)
+        per_class = ", ".join(f"{c} {ap_text(r[f'test F1 {c}'])} -> {ap_text(r[f'adjusted F1 {c}'])}" for c in classes)
         lines.append(
-            f"- {r[Comparison.RUN]}: F1 {r['test F1']:.2f} at confidence {r['test F1 threshold']:g} -> "
-            f"{r['adjusted F1']:.2f} at {r['adjusted F1 threshold']:g}; per class {per_class}."
+            f"- {r[Comparison.RUN]}: F1 {ap_text(r['test F1'])} at confidence {r['test F1 threshold']:g} -> "
+            f"{ap_text(r['adjusted F1'])} at {r['adjusted F1 threshold']:g}; per class {per_class}."
         )
     return lines
 

@@ -14,7 +14,7 @@ import yaml
 
 from .columns import Comparison, Stats
 from .equal_compute import compute_gap
-from .verdicts import ap_text, interval, neither_detects, percent
+from .verdicts import ap_text, neither_detects, percent, signed
 from .remedy_labels import remedy_of
 from ..schemas import load_schema
 from ..tables import html_page
@@ -275,28 +275,32 @@ def replicate_statistics(table: Any) -> Any:
 COMPACT_LEGEND = """\
 <class> asked / kept: the share of the class's training frames the experiment asked for / the share the
   training set holds (more when frames drawn for other classes hold it too).
-AP <class>: test AP50:95, and (its difference to the reference run [95% interval]); the interval covers
+AP <class>: test AP50:95, and (its difference to the run it is compared with [95% interval]): the run
+  marked (reference), or the run the cell names (vs <run>: a remedy's baseline); the interval covers
   which test images were drawn, not training noise (one training per run; with replicates,
   comparison_stats.csv has intervals over replicates and test images). identical: the same training.
   both 0: this run and its reference score AP 0 on the class - neither detects it, no difference can be read.
-images seen: training images seen (steps x batch), the compute a run got; for a remedy, (+25% vs reference):
+images seen: training images seen (steps x batch), the compute a run got; for a remedy, (+25% vs <baseline>):
   more than 10% above or below its baseline's, so the comparison is not at equal compute.
 Every column: comparison.csv, comparison.html, or collect_results.py --all."""
 
 
-def _ap_cell(ap: Any, comparison: dict[str, Any] | None) -> str:
-    """A run's AP with its difference to the reference and the interval, as the compact view shows it."""
+def _ap_cell(ap: Any, comparison: dict[str, Any] | None, marked: set[str]) -> str:
+    """A run's AP with its difference to the run it is compared with and the interval, as the compact
+    view shows it; that run is named unless it is one the view marks (reference)."""
     text = ap_text(ap)
     if comparison is None:
         return text
+    reference = comparison[Stats.REFERENCE]
+    versus = "" if reference in marked else f" vs {reference}"
     if isinstance(comparison.get(Stats.NOTE), str) and comparison[Stats.NOTE]:
-        return f"{text} (identical)"
+        return f"{text} (identical{versus})"
     d = comparison[Stats.DIFFERENCE]
     if d is None or d != d:
         return text
     if neither_detects(comparison):
-        return f"{text} (both 0: no signal)"
-    return f"{text} ({interval(d, comparison[Stats.LOW], comparison[Stats.HIGH])})"
+        return f"{text} (both 0{versus}: no signal)"
+    return f"{text} ({signed(d)}{versus} [{signed(comparison[Stats.LOW])}, {signed(comparison[Stats.HIGH])}])"
 
 
 def _images_seen_cell(run: str, seen: Any, comparisons: dict[tuple[str, str], dict[str, Any]], remedied: bool) -> Any:
@@ -306,7 +310,7 @@ def _images_seen_cell(run: str, seen: Any, comparisons: dict[tuple[str, str], di
     gap = comparison and compute_gap(comparison.get(Stats.IMAGES_SEEN), comparison.get(Stats.REFERENCE_IMAGES_SEEN))
     if seen is None or seen != seen:
         return None
-    return f"{seen:.0f} ({gap:+.0%} vs reference)" if gap else seen
+    return f"{seen:.0f} ({gap:+.0%} vs {comparison[Stats.REFERENCE]})" if gap else seen
 
 
 def compact_view(table: Any, stats: Any = None) -> Any:
@@ -330,7 +334,7 @@ def compact_view(table: Any, stats: Any = None) -> Any:
     for c in classes:
         if Comparison.test_ap(c) in table:
             view[f"AP {c}"] = [
-                _ap_cell(ap, comparisons.get((run, c))) + (" (reference)" if run in references else "")
+                _ap_cell(ap, comparisons.get((run, c)), references) + (" (reference)" if run in references else "")
                 for run, ap in zip(table[Comparison.RUN], table[Comparison.test_ap(c)])
             ]
     if Comparison.IMAGES_SEEN in table:

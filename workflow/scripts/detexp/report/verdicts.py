@@ -82,7 +82,8 @@ def verdict(row: dict[str, Any], remedy: str | None = None) -> Verdict:
         return Verdict(None, "not different: the interval includes 0")
     direction = "higher" if d > 0 else "lower"
     if remedy:
-        return Verdict(direction, f"{remedy} wins back {d:.3f}" if d > 0 else f"{remedy} costs {-d:.3f}")
+        size = signed(abs(d)).lstrip("+")  # never '0.000' for a difference that is not 0
+        return Verdict(direction, f"{remedy} wins back {size}" if d > 0 else f"{remedy} costs {size}")
     return Verdict(direction, direction)
 
 
