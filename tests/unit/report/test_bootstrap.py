@@ -391,3 +391,20 @@ def test_the_remedy_rows_of_chained_pairs_carry_the_won_back_share():
     # without replicate groups, each replicate's chain on its per-run rows
     per_run = compare_runs(NOISE_GT, predictions, pairs, samples=20, seed=1)
     assert per_run[per_run["run"] == "rem1"]["won back"].iloc[0] == pytest.approx(0.4)
+
+
+def test_a_group_named_as_its_replicate_0_keeps_that_run_s_own_figures():
+    """The workflow names a replicate group as its replicate 0 (Run.point): replicate 0's per-run rows
+    keep its own images seen and carry no group-level won-back share, as the other replicates' rows."""
+    runs = {"full": AP_10, "base": AP_05, "rem": AP_07}
+    ids = {name: [name, f"{name}_rep1"] for name in runs}
+    predictions = {run: runs[name] for name in runs for run in ids[name]}
+    groups = {run: name for name in runs for run in ids[name]}
+    pairs = [(ids["full"][i], ids["base"][i]) for i in range(2)] + [(ids["base"][i], ids["rem"][i]) for i in range(2)]
+    seen = {"full": 100, "full_rep1": 120, "base": 50, "base_rep1": 70, "rem": 80, "rem_rep1": 90}
+    table = compare_runs(NOISE_GT, predictions, pairs, samples=20, seed=1, groups=groups, images_seen=seen)
+    person = table[table["metric"] == "AP_50_95"].set_index(["run", "replicates"])
+    assert (person.loc[("rem", 1), "images seen"], person.loc[("rem", 1), "reference images seen"]) == (80, 50)
+    assert (person.loc[("rem", 2), "images seen"], person.loc[("rem", 2), "reference images seen"]) == (85, 60)
+    assert person.loc[("rem", 2), "won back"] == pytest.approx(0.4)
+    assert np.isnan(person.loc[("rem", 1), "won back"]) and np.isnan(person.loc[("rem_rep1", 1), "won back"])

@@ -260,12 +260,14 @@ def compare_runs(
         rows += _rows(other, reference, 1, result, names, identical, "test images")
     rows += _replicate_rows(gt, predictions, pairs, samples, seed, digests, groups or {}, names)
     table = pd.DataFrame(rows, columns=list(Stats.ROW))
-    seen = _images_seen(pairs, groups or {}, images_seen or {})
-    table[Stats.IMAGES_SEEN] = [seen.get(run) for run in table[Stats.RUN]]
-    table[Stats.REFERENCE_IMAGES_SEEN] = [seen.get(run) for run in table[Stats.REFERENCE]]
+    # A replicate group is named as its replicate 0 is (Run.point): the rows' level tells them apart.
+    grouped = list(table[Stats.REPLICATES] > 1)
+    seen_of = _images_seen(pairs, groups or {}, images_seen or {})
+    table[Stats.IMAGES_SEEN] = [seen_of[g].get(run) for run, g in zip(table[Stats.RUN], grouped)]
+    table[Stats.REFERENCE_IMAGES_SEEN] = [seen_of[g].get(run) for run, g in zip(table[Stats.REFERENCE], grouped)]
     table[Stats.TEST_IMAGES] = len(gt["images"])
     won = _won_back(gt, predictions, pairs, samples, seed, digests, groups or {}, names)
-    keys = list(zip(table[Stats.RUN], table[Stats.REFERENCE], table[Stats.CLASS], table[Stats.METRIC]))
+    keys = list(zip(table[Stats.RUN], table[Stats.REFERENCE], table[Stats.CLASS], table[Stats.METRIC], grouped))
     for column, field in WON_BACK_COLUMNS.items():
         table[column] = [won[k][field] if k in won else None for k in keys]
     # the interval excludes 0: the difference is not explained by what the interval covers (which test
@@ -300,46 +302,46 @@ def _won_back(
     digests: dict[str, str | None],
     groups: dict[str, str],
     names: dict[int, str],
-) -> dict[tuple[str, str, str, str], dict[str, Any]]:
+) -> dict[tuple[str, str, str, str, bool], dict[str, Any]]:
     """The won-back share of each chain of pairs, keyed by the remedy's row (run, reference run,
-    class, metric): at the replicate level where all three runs have groups of 2 or more replicates,
-    else per run. A remedy that shares its baseline's training has no share (nothing differs)."""
+    class, metric, whether a replicate row): at the replicate level where all three runs have groups
+    of 2 or more replicates, else per run. A remedy that shares its baseline's training has no share
+    (nothing differs)."""
     members: dict[str, list[str]] = {}
     for run, group in groups.items():
         members.setdefault(group, []).append(run)
     replicated = {run for run, group in groups.items() if len(members[group]) >= 2}
-    chains: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
+    chains: dict[tuple[tuple[str, ...], bool], list[tuple[str, str, str]]] = {}
     for chain in _chains(pairs):
         if all(run in replicated for run in chain):
-            chains.setdefault(tuple(groups[run] for run in chain), []).append(chain)
+            chains.setdefault((tuple(groups[run] for run in chain), True), []).append(chain)
         else:
-            chains[chain] = [chain]
+            chains[(chain, False)] = [chain]
     won = {}
-    for (reference, baseline, remedy), runs in chains.items():
+    for ((reference, baseline, remedy), grouped), runs in chains.items():
         if all(digests.get(b) is not None and digests.get(b) == digests.get(r) for _, b, r in runs):
             continue
         sides = [[predictions[chain[i]] for chain in runs] for i in range(3)]
         result = won_back_share(gt, *sides, samples, seed)
         for cat, metrics in result.items():
             for metric, r in metrics.items():
-                won[(remedy, baseline, names[cat], metric)] = {**r, "of": reference}
+                won[(remedy, baseline, names[cat], metric, grouped)] = {**r, "of": reference}
     return won
 
 
 def _images_seen(
     pairs: list[tuple[str, str]], groups: dict[str, str], images_seen: dict[str, float | None]
-) -> dict[str, float | None]:
-    """Training images seen per compared run, and per replicate group the mean over its runs (None
-    where a run's figure is missing)."""
+) -> dict[bool, dict[str, float | None]]:
+    """Training images seen: under False per compared run, under True per replicate group the mean
+    over its runs (None where a run's figure is missing). Apart, as a group has its replicate 0's name."""
     runs = {run for pair in pairs for run in pair}
     seen = {run: images_seen.get(run) for run in runs}
     members: dict[str, list[float | None]] = {}
     for run in runs:
         if run in groups:
             members.setdefault(groups[run], []).append(seen[run])
-    for group, values in members.items():
-        seen[group] = None if None in values else sum(values) / len(values)  # type: ignore[arg-type]
-    return seen
+    means = {group: None if None in values else sum(values) / len(values) for group, values in members.items()}
+    return {False: seen, True: means}  # type: ignore[dict-item]
 
 
 def _rows(
