@@ -59,6 +59,7 @@ def test_coercion_leaves_strings_the_schema_wants():
         ),
         ({"evaluation": {"iou_threshold": 0}}, "evaluation.iou_threshold: 0 is not within (0, 1]"),
         ({"classes": []}, "classes"),
+        ({"seed": -1}, "seed: -1 is not within [0, 2147483647]"),
     ],
 )
 def test_schema_errors_name_key_value_and_what_is_allowed(overrides, message):
@@ -233,6 +234,26 @@ def test_shipped_experiments_load():
     remedied = {name for name, e in remedies.items() if e.remedied}
     assert remedied == {"person_25_rfs", "person_25_irfs", "person_25_oversampled", "person_25_class_weighted"}
     assert remedies["person_25_irfs"].repeat_factor["frequency"] == "images_and_instances"
+
+
+def test_experiment_files_of_both_suffixes_are_read_and_hidden_files_are_not(tmp_path):
+    (tmp_path / "e").mkdir()
+    write(tmp_path / "e" / "a.yaml", {"name": "a", "frame_sample_fractions": {}})
+    write(tmp_path / "e" / "b.yml", {"name": "b", "frame_sample_fractions": {"person": 0.5}})
+    (tmp_path / "e" / "._a.yaml").write_bytes(b"\x00\x05\x16\x07\xe0")  # macOS's copy of a file's attributes
+    (tmp_path / "e" / ".#a.yaml").symlink_to("nowhere")  # an editor's lock
+    c = validate_config(config(experiments_dir="e"))
+    assert list(load_experiments(c, tmp_path)) == ["a", "b"]
+    write(tmp_path / "e" / "b.yaml", {"name": "b", "frame_sample_fractions": {}})
+    with pytest.raises(ConfigError, match=r"has experiment 'b' twice \(.yaml and .yml\) - keep one file per experiment"):
+        load_experiments(c, tmp_path)
+
+
+def test_an_experiment_file_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "a.yaml"
+    path.write_bytes("name: a\ndescription: Person \u00e0 10%\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"a.yaml: experiment file is not UTF-8 text \(byte 0xe0 at line 2"):
+        load_experiment(path, ["person"])
 
 
 def test_experiment_selection(tmp_path):

@@ -13,6 +13,9 @@ import yaml
 from .config import CONFIG_SOURCE
 from ..schemas import load_schema
 from .validation import ConfigError, validate
+from ..data.sources import DatasetError, read_text
+
+EXPERIMENT_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,9 @@ def load_experiment(path: Path, classes: list[str]) -> Experiment:
     """Read and validate one experiment file."""
     source = str(path)
     try:
-        with open(path) as f:
-            raw = yaml.safe_load(f)
+        raw = yaml.safe_load(read_text(path, "experiment file"))
+    except DatasetError as err:  # missing, unreadable, not UTF-8: said with the file's name
+        raise ConfigError(str(err)) from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{source}: not valid YAML ({err})") from err
     data = validate(raw, load_schema("experiment.schema.yaml"), source)
@@ -91,9 +95,18 @@ def load_experiment(path: Path, classes: list[str]) -> Experiment:
 def load_experiments(config: dict[str, Any], root: Path = Path(".")) -> dict[str, Experiment]:
     """All experiment files of the study (or those `experiments` selects), by name."""
     exp_dir = root / config["experiments_dir"]
-    paths = sorted(exp_dir.glob("*.yaml"))
+    # Both YAML suffixes; not hidden files (an editor's lock or backup, macOS's ._ copies).
+    paths = sorted(p for suffix in EXPERIMENT_SUFFIXES for p in exp_dir.glob(f"*{suffix}") if not p.name.startswith("."))
     if not paths:
-        raise ConfigError(f"{CONFIG_SOURCE}: experiments_dir: no *.yaml experiment files in {exp_dir}")
+        raise ConfigError(
+            f"{CONFIG_SOURCE}: experiments_dir: no experiment files ({', '.join(EXPERIMENT_SUFFIXES)}) in {exp_dir}"
+        )
+    twice = sorted({p.stem for p in paths if sum(q.stem == p.stem for q in paths) > 1})
+    if twice:
+        raise ConfigError(
+            f"{CONFIG_SOURCE}: experiments_dir: {exp_dir} has experiment {', '.join(map(repr, twice))} twice "
+            f"({' and '.join(EXPERIMENT_SUFFIXES)}) - keep one file per experiment"
+        )
     experiments = {p.stem: load_experiment(p, config["classes"]) for p in paths}
     wanted = config["experiments"]
     if wanted is not None:
