@@ -363,7 +363,7 @@ def test_a_remedy_off_its_baselines_compute_is_marked_in_the_compact_view():
         ]
     )
     view = compact_view(table, stats)
-    assert view["images seen"].tolist() == [5120, 2560, "3200 (+25% vs quarter)", 2700]
+    assert view["images seen"].tolist() == ["5120", "2560", "3200 (+25% vs quarter)", "2700"]
     # a remedy's difference is to its baseline, not to the run marked (reference): the cell names it
     assert view["AP person"].tolist() == [
         "0.600 (reference)",
@@ -422,3 +422,23 @@ def test_a_class_neither_run_detects_is_said_to_give_no_signal_in_the_compact_vi
     cells = compact_view(table, stats)["AP person"].tolist()
     assert cells == ["0.000 (reference)", "0.000 (both 0: no signal)", "0.020 (+0.020 [0.000, +0.020])"]
     assert "both 0: this run and its reference score AP 0 on the class" in COMPACT_LEGEND
+
+
+def test_the_text_views_show_large_counts_whole_and_never_with_an_exponent():
+    """A mid-study table holds empty cells, so counts become floats: 1234567 must not print as 1.23e+06."""
+    table = pd.DataFrame(
+        {
+            "run": ["full", "quarter"],
+            "status": ["complete", "training"],
+            "fraction person": [1.0, 0.25],
+            "test AP50:95 person": [0.61234, None],
+            "training images seen": [1234567.0, None],
+            "train time s": [12345.6, None],
+        }
+    )
+    compact = render(table, "table")
+    assert "1234567" in compact and "e+" not in compact
+    for fmt in ("table", "markdown"):
+        every = render(table, fmt, every_column=True)
+        assert "1234567" in every and "12346" in every and "0.6123" in every and "e+" not in every, every
+        assert "nan" not in every.lower()

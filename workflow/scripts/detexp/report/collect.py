@@ -126,6 +126,14 @@ def paired_statistics(results_dir: str | Path):
     return pd.read_csv(path) if path.is_file() else None
 
 
+def shown(value: float) -> str:
+    """A number as the text views show it: from 1,000 up whole, without an exponent (images seen,
+    seconds, frames); below, 4 significant digits; '-' for none."""
+    if value != value:
+        return "-"
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def render(table, fmt: str, stats=None, every_column: bool = False) -> str:
     """The table as `table` (aligned text), `markdown`, `csv` or `json` (a list of rows). Text and
     Markdown show the compact view with its legend unless `every_column`; CSV and JSON every column."""
@@ -141,7 +149,13 @@ def render(table, fmt: str, stats=None, every_column: bool = False) -> str:
         if fmt == "markdown":
             return compact_markdown(table, stats)
         view = compact_view(table, stats)
-        return view.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.3g}") + "\n\n" + COMPACT_LEGEND + "\n"
+        return view.to_string(index=False, na_rep="-", float_format=shown) + "\n\n" + COMPACT_LEGEND + "\n"
     if fmt == "markdown":
-        return table.to_markdown(index=False, floatfmt=".4g") + "\n"
-    return table.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.4g}") + "\n"
+        floats = table.select_dtypes("float").columns
+        return (
+            table.astype({c: object for c in floats})
+            .assign(**{c: table[c].map(shown) for c in floats})
+            .to_markdown(index=False, missingval="-")
+            + "\n"
+        )
+    return table.to_string(index=False, na_rep="-", float_format=shown) + "\n"

@@ -310,7 +310,8 @@ def _images_seen_cell(run: str, seen: Any, comparisons: dict[tuple[str, str], di
     gap = comparison and compute_gap(comparison.get(Stats.IMAGES_SEEN), comparison.get(Stats.REFERENCE_IMAGES_SEEN))
     if seen is None or seen != seen:
         return None
-    return f"{seen:.0f} ({gap:+.0%} vs {comparison[Stats.REFERENCE]})" if gap else seen
+    # a whole number as text: a float column would print 1.23457e+06 in Markdown
+    return f"{seen:.0f} ({gap:+.0%} vs {comparison[Stats.REFERENCE]})" if gap else f"{seen:.0f}"
 
 
 def compact_view(table: Any, stats: Any = None) -> Any:
