@@ -106,7 +106,8 @@ def test_replicated_runs_get_error_bars(tmp_path):
     """An experiment's replicates are drawn once, at their mean (error bar: their sample standard deviation)."""
     runs = [summary("r", 0.5, 0.2), summary("r", 0.5, 0.4), summary("full", 1.0, 0.6)]
     series, notes = _drawn(runs, "fraction", tmp_path / "bars.png")
-    x, y, err = series["person AP50:95"]
+    # the legend says what the bars are and over how many replicates (read alone, they could pass for an interval)
+    x, y, err = series["person AP50:95 (mean \u00b1 SD of 2 replicates)"]
     assert x == [0.5, 1.0] and y == pytest.approx([0.3, 0.6]) and err == pytest.approx([0.1 * 2**0.5, 0.0])
     assert notes == []
 

@@ -92,11 +92,14 @@ def _draw_panel(ax: Any, summaries: list[dict[str, Any]], axis: str, x_cls: str,
                     req_e.append(_shares(s, x_cls)[1])
                     ys_e.extend([] if np.isnan(y) else [y])
                 points = sorted(
-                    (np.mean(x), np.mean(y) if y else np.nan, np.std(y, ddof=1) if len(y) > 1 else 0.0, np.mean(r))
+                    (np.mean(x), np.mean(y) if y else np.nan, np.std(y, ddof=1) if len(y) > 1 else 0.0, np.mean(r), len(y))
                     for x, y, r in of_experiment.values()
                 )
-                xs_drawn, mean, err, requested = (list(column) for column in zip(*points))
+                xs_drawn, mean, err, requested, counts = (list(column) for column in zip(*points))
                 tags = [t for t in (point, method if marker else "") if t]
+                if any(err):  # say what the bars are: not a confidence interval
+                    n = sorted({c for c in counts if c > 1})
+                    tags.append(f"mean \u00b1 SD of {n[0] if len(n) == 1 else f'{n[0]}-{n[-1]}'} replicates")
                 label = f"{cls} {'AP50:95' if metric == 'AP_50_95' else 'AP50'}" + (f" ({'; '.join(tags)})" if tags else "")
                 color = f"C{(i + j * len(classes)) % 10}"
                 ax.errorbar(xs_drawn, mean, yerr=err if any(err) else None, fmt=style, color=color, label=label, capsize=3)
