@@ -146,6 +146,14 @@ def test_training_extra_is_checked_against_rfdetr():
             validate_config(config(training={"extra": {key: True}}))
     ok = validate_config(config(training={"extra": {"warmup_epochs": 1.0}}))
     assert ok["training"]["extra"] == {"warmup_epochs": 1.0}
+    # the values as rfdetr reads them, at the dry run rather than in the GPU job
+    with pytest.raises(ConfigError, match=r"training.extra.best_model_metric: 'mAP' - Input should be 'map' or 'mar'"):
+        validate_config(config(training={"extra": {"best_model_metric": "mAP"}}))
+    with pytest.raises(ConfigError, match=r"training.extra.grad_accum_steps: 'two' - Input should be a valid integer"):
+        validate_config(config(training={"extra": {"grad_accum_steps": "two"}}))
+    # a value rfdetr would replace with a warning (an unknown amp_dtype becomes 'auto'): refused
+    with pytest.raises(ConfigError, match=r"rfdetr would not take it as written - Unknown amp_dtype='bfloat16'"):
+        validate_config(config(training={"extra": {"amp_dtype": "bfloat16"}}))
 
 
 def write(path: Path, data) -> Path:

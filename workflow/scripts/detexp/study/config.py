@@ -92,6 +92,24 @@ def check_train_extra(extra: dict[str, Any], source: str = CONFIG_SOURCE) -> Non
             f"{source}: training.extra: unknown rfdetr train() argument(s) {', '.join(unknown)} - "
             f"allowed: {', '.join(sorted(known - managed_train_keys()))}"
         )
+    # The values too, as rfdetr will read them: a wrong one fails here, not in the GPU job; one rfdetr
+    # would replace with a warning (an unknown amp_dtype becomes 'auto') is refused.
+    import warnings
+
+    from pydantic import ValidationError
+
+    with warnings.catch_warnings(record=True) as replaced:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            TrainConfig.model_validate({"dataset_dir": ".", **extra})  # the dataset is the workflow's
+        except ValidationError as err:
+            problems = "; ".join(
+                f"training.extra.{'.'.join(map(str, e['loc']))}: {e['input']!r} - {e['msg']}" for e in err.errors()
+            )
+            raise ConfigError(f"{source}: {problems}") from None
+    said = [str(w.message) for w in replaced if issubclass(w.category, UserWarning)]
+    if said:
+        raise ConfigError(f"{source}: training.extra: rfdetr would not take it as written - {'; '.join(said)}")
 
 
 def check_gpus(training: dict[str, Any], gpu_allocation: dict[str, Any], source: str = CONFIG_SOURCE) -> None:

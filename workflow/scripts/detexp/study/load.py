@@ -99,6 +99,10 @@ def project_sources(config: dict[str, Any], videos: dict[str, Path], linting: bo
         raise StudyError(f"the workflow config: project_dir: {project_dir} {problem}")
     for path in videos.values():
         problem = path_problem(path, "file")
+        if not problem and check and not linting:
+            from ..data.video_check import video_problem
+
+            problem = video_problem(path)
         if problem:
             raise StudyError(f"the workflow config: test_videos: {path} {problem}", "test_videos")
     from ..data.formats import check_project, detect_format
