@@ -104,6 +104,9 @@ def test_each_run_is_paired_with_the_full_fraction_run_of_its_sweep_point_and_re
     cfg["statistics"]["pairs"] = [["exp_25", "exp_10"]]
     with pytest.raises(ConfigError, match="statistics.pairs: \\['exp_25', 'exp_10'\\]: no experiment 'exp_10'"):
         reference_pairs(cfg, experiments)
+    cfg["statistics"]["pairs"] = [["exp_25", "exp_25"]]
+    with pytest.raises(ConfigError, match="statistics.pairs: \\['exp_25', 'exp_25'\\]: an experiment compared with itself"):
+        reference_pairs(cfg, experiments)
 
 
 def same_ap(got: dict, want: dict) -> int:

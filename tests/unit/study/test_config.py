@@ -60,6 +60,8 @@ def test_coercion_leaves_strings_the_schema_wants():
         ({"evaluation": {"iou_threshold": 0}}, "evaluation.iou_threshold: 0 is not within (0, 1]"),
         ({"classes": []}, "classes"),
         ({"seed": -1}, "seed: -1 is not within [0, 2147483647]"),
+        ({"splits": {"test_fraction": 0}}, "splits.test_fraction: 0 is not within (0, 1]"),
+        ({"project_format": "yolo", "annotations_file": "a.json"}, "annotations_file: 'a.json' is a COCO file, but"),
     ],
 )
 def test_schema_errors_name_key_value_and_what_is_allowed(overrides, message):
@@ -270,6 +272,8 @@ def test_experiment_selection(tmp_path):
         write(tmp_path / "e" / f"{n}.yaml", {"name": n, "frame_sample_fractions": {}})
     c = validate_config(config(experiments_dir="e", experiments=["b"]))
     assert list(load_experiments(c, tmp_path)) == ["b"]
+    with pytest.raises(ConfigError, match="experiments: b named more than once"):
+        load_experiments(validate_config(config(experiments_dir="e", experiments=["b", "a", "b"])), tmp_path)
     with pytest.raises(ConfigError, match="no experiment file for c"):
         load_experiments(validate_config(config(experiments_dir="e", experiments=["c"])), tmp_path)
 

@@ -139,6 +139,11 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     check_training(config["training"])
     check_pretrain_weights(config["training"])
     check_gpus(config["training"], config["gpu_allocation"])
+    if config["annotations_file"] and config["project_format"] not in ("auto", "coco"):
+        raise ConfigError(
+            f"{CONFIG_SOURCE}: annotations_file: {config['annotations_file']!r} is a COCO file, but project_format is "
+            f"{config['project_format']!r}, which does not read one - drop annotations_file, or set project_format: coco"
+        )
     splits = config["splits"]
     if splits["valid_fraction"] + splits["test_fraction"] >= 1:
         raise ConfigError(

@@ -109,6 +109,9 @@ def load_experiments(config: dict[str, Any], root: Path = Path(".")) -> dict[str
         )
     experiments = {p.stem: load_experiment(p, config["classes"]) for p in paths}
     wanted = config["experiments"]
+    repeated = sorted({w for w in wanted or [] if wanted.count(w) > 1})
+    if repeated:
+        raise ConfigError(f"{CONFIG_SOURCE}: experiments: {', '.join(repeated)} named more than once - name each once")
     if wanted is not None:
         missing = [w for w in wanted if w not in experiments]
         if missing:

@@ -178,6 +178,10 @@ def reference_pairs(config: dict[str, Any], experiments: dict[str, Experiment]) 
                     f"{CONFIG_SOURCE}: statistics.pairs: {pair}: no experiment {', '.join(map(repr, unknown))} - "
                     f"known: {', '.join(experiments)}"
                 )
+            if pair[0] == pair[1]:
+                raise ConfigError(
+                    f"{CONFIG_SOURCE}: statistics.pairs: {pair}: an experiment compared with itself - name two experiments"
+                )
         return [(a, b) for a, b in pairs]
     classes = config["classes"]
     plain = {n: e for n, e in experiments.items() if not e.remedied}
