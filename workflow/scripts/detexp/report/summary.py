@@ -14,7 +14,7 @@ import yaml
 
 from .columns import Comparison, Stats
 from .equal_compute import compute_gap
-from .verdicts import ap_text, neither_detects, percent, signed
+from .verdicts import ap_text, interval, neither_detects, percent
 from .remedy_labels import remedy_of
 from ..schemas import load_schema
 from ..tables import html_page
@@ -291,16 +291,16 @@ def _ap_cell(ap: Any, comparison: dict[str, Any] | None, marked: set[str]) -> st
     text = ap_text(ap)
     if comparison is None:
         return text
-    reference = comparison[Stats.REFERENCE]
-    versus = "" if reference in marked else f" vs {reference}"
+    versus = "" if comparison[Stats.REFERENCE] in marked else comparison[Stats.REFERENCE]
+    named = f" vs {versus}" if versus else ""
     if isinstance(comparison.get(Stats.NOTE), str) and comparison[Stats.NOTE]:
-        return f"{text} (identical{versus})"
+        return f"{text} (identical{named})"
     d = comparison[Stats.DIFFERENCE]
     if d is None or d != d:
         return text
     if neither_detects(comparison):
-        return f"{text} (both 0{versus}: no signal)"
-    return f"{text} ({signed(d)}{versus} [{signed(comparison[Stats.LOW])}, {signed(comparison[Stats.HIGH])}])"
+        return f"{text} (both 0{named}: no signal)"
+    return f"{text} ({interval(d, comparison[Stats.LOW], comparison[Stats.HIGH], versus)})"
 
 
 def _images_seen_cell(run: str, seen: Any, comparisons: dict[tuple[str, str], dict[str, Any]], remedied: bool) -> Any:

@@ -43,9 +43,9 @@ def signed(value: float) -> str:
     return f"{value:+.3f}"
 
 
-def interval(difference: float, low: float, high: float) -> str:
-    """'+0.012 [-0.004, +0.031]'."""
-    return f"{signed(difference)} [{signed(low)}, {signed(high)}]"
+def interval(difference: float, low: float, high: float, versus: str = "") -> str:
+    """'+0.012 [-0.004, +0.031]'; with `versus`, the run the difference is to: '+0.012 vs quarter [...]'."""
+    return f"{signed(difference)}{f' vs {versus}' if versus else ''} [{signed(low)}, {signed(high)}]"
 
 
 def ap_text(value: Any) -> str:

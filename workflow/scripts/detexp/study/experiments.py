@@ -4,6 +4,7 @@ against the classes of the study, and the settings one experiment resolves to.""
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -101,7 +102,7 @@ def load_experiments(config: dict[str, Any], root: Path = Path(".")) -> dict[str
         raise ConfigError(
             f"{CONFIG_SOURCE}: experiments_dir: no experiment files ({', '.join(EXPERIMENT_SUFFIXES)}) in {exp_dir}"
         )
-    twice = sorted({p.stem for p in paths if sum(q.stem == p.stem for q in paths) > 1})
+    twice = sorted(stem for stem, n in Counter(p.stem for p in paths).items() if n > 1)
     if twice:
         raise ConfigError(
             f"{CONFIG_SOURCE}: experiments_dir: {exp_dir} has experiment {', '.join(map(repr, twice))} twice "
@@ -109,7 +110,7 @@ def load_experiments(config: dict[str, Any], root: Path = Path(".")) -> dict[str
         )
     experiments = {p.stem: load_experiment(p, config["classes"]) for p in paths}
     wanted = config["experiments"]
-    repeated = sorted({w for w in wanted or [] if wanted.count(w) > 1})
+    repeated = sorted(name for name, n in Counter(wanted or []).items() if n > 1)
     if repeated:
         raise ConfigError(f"{CONFIG_SOURCE}: experiments: {', '.join(repeated)} named more than once - name each once")
     if wanted is not None:
